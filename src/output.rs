@@ -1,0 +1,407 @@
+//! Output: the only module that knows Parquet. A `ParquetSink` owns the writers of one run's
+//! tables, writes zstd-compressed row groups as records arrive, and makes each file visible
+//! atomically (temp file, fsync, rename) when the run finishes. Dropped unfinished, it leaves
+//! nothing behind.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, Float32Array, Int32Array, Int64Array, RecordBatch, StringArray,
+    TimestampMillisecondArray,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+
+use crate::record::Interaction;
+
+pub const INTERACTIONS_FILE: &str = "interactions.parquet";
+pub const SEGMENTS_FILE: &str = "segments.parquet";
+
+/// Version of the column layout; bumped on any incompatible change (see docs/schema.md).
+pub const SCHEMA_VERSION: &str = "1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("cannot write {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write Parquet file {path}")]
+    Parquet {
+        path: PathBuf,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    #[error("cannot build a record batch for {path}")]
+    Arrow {
+        path: PathBuf,
+        #[source]
+        source: arrow::error::ArrowError,
+    },
+    #[error(
+        "manifest column {0:?} clashes with a built-in column\nhint: rename the column in the manifest"
+    )]
+    ColumnClash(String),
+}
+
+/// Built-in columns of interactions.parquet, in order.
+pub fn interactions_schema(extra: &[String]) -> Result<SchemaRef, OutputError> {
+    let s = |n: &str, null| Field::new(n, DataType::Utf8, null);
+    let mut fields = vec![
+        s("interaction_id", false),
+        s("source_path", false),
+        s("status", false),
+        s("error", true),
+        s("content_sha256", true),
+        Field::new("duration_ms", DataType::Int64, true),
+        Field::new("sample_rate_hz", DataType::Int32, true),
+        Field::new("channels", DataType::Int32, true),
+        s("codec", true),
+        s("agent_id", true),
+        s("customer_id", true),
+        Field::new(
+            "started_at",
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            true,
+        ),
+        s("queue", true),
+        s("channel", true),
+        s("model", false),
+        s("language", false),
+        s("transcript", true),
+        Field::new("agent_words", DataType::Int32, true),
+        Field::new("customer_words", DataType::Int32, true),
+        Field::new("total_words", DataType::Int32, true),
+        Field::new("segment_count", DataType::Int32, true),
+        Field::new("processing_ms", DataType::Int64, false),
+    ];
+    for name in extra {
+        if fields.iter().any(|f| f.name() == name) {
+            return Err(OutputError::ColumnClash(name.clone()));
+        }
+        fields.push(s(name, true));
+    }
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+pub fn segments_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("interaction_id", DataType::Utf8, false),
+        Field::new("role", DataType::Utf8, false),
+        Field::new("channel", DataType::Int32, false),
+        Field::new("start_ms", DataType::Int64, false),
+        Field::new("end_ms", DataType::Int64, false),
+        Field::new("text", DataType::Utf8, false),
+        Field::new("avg_token_prob", DataType::Float32, false),
+        Field::new("no_speech_prob", DataType::Float32, false),
+    ]))
+}
+
+struct Table {
+    final_path: PathBuf,
+    tmp_path: PathBuf,
+    writer: Option<ArrowWriter<File>>,
+    schema: SchemaRef,
+}
+
+impl Table {
+    fn create(
+        dir: &Path,
+        name: &str,
+        schema: SchemaRef,
+        meta: &[(String, String)],
+    ) -> Result<Table, OutputError> {
+        let final_path = dir.join(name);
+        let tmp_path = dir.join(format!(".{name}.partial"));
+        let file = File::create(&tmp_path).map_err(|source| OutputError::Io {
+            path: tmp_path.clone(),
+            source,
+        })?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(3).expect("valid zstd level"),
+            ))
+            .set_key_value_metadata(Some(
+                meta.iter()
+                    .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+                    .collect(),
+            ))
+            .build();
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|source| {
+            OutputError::Parquet {
+                path: tmp_path.clone(),
+                source,
+            }
+        })?;
+        Ok(Table {
+            final_path,
+            tmp_path,
+            writer: Some(writer),
+            schema,
+        })
+    }
+
+    fn write(&mut self, columns: Vec<ArrayRef>) -> Result<(), OutputError> {
+        let batch = RecordBatch::try_new(self.schema.clone(), columns).map_err(|source| {
+            OutputError::Arrow {
+                path: self.final_path.clone(),
+                source,
+            }
+        })?;
+        if let Some(w) = self.writer.as_mut() {
+            w.write(&batch).map_err(|source| OutputError::Parquet {
+                path: self.tmp_path.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), OutputError> {
+        let Some(w) = self.writer.take() else {
+            return Ok(());
+        };
+        let file = w.into_inner().map_err(|source| OutputError::Parquet {
+            path: self.tmp_path.clone(),
+            source,
+        })?;
+        let io = |source| OutputError::Io {
+            path: self.final_path.clone(),
+            source,
+        };
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&self.tmp_path, &self.final_path).map_err(io)?;
+        if let Some(dir) = self.final_path.parent() {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        if self.writer.is_some() {
+            let _ = std::fs::remove_file(&self.tmp_path);
+        }
+    }
+}
+
+/// Writes interactions and segments of one run. Records are buffered and written as row
+/// groups of `batch_rows` interactions.
+pub struct ParquetSink {
+    interactions: Table,
+    segments: Table,
+    pending: Vec<Interaction>,
+    batch_rows: usize,
+    extra_columns: usize,
+    rows: usize,
+}
+
+impl ParquetSink {
+    pub fn create(
+        dir: &Path,
+        extra_columns: &[String],
+        meta: &[(String, String)],
+    ) -> Result<Self, OutputError> {
+        std::fs::create_dir_all(dir).map_err(|source| OutputError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let schema = interactions_schema(extra_columns)?;
+        Ok(ParquetSink {
+            interactions: Table::create(dir, INTERACTIONS_FILE, schema, meta)?,
+            segments: Table::create(dir, SEGMENTS_FILE, segments_schema(), meta)?,
+            pending: Vec::new(),
+            batch_rows: 256,
+            extra_columns: extra_columns.len(),
+            rows: 0,
+        })
+    }
+
+    pub fn push(&mut self, rec: Interaction) -> Result<(), OutputError> {
+        self.pending.push(rec);
+        self.rows += 1;
+        if self.pending.len() >= self.batch_rows {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn flush(&mut self) -> Result<(), OutputError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let recs = std::mem::take(&mut self.pending);
+        self.interactions
+            .write(interaction_columns(&recs, self.extra_columns))?;
+        self.segments.write(segment_columns(&recs))?;
+        Ok(())
+    }
+
+    /// Flush, close and publish both files.
+    pub fn finish(mut self) -> Result<Vec<PathBuf>, OutputError> {
+        self.flush()?;
+        self.interactions.finish()?;
+        self.segments.finish()?;
+        Ok(vec![
+            self.interactions.final_path.clone(),
+            self.segments.final_path.clone(),
+        ])
+    }
+}
+
+fn strings<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+    Arc::new(StringArray::from_iter(it))
+}
+
+fn interaction_columns(recs: &[Interaction], extra: usize) -> Vec<ArrayRef> {
+    let mut cols: Vec<ArrayRef> = vec![
+        strings(recs.iter().map(|r| Some(r.interaction_id.as_str()))),
+        strings(recs.iter().map(|r| Some(r.source_path.as_str()))),
+        strings(recs.iter().map(|r| Some(if r.ok { "ok" } else { "error" }))),
+        strings(recs.iter().map(|r| r.error.as_deref())),
+        strings(recs.iter().map(|r| r.content_sha256.as_deref())),
+        Arc::new(Int64Array::from_iter(recs.iter().map(|r| r.duration_ms))),
+        Arc::new(Int32Array::from_iter(recs.iter().map(|r| r.sample_rate_hz))),
+        Arc::new(Int32Array::from_iter(recs.iter().map(|r| r.channels))),
+        strings(recs.iter().map(|r| r.codec.as_deref())),
+        strings(recs.iter().map(|r| r.agent_id.as_deref())),
+        strings(recs.iter().map(|r| r.customer_id.as_deref())),
+        Arc::new(
+            TimestampMillisecondArray::from_iter(recs.iter().map(|r| r.started_at))
+                .with_timezone("UTC"),
+        ),
+        strings(recs.iter().map(|r| r.queue.as_deref())),
+        strings(recs.iter().map(|r| r.channel.as_deref())),
+        strings(recs.iter().map(|r| Some(r.model.as_str()))),
+        strings(recs.iter().map(|r| Some(r.language.as_str()))),
+        strings(recs.iter().map(|r| r.transcript.as_deref())),
+        Arc::new(Int32Array::from_iter(recs.iter().map(|r| r.agent_words))),
+        Arc::new(Int32Array::from_iter(recs.iter().map(|r| r.customer_words))),
+        Arc::new(Int32Array::from_iter(recs.iter().map(|r| r.total_words))),
+        Arc::new(Int32Array::from_iter(recs.iter().map(|r| r.segment_count))),
+        Arc::new(Int64Array::from_iter_values(
+            recs.iter().map(|r| r.processing_ms),
+        )),
+    ];
+    for i in 0..extra {
+        cols.push(strings(
+            recs.iter()
+                .map(|r| r.extra.get(i).and_then(|v| v.as_deref())),
+        ));
+    }
+    cols
+}
+
+fn segment_columns(recs: &[Interaction]) -> Vec<ArrayRef> {
+    let rows: Vec<(&str, &crate::record::SegmentRow)> = recs
+        .iter()
+        .flat_map(|r| {
+            r.segments
+                .iter()
+                .map(move |s| (r.interaction_id.as_str(), s))
+        })
+        .collect();
+    vec![
+        strings(rows.iter().map(|(id, _)| Some(*id))),
+        strings(rows.iter().map(|(_, s)| Some(s.role.as_str()))),
+        Arc::new(Int32Array::from_iter_values(
+            rows.iter().map(|(_, s)| s.channel),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            rows.iter().map(|(_, s)| s.start_ms),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            rows.iter().map(|(_, s)| s.end_ms),
+        )),
+        strings(rows.iter().map(|(_, s)| Some(s.text.as_str()))),
+        Arc::new(Float32Array::from_iter_values(
+            rows.iter().map(|(_, s)| s.avg_token_prob),
+        )),
+        Arc::new(Float32Array::from_iter_values(
+            rows.iter().map(|(_, s)| s.no_speech_prob),
+        )),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Role, SegmentRow};
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    fn rec(id: &str, ok: bool) -> Interaction {
+        Interaction {
+            interaction_id: id.into(),
+            source_path: format!("{id}.wav"),
+            ok,
+            error: (!ok).then(|| "broken".to_string()),
+            model: "tiny.en".into(),
+            language: "en".into(),
+            started_at: Some(1_700_000_000_000),
+            extra: vec![Some("north".into())],
+            segments: vec![SegmentRow {
+                role: Role::Agent,
+                channel: 0,
+                start_ms: 0,
+                end_ms: 1200,
+                text: "hello".into(),
+                avg_token_prob: 0.9,
+                no_speech_prob: 0.01,
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn files_appear_only_when_finished_and_carry_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = vec![("callsift.version".to_string(), "test".to_string())];
+        let mut sink = ParquetSink::create(dir.path(), &["region".into()], &meta).unwrap();
+        sink.push(rec("a", true)).unwrap();
+        sink.push(rec("b", false)).unwrap();
+        assert!(!dir.path().join(INTERACTIONS_FILE).exists());
+        sink.finish().unwrap();
+        let f = File::open(dir.path().join(INTERACTIONS_FILE)).unwrap();
+        let r = SerializedFileReader::new(f).unwrap();
+        assert_eq!(r.metadata().file_metadata().num_rows(), 2);
+        let kv = r.metadata().file_metadata().key_value_metadata().unwrap();
+        assert!(kv.iter().any(|k| k.key == "callsift.version"));
+        let f = File::open(dir.path().join(SEGMENTS_FILE)).unwrap();
+        let r = SerializedFileReader::new(f).unwrap();
+        assert_eq!(r.metadata().file_metadata().num_rows(), 2);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn an_abandoned_sink_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = ParquetSink::create(dir.path(), &[], &[]).unwrap();
+        sink.push(rec("a", true)).unwrap();
+        drop(sink);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn manifest_columns_may_not_shadow_built_ins() {
+        assert!(interactions_schema(&["queue".into()]).is_err());
+    }
+}

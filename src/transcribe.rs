@@ -1,0 +1,209 @@
+//! Transcribe: runs whisper.cpp (through whisper-rs) on one channel of 16 kHz audio and returns
+//! timed segments. Owns the model context (shared, read-only) and the per-worker decoding state.
+//! Knows nothing about files, roles or output formats.
+
+use std::path::PathBuf;
+
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TranscribeError {
+    #[error(
+        "cannot load model {name} from {path}: {detail}\nhint: run `callsift models fetch {name}` to (re)create it"
+    )]
+    Load {
+        name: String,
+        path: PathBuf,
+        detail: String,
+    },
+    #[error(
+        "model {name} is English-only but language {language:?} was requested\nhint: use --language en, or a multilingual model such as base"
+    )]
+    EnglishOnly { name: String, language: String },
+    #[error("cannot create a decoding state for model {name}: {detail}")]
+    State { name: String, detail: String },
+    #[error("whisper failed on {seconds:.1} s of audio: {detail}")]
+    Run { seconds: f64, detail: String },
+}
+
+/// Decoding options shared by every worker.
+#[derive(Debug, Clone)]
+pub struct DecodeOptions {
+    /// ISO code such as `en`, or `auto` to detect (multilingual models only).
+    pub language: String,
+    /// 1 = greedy; >1 = beam search with that width.
+    pub beam_size: u32,
+    /// Threads used inside whisper.cpp by one worker.
+    pub threads: u32,
+}
+
+/// One transcribed stretch of a channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub text: String,
+    /// Mean probability of the segment's text tokens.
+    pub avg_token_prob: f32,
+    /// whisper's probability that the window holding this segment has no speech.
+    pub no_speech_prob: f32,
+}
+
+/// A loaded model, shared by all workers.
+pub struct Transcriber {
+    ctx: WhisperContext,
+    name: String,
+    options: DecodeOptions,
+}
+
+/// One worker's decoding state. Create one per worker thread.
+pub struct Worker {
+    state: WhisperState,
+}
+
+impl Transcriber {
+    pub fn load(
+        name: &str,
+        path: &std::path::Path,
+        options: DecodeOptions,
+    ) -> Result<Self, TranscribeError> {
+        whisper_rs::install_logging_hooks();
+        let mut params = WhisperContextParameters::default();
+        params.use_gpu(cfg!(feature = "cuda"));
+        let ctx =
+            WhisperContext::new_with_params(path, params).map_err(|e| TranscribeError::Load {
+                name: name.to_string(),
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            })?;
+        if !ctx.is_multilingual() && options.language != "en" {
+            return Err(TranscribeError::EnglishOnly {
+                name: name.to_string(),
+                language: options.language.clone(),
+            });
+        }
+        Ok(Transcriber {
+            ctx,
+            name: name.to_string(),
+            options,
+        })
+    }
+
+    pub fn model_name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn worker(&self) -> Result<Worker, TranscribeError> {
+        let state = self
+            .ctx
+            .create_state()
+            .map_err(|e| TranscribeError::State {
+                name: self.name.clone(),
+                detail: e.to_string(),
+            })?;
+        Ok(Worker { state })
+    }
+
+    /// Transcribe one channel of 16 kHz mono audio.
+    pub fn transcribe(
+        &self,
+        worker: &mut Worker,
+        samples: &[f32],
+    ) -> Result<Vec<Segment>, TranscribeError> {
+        let seconds = samples.len() as f64 / 16_000.0;
+        // whisper.cpp rejects input shorter than ~100 ms; such a channel has no speech to find
+        if samples.len() < 1_600 {
+            return Ok(Vec::new());
+        }
+        let strategy = if self.options.beam_size > 1 {
+            SamplingStrategy::BeamSearch {
+                beam_size: self.options.beam_size as i32,
+                patience: -1.0,
+            }
+        } else {
+            SamplingStrategy::Greedy { best_of: 1 }
+        };
+        let mut p = FullParams::new(strategy);
+        p.set_n_threads(self.options.threads.max(1) as i32);
+        let lang = self.options.language.as_str();
+        p.set_language(Some(if lang == "auto" { "auto" } else { lang }));
+        p.set_translate(false);
+        p.set_no_context(true);
+        p.set_print_special(false);
+        p.set_print_progress(false);
+        p.set_print_realtime(false);
+        p.set_print_timestamps(false);
+        p.set_suppress_blank(true);
+        p.set_suppress_nst(true);
+        worker
+            .state
+            .full(p, samples)
+            .map_err(|e| TranscribeError::Run {
+                seconds,
+                detail: e.to_string(),
+            })?;
+        let eot = self.ctx.token_eot();
+        let mut out = Vec::new();
+        for seg in worker.state.as_iter() {
+            let text = seg
+                .to_str_lossy()
+                .map(|c| c.trim().to_string())
+                .unwrap_or_default();
+            if is_non_speech(&text) {
+                continue;
+            }
+            let mut sum = 0f32;
+            let mut n = 0usize;
+            for t in 0..seg.n_tokens() {
+                if let Some(tok) = seg.get_token(t) {
+                    if tok.token_id() < eot {
+                        sum += tok.token_probability();
+                        n += 1;
+                    }
+                }
+            }
+            let avg = if n > 0 { sum / n as f32 } else { 0.0 };
+            let no_speech = seg.no_speech_probability();
+            // whisper's own rule: a window that is probably silence and decoded with low
+            // confidence is a hallucination, not speech
+            if no_speech > 0.6 && avg < 0.5 {
+                continue;
+            }
+            out.push(Segment {
+                start_ms: seg.start_timestamp() * 10,
+                end_ms: seg.end_timestamp() * 10,
+                text,
+                avg_token_prob: avg,
+                no_speech_prob: no_speech,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Bracketed annotations whisper emits for non-speech audio, e.g. `[BLANK_AUDIO]`, `(music)`.
+fn is_non_speech(text: &str) -> bool {
+    let t = text.trim();
+    if t.is_empty() {
+        return true;
+    }
+    let bracketed = (t.starts_with('[') && t.ends_with(']'))
+        || (t.starts_with('(') && t.ends_with(')'))
+        || (t.starts_with('*') && t.ends_with('*'));
+    bracketed || !t.chars().any(char::is_alphanumeric)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_non_speech;
+
+    #[test]
+    fn annotations_are_not_speech() {
+        assert!(is_non_speech("[BLANK_AUDIO]"));
+        assert!(is_non_speech(" (music) "));
+        assert!(is_non_speech("..."));
+        assert!(!is_non_speech("Thank you for calling."));
+    }
+}
