@@ -14,6 +14,7 @@ pub mod pipeline;
 pub mod record;
 pub mod settings;
 pub mod transcribe;
+pub mod vad;
 
 /// An error and its causes on one line each: `msg: cause: cause`, hints kept on their own lines.
 pub fn error_chain(e: &dyn std::error::Error) -> String {

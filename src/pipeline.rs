@@ -18,6 +18,7 @@ use crate::output::{self, OutputError, ParquetSink};
 use crate::record::{Interaction, Role, SegmentRow};
 use crate::settings::{self, RunSettings, SettingsError};
 use crate::transcribe::{DecodeOptions, TranscribeError, Transcriber, Worker};
+use crate::vad;
 
 /// Errors that stop a run before or while writing (never a single bad recording).
 #[derive(Debug, thiserror::Error)]
@@ -83,11 +84,18 @@ fn collect_inputs(s: &RunSettings) -> Result<InputSet, InputError> {
     };
     if !s.inputs.is_empty() {
         let extra = set.extra_columns.len();
-        let mut more = input::from_paths(&s.inputs)?;
-        for c in &mut more.calls {
-            c.extra = vec![None; extra];
+        // a file listed in the manifest and also found in a folder is processed once, with
+        // its manifest metadata
+        let canon = |p: &std::path::Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let known: std::collections::HashSet<PathBuf> =
+            set.calls.iter().map(|c| canon(&c.path)).collect();
+        let more = input::from_paths(&s.inputs)?;
+        for mut c in more.calls {
+            if !known.contains(&canon(&c.path)) {
+                c.extra = vec![None; extra];
+                set.calls.push(c);
+            }
         }
-        set.calls.extend(more.calls);
     }
     if set.calls.is_empty() {
         return Err(InputError::NothingToDo);
@@ -147,7 +155,8 @@ fn process(
     };
     let mut segments = Vec::new();
     for (ch, (samples, role)) in audio.channels.iter().zip(roles).enumerate() {
-        for seg in transcriber.transcribe(worker, samples)? {
+        let regions = vad::detect(samples, &vad::VadParams::default());
+        for seg in transcriber.transcribe_regions(worker, samples, &regions)? {
             segments.push(SegmentRow {
                 role,
                 channel: ch as i32,

@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use whisper_rs::{
-    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+    DtwMode, DtwModelPreset, DtwParameters, FullParams, SamplingStrategy, WhisperContext,
+    WhisperContextParameters, WhisperState,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -51,9 +52,30 @@ pub struct Segment {
     pub no_speech_prob: f32,
 }
 
+struct RawToken {
+    text: String,
+    p: f32,
+    /// Token start/end in ms (only meaningful with token timestamps on).
+    t0: i64,
+    t1: i64,
+    /// Best estimate of when the token is spoken: its DTW time, else the middle of t0..t1.
+    at: i64,
+}
+
+struct RawSegment {
+    start_ms: i64,
+    end_ms: i64,
+    text: String,
+    avg_token_prob: f32,
+    no_speech_prob: f32,
+    tokens: Vec<RawToken>,
+}
+
 /// A loaded model, shared by all workers.
 pub struct Transcriber {
     ctx: WhisperContext,
+    /// Whether tokens carry DTW timestamps.
+    dtw: bool,
     name: String,
     options: DecodeOptions,
 }
@@ -72,6 +94,22 @@ impl Transcriber {
         whisper_rs::install_logging_hooks();
         let mut params = WhisperContextParameters::default();
         params.use_gpu(cfg!(feature = "cuda"));
+        // DTW token timestamps (from the model's alignment heads) place each word accurately
+        // enough to split segments at packed speech regions
+        let preset = match name.trim_end_matches("-q8_0") {
+            "tiny.en" => Some(DtwModelPreset::TinyEn),
+            "tiny" => Some(DtwModelPreset::Tiny),
+            "base.en" => Some(DtwModelPreset::BaseEn),
+            "base" => Some(DtwModelPreset::Base),
+            _ => None,
+        };
+        let dtw = preset.is_some();
+        if let Some(model_preset) = preset {
+            params.dtw_parameters(DtwParameters {
+                mode: DtwMode::ModelPreset { model_preset },
+                ..Default::default()
+            });
+        }
         let ctx =
             WhisperContext::new_with_params(path, params).map_err(|e| TranscribeError::Load {
                 name: name.to_string(),
@@ -85,6 +123,7 @@ impl Transcriber {
             });
         }
         Ok(Transcriber {
+            dtw,
             ctx,
             name: name.to_string(),
             options,
@@ -106,12 +145,94 @@ impl Transcriber {
         Ok(Worker { state })
     }
 
+    /// Transcribe only the speech regions of one channel. Regions are packed into ≤ 28 s
+    /// windows with 1 s pauses between them (silence costs nothing and nothing is
+    /// hallucinated there); each whisper segment is then split at the packed pieces by its
+    /// token timestamps, so every segment lies inside one stretch of real speech and carries
+    /// call time.
+    pub fn transcribe_regions(
+        &self,
+        worker: &mut Worker,
+        samples: &[f32],
+        regions: &[crate::vad::Region],
+    ) -> Result<Vec<Segment>, TranscribeError> {
+        let mut out = Vec::new();
+        for window in crate::vad::pack(samples, regions, 28_000, 1_000) {
+            for seg in self.run(worker, &window.samples, true)? {
+                // group the segment's tokens by the piece their midpoint falls in
+                let mut groups: Vec<(usize, i64, i64, String, Vec<f32>)> = Vec::new();
+                for tok in &seg.tokens {
+                    let word = tok.text.trim_start();
+                    let current = groups.last().map(|g| g.0);
+                    let piece = if !word.chars().any(char::is_alphanumeric) && current.is_some() {
+                        // punctuation belongs to the word before it
+                        current.unwrap_or_default()
+                    } else if let Some((prev, next)) = window.gap_at(tok.at) {
+                        // DTW places a word in the inserted pause: a capitalised word opens the
+                        // next utterance, anything else finishes the previous one
+                        if word.starts_with(char::is_uppercase) {
+                            next
+                        } else {
+                            prev
+                        }
+                    } else {
+                        window.piece_at(tok.at)
+                    };
+                    match groups.last_mut() {
+                        Some(g) if g.0 == piece => {
+                            g.2 = tok.t1;
+                            g.3.push_str(&tok.text);
+                            g.4.push(tok.p);
+                        }
+                        _ => groups.push((piece, tok.t0, tok.t1, tok.text.clone(), vec![tok.p])),
+                    }
+                }
+                for (piece, t0, t1, text, probs) in groups {
+                    let text = text.trim().to_string();
+                    if is_non_speech(&text) {
+                        continue;
+                    }
+                    let (ps, pe) = window.piece_source_ms(piece);
+                    let start = window.to_source_ms(t0).clamp(ps, pe);
+                    let end = window.to_source_ms(t1).clamp(start, pe);
+                    out.push(Segment {
+                        start_ms: start,
+                        end_ms: end,
+                        text,
+                        avg_token_prob: probs.iter().sum::<f32>() / probs.len().max(1) as f32,
+                        no_speech_prob: seg.no_speech_prob,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Transcribe one channel of 16 kHz mono audio.
     pub fn transcribe(
         &self,
         worker: &mut Worker,
         samples: &[f32],
     ) -> Result<Vec<Segment>, TranscribeError> {
+        Ok(self
+            .run(worker, samples, false)?
+            .into_iter()
+            .map(|r| Segment {
+                start_ms: r.start_ms,
+                end_ms: r.end_ms,
+                text: r.text,
+                avg_token_prob: r.avg_token_prob,
+                no_speech_prob: r.no_speech_prob,
+            })
+            .collect())
+    }
+
+    fn run(
+        &self,
+        worker: &mut Worker,
+        samples: &[f32],
+        token_times: bool,
+    ) -> Result<Vec<RawSegment>, TranscribeError> {
         let seconds = samples.len() as f64 / 16_000.0;
         // whisper.cpp rejects input shorter than ~100 ms; such a channel has no speech to find
         if samples.len() < 1_600 {
@@ -137,6 +258,7 @@ impl Transcriber {
         p.set_print_timestamps(false);
         p.set_suppress_blank(true);
         p.set_suppress_nst(true);
+        p.set_token_timestamps(token_times);
         worker
             .state
             .full(p, samples)
@@ -154,29 +276,46 @@ impl Transcriber {
             if is_non_speech(&text) {
                 continue;
             }
-            let mut sum = 0f32;
-            let mut n = 0usize;
+            let mut tokens = Vec::new();
             for t in 0..seg.n_tokens() {
                 if let Some(tok) = seg.get_token(t) {
                     if tok.token_id() < eot {
-                        sum += tok.token_probability();
-                        n += 1;
+                        let d = tok.token_data();
+                        tokens.push(RawToken {
+                            text: tok
+                                .to_str_lossy()
+                                .map(|c| c.into_owned())
+                                .unwrap_or_default(),
+                            p: tok.token_probability(),
+                            t0: d.t0 * 10,
+                            t1: d.t1 * 10,
+                            at: if self.dtw && d.t_dtw >= 0 {
+                                d.t_dtw * 10
+                            } else {
+                                (d.t0 + d.t1) * 5
+                            },
+                        });
                     }
                 }
             }
-            let avg = if n > 0 { sum / n as f32 } else { 0.0 };
+            let avg = if tokens.is_empty() {
+                0.0
+            } else {
+                tokens.iter().map(|t| t.p).sum::<f32>() / tokens.len() as f32
+            };
             let no_speech = seg.no_speech_probability();
             // whisper's own rule: a window that is probably silence and decoded with low
             // confidence is a hallucination, not speech
             if no_speech > 0.6 && avg < 0.5 {
                 continue;
             }
-            out.push(Segment {
+            out.push(RawSegment {
                 start_ms: seg.start_timestamp() * 10,
                 end_ms: seg.end_timestamp() * 10,
                 text,
                 avg_token_prob: avg,
                 no_speech_prob: no_speech,
+                tokens,
             });
         }
         Ok(out)

@@ -1,0 +1,322 @@
+//! Voice activity: finds the stretches of speech in one channel of 16 kHz audio, and packs them
+//! into ≤ 30 s windows (silence squeezed out) with a map from window time back to call time.
+//! The detector is energy-based over 20 ms frames of high-passed audio, with a noise floor
+//! estimated per channel, so it follows each line's own noise level (8 kHz telephone lines,
+//! hum, hiss). Pure computation; no I/O.
+
+/// Frame length in samples at 16 kHz (20 ms).
+pub const FRAME: usize = 320;
+const RATE: usize = 16_000;
+
+/// Detector settings.
+#[derive(Debug, Clone, Copy)]
+pub struct VadParams {
+    /// Speech must be this many dB above the channel's noise floor.
+    pub margin_db: f32,
+    /// ...and never below this absolute level (dBFS), so a silent channel stays silent.
+    pub min_level_db: f32,
+    /// Speech shorter than this is dropped as a click.
+    pub min_speech_ms: u32,
+    /// Pauses shorter than this do not split a region.
+    pub min_silence_ms: u32,
+    /// Padding added at both ends of each region.
+    pub pad_ms: u32,
+}
+
+impl Default for VadParams {
+    fn default() -> Self {
+        VadParams {
+            margin_db: 12.0,
+            min_level_db: -50.0,
+            min_speech_ms: 120,
+            min_silence_ms: 500,
+            pad_ms: 150,
+        }
+    }
+}
+
+/// A stretch of speech, in samples at 16 kHz (end exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Region {
+    pub fn start_ms(&self) -> i64 {
+        (self.start * 1000 / RATE) as i64
+    }
+    pub fn end_ms(&self) -> i64 {
+        (self.end * 1000 / RATE) as i64
+    }
+}
+
+/// Per-frame energy in dBFS after a 150 Hz one-pole high-pass (removes hum and DC).
+pub fn frame_levels(samples: &[f32]) -> Vec<f32> {
+    let alpha = {
+        let rc = 1.0 / (2.0 * std::f32::consts::PI * 150.0);
+        let dt = 1.0 / RATE as f32;
+        rc / (rc + dt)
+    };
+    let mut prev_x = 0f32;
+    let mut prev_y = 0f32;
+    samples
+        .chunks(FRAME)
+        .map(|frame| {
+            let mut sum = 0f64;
+            for &x in frame {
+                let y = alpha * (prev_y + x - prev_x);
+                prev_x = x;
+                prev_y = y;
+                sum += (y as f64) * (y as f64);
+            }
+            let mean = sum / frame.len().max(1) as f64;
+            (10.0 * (mean + 1e-12).log10()) as f32
+        })
+        .collect()
+}
+
+/// The channel's noise floor: the 10th percentile of frame levels.
+pub fn noise_floor(levels: &[f32]) -> f32 {
+    if levels.is_empty() {
+        return -120.0;
+    }
+    let mut v = levels.to_vec();
+    v.sort_by(f32::total_cmp);
+    v[v.len() / 10]
+}
+
+/// Find speech regions in 16 kHz mono audio.
+pub fn detect(samples: &[f32], p: &VadParams) -> Vec<Region> {
+    let levels = frame_levels(samples);
+    let threshold = (noise_floor(&levels) + p.margin_db).max(p.min_level_db);
+    let ms_to_frames = |ms: u32| (ms as usize * RATE / 1000).div_ceil(FRAME);
+    let (min_speech, min_silence, pad) = (
+        ms_to_frames(p.min_speech_ms),
+        ms_to_frames(p.min_silence_ms),
+        (p.pad_ms as usize * RATE / 1000),
+    );
+    // raw runs of loud frames
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut start = None;
+    for (i, &l) in levels.iter().enumerate() {
+        match (l > threshold, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                runs.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        runs.push((s, levels.len()));
+    }
+    // bridge short pauses, then drop clicks
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for r in runs {
+        match merged.last_mut() {
+            Some(last) if r.0 - last.1 < min_silence => last.1 = r.1,
+            _ => merged.push(r),
+        }
+    }
+    let mut out: Vec<Region> = Vec::new();
+    for (s, e) in merged.into_iter().filter(|(s, e)| e - s >= min_speech) {
+        let start = (s * FRAME).saturating_sub(pad);
+        let end = (e * FRAME + pad).min(samples.len());
+        match out.last_mut() {
+            Some(last) if start <= last.end => last.end = end,
+            _ => out.push(Region { start, end }),
+        }
+    }
+    out
+}
+
+/// Total speech time of the regions in milliseconds.
+pub fn speech_ms(regions: &[Region]) -> i64 {
+    regions.iter().map(|r| r.end_ms() - r.start_ms()).sum()
+}
+
+/// Speech regions packed into one whisper window, with the map back to call time.
+#[derive(Debug, Clone)]
+pub struct Window {
+    pub samples: Vec<f32>,
+    /// (offset in window, offset in source, length), in samples, ascending.
+    pieces: Vec<(usize, usize, usize)>,
+}
+
+impl Window {
+    /// Map a time in the window (ms) to call time (ms). Times inside an inserted gap map to the
+    /// end of the piece before it.
+    pub fn to_source_ms(&self, window_ms: i64) -> i64 {
+        let pos = (window_ms.max(0) as usize) * RATE / 1000;
+        let mut best = self.pieces.first().map_or(0, |p| p.1);
+        for &(w, s, len) in &self.pieces {
+            if pos < w {
+                break;
+            }
+            best = if pos < w + len {
+                s + (pos - w)
+            } else {
+                s + len
+            };
+        }
+        (best * 1000 / RATE) as i64
+    }
+}
+
+impl Window {
+    /// Index of the piece holding window time `ms`, or the nearest one when `ms` is in a gap.
+    pub fn piece_at(&self, window_ms: i64) -> usize {
+        let pos = (window_ms.max(0) as usize * RATE / 1000) as i64;
+        let mut best = (0, i64::MAX);
+        for (i, &(w, _, len)) in self.pieces.iter().enumerate() {
+            let (a, b) = (w as i64, (w + len) as i64);
+            let d = if pos < a {
+                a - pos
+            } else if pos >= b {
+                pos - b + 1
+            } else {
+                0
+            };
+            if d < best.1 {
+                best = (i, d);
+            }
+        }
+        best.0
+    }
+
+    /// When window time `ms` falls in an inserted pause: the pieces before and after it.
+    pub fn gap_at(&self, window_ms: i64) -> Option<(usize, usize)> {
+        let pos = window_ms.max(0) as usize * RATE / 1000;
+        self.pieces.windows(2).enumerate().find_map(|(i, w)| {
+            let end_prev = w[0].0 + w[0].2;
+            (pos >= end_prev && pos < w[1].0).then_some((i, i + 1))
+        })
+    }
+
+    /// Call-time span (ms) of piece `i`.
+    pub fn piece_source_ms(&self, i: usize) -> (i64, i64) {
+        let (_, s, len) = self.pieces[i];
+        ((s * 1000 / RATE) as i64, ((s + len) * 1000 / RATE) as i64)
+    }
+}
+
+/// Pack regions into windows of at most `max_ms`, separated by `gap_ms` of silence. A region
+/// longer than a window is split across windows.
+pub fn pack(samples: &[f32], regions: &[Region], max_ms: u32, gap_ms: u32) -> Vec<Window> {
+    let max = max_ms as usize * RATE / 1000;
+    let gap = gap_ms as usize * RATE / 1000;
+    let mut windows: Vec<Window> = Vec::new();
+    let mut cur = Window {
+        samples: Vec::new(),
+        pieces: Vec::new(),
+    };
+    for r in regions {
+        let mut s = r.start;
+        while s < r.end {
+            let need_gap = if cur.samples.is_empty() { 0 } else { gap };
+            let room = max.saturating_sub(cur.samples.len() + need_gap);
+            // start a new window rather than leave a sliver of a region at a window's end
+            if room < RATE && !cur.samples.is_empty() {
+                windows.push(std::mem::replace(
+                    &mut cur,
+                    Window {
+                        samples: Vec::new(),
+                        pieces: Vec::new(),
+                    },
+                ));
+                continue;
+            }
+            let take = (r.end - s).min(room.max(RATE));
+            cur.samples.extend(std::iter::repeat_n(0.0, need_gap));
+            cur.pieces.push((cur.samples.len(), s, take));
+            cur.samples.extend_from_slice(&samples[s..s + take]);
+            s += take;
+        }
+    }
+    if !cur.samples.is_empty() {
+        windows.push(cur);
+    }
+    windows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noise(n: usize, amp: f32, seed: u32) -> Vec<f32> {
+        let mut x = seed.max(1);
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                (x as f32 / u32::MAX as f32 - 0.5) * 2.0 * amp
+            })
+            .collect()
+    }
+
+    /// 1 s noise, 1 s "speech" (a loud modulated tone), 2 s noise, 0.5 s speech, 1 s noise
+    fn synthetic() -> Vec<f32> {
+        let mut v = noise(5 * RATE + RATE / 2, 0.002, 7);
+        for (from, to) in [(RATE, 2 * RATE), (4 * RATE, 4 * RATE + RATE / 2)] {
+            for (i, x) in v[from..to].iter_mut().enumerate() {
+                let t = i as f32 / RATE as f32;
+                *x += 0.3
+                    * (2.0 * std::f32::consts::PI * 300.0 * t).sin()
+                    * (0.6 + 0.4 * (2.0 * std::f32::consts::PI * 4.0 * t).sin());
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn finds_speech_between_known_silences() {
+        let r = detect(&synthetic(), &VadParams::default());
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!((r[0].start_ms() - 850).abs() <= 60, "{r:?}");
+        assert!((r[0].end_ms() - 2150).abs() <= 60, "{r:?}");
+        assert!((r[1].start_ms() - 3850).abs() <= 60, "{r:?}");
+        assert!((r[1].end_ms() - 4650).abs() <= 60, "{r:?}");
+    }
+
+    #[test]
+    fn silence_and_hum_have_no_speech() {
+        assert!(detect(&noise(3 * RATE, 0.002, 3), &VadParams::default()).is_empty());
+        let hum: Vec<f32> = (0..3 * RATE)
+            .map(|i| 0.05 * (2.0 * std::f32::consts::PI * 50.0 * i as f32 / RATE as f32).sin())
+            .collect();
+        assert!(detect(&hum, &VadParams::default()).is_empty());
+        assert!(detect(&[], &VadParams::default()).is_empty());
+    }
+
+    #[test]
+    fn packed_windows_map_back_to_call_time() {
+        let audio = synthetic();
+        let regions = detect(&audio, &VadParams::default());
+        let w = pack(&audio, &regions, 28_000, 300);
+        assert_eq!(w.len(), 1);
+        let win = &w[0];
+        // window holds both regions and one gap, much less than the 5.5 s call
+        let expect = regions.iter().map(|r| r.end - r.start).sum::<usize>() + RATE * 300 / 1000;
+        assert_eq!(win.samples.len(), expect);
+        assert_eq!(win.to_source_ms(0), regions[0].start_ms());
+        let second = (regions[0].end - regions[0].start + RATE * 300 / 1000) * 1000 / RATE;
+        assert!((win.to_source_ms(second as i64 + 100) - (regions[1].start_ms() + 100)).abs() <= 1);
+    }
+
+    #[test]
+    fn long_regions_are_split_across_windows() {
+        let audio = vec![0.1f32; 70 * RATE];
+        let regions = [Region {
+            start: 0,
+            end: audio.len(),
+        }];
+        let w = pack(&audio, &regions, 28_000, 300);
+        assert_eq!(w.len(), 3);
+        assert!(w.iter().all(|w| w.samples.len() <= 28 * RATE));
+        assert_eq!(w.iter().map(|w| w.samples.len()).sum::<usize>(), 70 * RATE);
+        assert_eq!(w[1].to_source_ms(0), 28_000);
+    }
+}
