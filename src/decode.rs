@@ -146,13 +146,13 @@ pub fn decode_native(path: &Path) -> Result<(Vec<Vec<f32>>, u32, String), Decode
         .get_audio_decoder(params.codec)
         .map(|r| r.codec.info.short_name.to_string())
         .unwrap_or_else(|| format!("{:?}", params.codec));
-    if let Some(ch) = &params.channels {
-        if ch.count() > 2 {
-            return Err(DecodeError::TooManyChannels {
-                path: p(),
-                channels: ch.count(),
-            });
-        }
+    if let Some(ch) = &params.channels
+        && ch.count() > 2
+    {
+        return Err(DecodeError::TooManyChannels {
+            path: p(),
+            channels: ch.count(),
+        });
     }
     let mut decoder = codecs
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
@@ -245,8 +245,15 @@ pub fn decode_native(path: &Path) -> Result<(Vec<Vec<f32>>, u32, String), Decode
     }
     let decoded = planes[0].len() as u64;
     if let Some(declared) = declared_frames {
-        // tolerate encoder padding differences of a few milliseconds
-        if declared > decoded + (rate as u64 / 100) {
+        // PCM and FLAC headers are exact; lossy headers estimate (an MP3 Xing count can be off
+        // by a granule or two), so only a shortfall beyond 250 ms means truncation there
+        let exact = codec.starts_with("pcm") || codec == "flac";
+        let slack = if exact {
+            rate as u64 / 100
+        } else {
+            rate as u64 / 4
+        };
+        if declared > decoded + slack {
             return Err(DecodeError::Truncated {
                 path: p(),
                 declared,

@@ -178,10 +178,10 @@ impl Table {
         };
         file.sync_all().map_err(io)?;
         std::fs::rename(&self.tmp_path, &self.final_path).map_err(io)?;
-        if let Some(dir) = self.final_path.parent() {
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
+        if let Some(dir) = self.final_path.parent()
+            && let Ok(d) = File::open(dir)
+        {
+            let _ = d.sync_all();
         }
         Ok(())
     }

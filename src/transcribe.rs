@@ -278,24 +278,24 @@ impl Transcriber {
             }
             let mut tokens = Vec::new();
             for t in 0..seg.n_tokens() {
-                if let Some(tok) = seg.get_token(t) {
-                    if tok.token_id() < eot {
-                        let d = tok.token_data();
-                        tokens.push(RawToken {
-                            text: tok
-                                .to_str_lossy()
-                                .map(|c| c.into_owned())
-                                .unwrap_or_default(),
-                            p: tok.token_probability(),
-                            t0: d.t0 * 10,
-                            t1: d.t1 * 10,
-                            at: if self.dtw && d.t_dtw >= 0 {
-                                d.t_dtw * 10
-                            } else {
-                                (d.t0 + d.t1) * 5
-                            },
-                        });
-                    }
+                if let Some(tok) = seg.get_token(t)
+                    && tok.token_id() < eot
+                {
+                    let d = tok.token_data();
+                    tokens.push(RawToken {
+                        text: tok
+                            .to_str_lossy()
+                            .map(|c| c.into_owned())
+                            .unwrap_or_default(),
+                        p: tok.token_probability(),
+                        t0: d.t0 * 10,
+                        t1: d.t1 * 10,
+                        at: if self.dtw && d.t_dtw >= 0 {
+                            d.t_dtw * 10
+                        } else {
+                            (d.t0 + d.t1) * 5
+                        },
+                    });
                 }
             }
             let avg = if tokens.is_empty() {

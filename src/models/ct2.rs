@@ -209,12 +209,11 @@ impl Ct2Model {
         let head = format!("{prefix}/layer_");
         let mut max = None;
         for name in self.variables.keys() {
-            if let Some(rest) = name.strip_prefix(&head) {
-                if let Some((idx, _)) = rest.split_once('/') {
-                    if let Ok(n) = idx.parse::<usize>() {
-                        max = Some(max.map_or(n, |m: usize| m.max(n)));
-                    }
-                }
+            if let Some(rest) = name.strip_prefix(&head)
+                && let Some((idx, _)) = rest.split_once('/')
+                && let Ok(n) = idx.parse::<usize>()
+            {
+                max = Some(max.map_or(n, |m: usize| m.max(n)));
             }
         }
         max.map_or(0, |m| m + 1)

@@ -228,7 +228,7 @@ fn collect_tensors(
     let f = |v: &Variable| v.to_f32().map_err(ModelError::Convert);
     let weight = |data: Vec<f32>, shape: &[usize]| {
         // 2-D matrices whose rows split into whole blocks may be quantized
-        if wtype == WeightType::Q8_0 && shape.len() == 2 && shape[1] % Q8_0_BLOCK == 0 {
+        if wtype == WeightType::Q8_0 && shape.len() == 2 && shape[1].is_multiple_of(Q8_0_BLOCK) {
             Data::Q8(data)
         } else {
             Data::F16(data)

