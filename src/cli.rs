@@ -9,6 +9,7 @@ use std::sync::{Mutex, OnceLock};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use callsift::analyze::metrics::MetricParams;
 use callsift::models;
 use callsift::pipeline::{FileReport, Observer};
 use callsift::settings::{AgentChannel, RunSettings};
@@ -73,6 +74,12 @@ pub struct RunArgs {
     /// Which stereo channel carries the agent
     #[arg(long, value_enum, default_value = "left")]
     pub agent_channel: ChannelArg,
+    /// Shortest silence of both parties counted as a non-talk instance (ms)
+    #[arg(long, default_value_t = 3000)]
+    pub non_talk_min_ms: i64,
+    /// Shortest agent-side silence (customer mostly silent too) counted as a hold (ms)
+    #[arg(long, default_value_t = 8000)]
+    pub hold_min_ms: i64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -115,6 +122,11 @@ impl RunArgs {
             agent_channel: match self.agent_channel {
                 ChannelArg::Left => AgentChannel::Left,
                 ChannelArg::Right => AgentChannel::Right,
+            },
+            metrics: MetricParams {
+                non_talk_min_ms: self.non_talk_min_ms,
+                hold_min_ms: self.hold_min_ms,
+                ..MetricParams::default()
             },
         };
         s.validate()?;

@@ -5,6 +5,7 @@
 //! (Parquet), orchestrated by [`pipeline`]. [`models`] provisions the Whisper weights.
 //! See ARCHITECTURE.md for the invariants.
 
+pub mod analyze;
 pub mod decode;
 pub mod features;
 pub mod input;

@@ -8,15 +8,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Float32Array, Int32Array, Int64Array, RecordBatch, StringArray,
-    TimestampMillisecondArray,
+    ArrayRef, Float32Array, Float64Array, Int32Array, Int64Array, ListArray, RecordBatch,
+    StringArray, StructArray, TimestampMillisecondArray,
 };
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
+use crate::analyze::metrics::{Metrics, Span};
 use crate::record::Interaction;
 
 pub const INTERACTIONS_FILE: &str = "interactions.parquet";
@@ -81,6 +83,25 @@ pub fn interactions_schema(extra: &[String]) -> Result<SchemaRef, OutputError> {
         Field::new("total_words", DataType::Int32, true),
         Field::new("segment_count", DataType::Int32, true),
         Field::new("processing_ms", DataType::Int64, false),
+        Field::new("talk_time_ms", DataType::Int64, true),
+        Field::new("talk_time_agent_ms", DataType::Int64, true),
+        Field::new("talk_time_customer_ms", DataType::Int64, true),
+        Field::new("non_talk_time_ms", DataType::Int64, true),
+        Field::new("non_talk_instances", span_list_type(), true),
+        Field::new("longest_silence_ms", DataType::Int64, true),
+        Field::new("hold_count", DataType::Int32, true),
+        Field::new("hold_time_ms", DataType::Int64, true),
+        Field::new("holds", span_list_type(), true),
+        Field::new("interruptions_agent", DataType::Int32, true),
+        Field::new("interruptions_customer", DataType::Int32, true),
+        Field::new("overtalk_ms", DataType::Int64, true),
+        Field::new("talk_speed_agent_wpm", DataType::Float64, true),
+        Field::new("talk_speed_customer_wpm", DataType::Float64, true),
+        Field::new("talk_speed_wpm", DataType::Float64, true),
+        Field::new("loudness_agent_db", DataType::Float64, true),
+        Field::new("loudness_customer_db", DataType::Float64, true),
+        Field::new("agent_response_latency_ms", DataType::Int64, true),
+        Field::new("talk_listen_ratio", DataType::Float64, true),
     ];
     for name in extra {
         if fields.iter().any(|f| f.name() == name) {
@@ -89,6 +110,52 @@ pub fn interactions_schema(extra: &[String]) -> Result<SchemaRef, OutputError> {
         fields.push(s(name, true));
     }
     Ok(Arc::new(Schema::new(fields)))
+}
+
+fn span_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("start_ms", DataType::Int64, false),
+        Field::new("end_ms", DataType::Int64, false),
+    ])
+}
+
+/// `list<struct<start_ms: int64, end_ms: int64>>`: time ranges such as non-talk instances.
+fn span_list_type() -> DataType {
+    DataType::List(Arc::new(Field::new(
+        "item",
+        DataType::Struct(span_fields()),
+        false,
+    )))
+}
+
+fn span_lists<'a>(lists: impl Iterator<Item = Option<&'a [Span]>>) -> ArrayRef {
+    let mut offsets = vec![0i32];
+    let (mut starts, mut ends, mut valid) = (Vec::new(), Vec::new(), Vec::new());
+    for l in lists {
+        valid.push(l.is_some());
+        for s in l.unwrap_or_default() {
+            starts.push(s.start_ms);
+            ends.push(s.end_ms);
+        }
+        offsets.push(starts.len() as i32);
+    }
+    let values = StructArray::new(
+        span_fields(),
+        vec![
+            Arc::new(Int64Array::from(starts)) as ArrayRef,
+            Arc::new(Int64Array::from(ends)) as ArrayRef,
+        ],
+        None,
+    );
+    let DataType::List(field) = span_list_type() else {
+        unreachable!()
+    };
+    Arc::new(ListArray::new(
+        field,
+        OffsetBuffer::new(ScalarBuffer::from(offsets)),
+        Arc::new(values),
+        Some(NullBuffer::from(valid)),
+    ))
 }
 
 pub fn segments_schema() -> SchemaRef {
@@ -297,6 +364,50 @@ fn interaction_columns(recs: &[Interaction], extra: usize) -> Vec<ArrayRef> {
             recs.iter().map(|r| r.processing_ms),
         )),
     ];
+    let m = |f: fn(&Metrics) -> Option<i64>| -> ArrayRef {
+        Arc::new(Int64Array::from_iter(
+            recs.iter().map(|r| r.metrics.as_ref().and_then(f)),
+        ))
+    };
+    let m32 = |f: fn(&Metrics) -> Option<i32>| -> ArrayRef {
+        Arc::new(Int32Array::from_iter(
+            recs.iter().map(|r| r.metrics.as_ref().and_then(f)),
+        ))
+    };
+    let mf = |f: fn(&Metrics) -> Option<f64>| -> ArrayRef {
+        Arc::new(Float64Array::from_iter(
+            recs.iter().map(|r| r.metrics.as_ref().and_then(f)),
+        ))
+    };
+    cols.extend([
+        m(|x| Some(x.talk_time_ms)),
+        m(|x| x.talk_time_agent_ms),
+        m(|x| x.talk_time_customer_ms),
+        m(|x| Some(x.non_talk_time_ms)),
+        span_lists(
+            recs.iter()
+                .map(|r| r.metrics.as_ref().map(|x| x.non_talk_instances.as_slice())),
+        ),
+        m(|x| Some(x.longest_silence_ms)),
+        m32(|x| x.hold_count),
+        m(|x| x.hold_time_ms),
+        span_lists(recs.iter().map(|r| {
+            r.metrics
+                .as_ref()
+                .filter(|x| x.hold_count.is_some())
+                .map(|x| x.holds.as_slice())
+        })),
+        m32(|x| x.interruptions_agent),
+        m32(|x| x.interruptions_customer),
+        m(|x| x.overtalk_ms),
+        mf(|x| x.talk_speed_agent_wpm),
+        mf(|x| x.talk_speed_customer_wpm),
+        mf(|x| x.talk_speed_wpm),
+        mf(|x| x.loudness_agent_db),
+        mf(|x| x.loudness_customer_db),
+        m(|x| x.agent_response_latency_ms),
+        mf(|x| x.talk_listen_ratio),
+    ]);
     for i in 0..extra {
         cols.push(strings(
             recs.iter()

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::analyze::metrics::{self, ChannelActivity, Span};
 use crate::decode::{self, DecodeError};
 use crate::features;
 use crate::input::{self, CallInput, InputError, InputSet};
@@ -154,9 +155,22 @@ fn process(
         vec![Role::Unknown]
     };
     let mut segments = Vec::new();
+    let mut activity = Vec::new();
     for (ch, (samples, role)) in audio.channels.iter().zip(roles).enumerate() {
-        let regions = vad::detect(samples, &vad::VadParams::default());
-        for seg in transcriber.transcribe_regions(worker, samples, &regions)? {
+        let speech = vad::detect(samples, &vad::VadParams::default());
+        activity.push(ChannelActivity {
+            speech: speech
+                .iter()
+                .map(|r| Span {
+                    start_ms: r.start_ms(),
+                    end_ms: r.end_ms(),
+                })
+                .collect(),
+            words: 0,
+            loudness_db: vad::level_db(samples, &speech),
+        });
+        let padded = vad::pad(&speech, 150, samples.len());
+        for seg in transcriber.transcribe_regions(worker, samples, &padded)? {
             segments.push(SegmentRow {
                 role,
                 channel: ch as i32,
@@ -179,6 +193,25 @@ fn process(
             .map(|s| features::word_count(&s.text))
             .sum::<usize>() as i32,
     );
+    for (ch, a) in activity.iter_mut().enumerate() {
+        a.words = segments
+            .iter()
+            .filter(|s| s.channel == ch as i32)
+            .map(|s| features::word_count(&s.text))
+            .sum();
+    }
+    let duration = audio.duration_ms as i64;
+    row.metrics = Some(if stereo {
+        let agent = s.agent_channel.index();
+        metrics::compute(
+            &activity[agent],
+            Some(&activity[1 - agent]),
+            duration,
+            &s.metrics,
+        )
+    } else {
+        metrics::compute(&activity[0], None, duration, &s.metrics)
+    });
     segments.sort_by_key(|s| (s.start_ms, s.channel));
     row.segment_count = Some(segments.len() as i32);
     row.segments = segments;
@@ -279,6 +312,7 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
                         row.error = Some(crate::error_chain(e));
                         row.segments.clear();
                         row.transcript = None;
+                        row.metrics = None;
                     } else {
                         row.ok = true;
                     }

@@ -59,6 +59,8 @@ pub struct Interaction {
     pub total_words: Option<i32>,
     pub segment_count: Option<i32>,
     pub processing_ms: i64,
+    /// Conversation metrics; `None` for failed files.
+    pub metrics: Option<crate::analyze::metrics::Metrics>,
     /// Manifest pass-through values, aligned with the writer's extra column names.
     pub extra: Vec<Option<String>>,
     pub segments: Vec<SegmentRow>,

@@ -59,6 +59,8 @@ pub struct RunSettings {
     pub threads: Option<usize>,
     pub cores: usize,
     pub agent_channel: AgentChannel,
+    /// Thresholds of the conversation metrics (non-talk, hold, interruption tolerance).
+    pub metrics: crate::analyze::metrics::MetricParams,
 }
 
 impl RunSettings {

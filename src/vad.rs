@@ -19,7 +19,7 @@ pub struct VadParams {
     pub min_speech_ms: u32,
     /// Pauses shorter than this do not split a region.
     pub min_silence_ms: u32,
-    /// Padding added at both ends of each region.
+    /// Padding added at both ends of each region (0: the regions are the speech itself).
     pub pad_ms: u32,
 }
 
@@ -30,7 +30,7 @@ impl Default for VadParams {
             min_level_db: -50.0,
             min_speech_ms: 120,
             min_silence_ms: 500,
-            pad_ms: 150,
+            pad_ms: 0,
         }
     }
 }
@@ -130,6 +130,33 @@ pub fn detect(samples: &[f32], p: &VadParams) -> Vec<Region> {
         }
     }
     out
+}
+
+/// Regions widened by `pad_ms` on both sides (clipped to `len` samples), merged where they meet.
+/// Transcription gets padded regions so word onsets and endings are not clipped.
+pub fn pad(regions: &[Region], pad_ms: u32, len: usize) -> Vec<Region> {
+    let pad = pad_ms as usize * RATE / 1000;
+    let mut out: Vec<Region> = Vec::new();
+    for r in regions {
+        let (start, end) = (r.start.saturating_sub(pad), (r.end + pad).min(len));
+        match out.last_mut() {
+            Some(last) if start <= last.end => last.end = end,
+            _ => out.push(Region { start, end }),
+        }
+    }
+    out
+}
+
+/// Mean level of the samples inside `regions`, in dBFS (RMS; a full-scale square wave is 0).
+pub fn level_db(samples: &[f32], regions: &[Region]) -> Option<f32> {
+    let (mut sum, mut n) = (0f64, 0usize);
+    for r in regions {
+        for &x in &samples[r.start.min(samples.len())..r.end.min(samples.len())] {
+            sum += (x as f64) * (x as f64);
+            n += 1;
+        }
+    }
+    (n > 0).then(|| (10.0 * (sum / n as f64 + 1e-12).log10()) as f32)
 }
 
 /// Total speech time of the regions in milliseconds.
@@ -275,10 +302,13 @@ mod tests {
     fn finds_speech_between_known_silences() {
         let r = detect(&synthetic(), &VadParams::default());
         assert_eq!(r.len(), 2, "{r:?}");
-        assert!((r[0].start_ms() - 850).abs() <= 60, "{r:?}");
-        assert!((r[0].end_ms() - 2150).abs() <= 60, "{r:?}");
-        assert!((r[1].start_ms() - 3850).abs() <= 60, "{r:?}");
-        assert!((r[1].end_ms() - 4650).abs() <= 60, "{r:?}");
+        assert!((r[0].start_ms() - 1000).abs() <= 40, "{r:?}");
+        assert!((r[0].end_ms() - 2000).abs() <= 40, "{r:?}");
+        assert!((r[1].start_ms() - 4000).abs() <= 40, "{r:?}");
+        assert!((r[1].end_ms() - 4500).abs() <= 40, "{r:?}");
+        let padded = pad(&r, 150, 5 * RATE + RATE / 2);
+        assert_eq!(padded[0].start_ms(), r[0].start_ms() - 150);
+        assert_eq!(padded[1].end_ms(), r[1].end_ms() + 150);
     }
 
     #[test]

@@ -14,14 +14,21 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+SPAN = pa.list_(pa.field("item", pa.struct([pa.field("start_ms", pa.int64(), nullable=False),
+                                             pa.field("end_ms", pa.int64(), nullable=False)]),
+                          nullable=False))
 TYPES = {
+    "list<struct<start_ms: int64, end_ms: int64>>": SPAN,
+    "double": pa.float64(),
     "string": pa.string(),
     "int64": pa.int64(),
     "int32": pa.int32(),
     "float": pa.float32(),
     "timestamp[ms, tz=UTC]": pa.timestamp("ms", tz="UTC"),
 }
-DUCK = {"string": "VARCHAR", "int64": "BIGINT", "int32": "INTEGER", "float": "FLOAT",
+DUCK = {"list<struct<start_ms: int64, end_ms: int64>>": "STRUCT(start_ms BIGINT, end_ms BIGINT)[]",
+        "double": "DOUBLE",
+       "string": "VARCHAR", "int64": "BIGINT", "int32": "INTEGER", "float": "FLOAT",
         "timestamp[ms, tz=UTC]": "TIMESTAMP WITH TIME ZONE"}
 META_KEYS = ["callsift.version", "callsift.schema_version", "callsift.model",
              "callsift.model_sha256", "callsift.settings", "callsift.created_at"]
