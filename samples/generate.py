@@ -14,7 +14,7 @@ the generator writes `<call>.timeline.csv` (role,start_ms,end_ms,text): the exac
 the tests compare transcripts and conversation metrics against.
 
 Needs: festival, festvox-kallpc16k, festvox-us-slt-hts, sox, libsox-fmt-mp3, ffmpeg (for M4A).
-Usage: python3 samples/generate.py   (writes into samples/)
+Usage: python3 samples/generate.py [CALL_ID ...]   (writes into samples/; all calls by default)
 """
 
 import csv
@@ -43,6 +43,7 @@ FORMATS = {
     "call_004": ("call_004.wav", "mono", ["-r", "8000", "-e", "a-law", "-b", "8"]),
     "call_005": ("call_005.ogg", "stereo", ["-r", "16000", "-C", "3"]),
     "call_006": ("call_006.m4a", "stereo", None),  # ffmpeg: AAC-LC in MP4
+    "call_007": ("call_007.wav", "stereo", ["-r", "8000", "-e", "u-law", "-b", "8"]),
 }
 
 LINE = re.compile(r"^(?:([+~])([0-9.]+)\s+)?([AC]):\s*(.+)$")
@@ -120,8 +121,11 @@ def write_wav(path, chans, total, layout):
 
 
 def main():
+    only = sys.argv[1:]  # optional call ids, e.g. `generate.py call_007`
     with tempfile.TemporaryDirectory() as tmp:
         for call_id, (name, layout, opts) in FORMATS.items():
+            if only and call_id not in only:
+                continue
             events, chans, total = build(call_id, tmp)
             master = os.path.join(tmp, call_id + "_master.wav")
             write_wav(master, chans, total, layout)

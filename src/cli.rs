@@ -80,6 +80,10 @@ pub struct RunArgs {
     /// Shortest agent-side silence (customer mostly silent too) counted as a hold (ms)
     #[arg(long, default_value_t = 8000)]
     pub hold_min_ms: i64,
+    /// Keep card numbers, CVV, expiry dates, ids, phone numbers and e-mails in the text
+    /// (redaction is on by default; never use this on payment calls)
+    #[arg(long)]
+    pub no_redact_pii: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -128,6 +132,7 @@ impl RunArgs {
                 hold_min_ms: self.hold_min_ms,
                 ..MetricParams::default()
             },
+            redact_pii: !self.no_redact_pii,
         };
         s.validate()?;
         Ok(s)

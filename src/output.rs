@@ -102,6 +102,7 @@ pub fn interactions_schema(extra: &[String]) -> Result<SchemaRef, OutputError> {
         Field::new("loudness_customer_db", DataType::Float64, true),
         Field::new("agent_response_latency_ms", DataType::Int64, true),
         Field::new("talk_listen_ratio", DataType::Float64, true),
+        Field::new("pii_redactions", DataType::Int32, true),
     ];
     for name in extra {
         if fields.iter().any(|f| f.name() == name) {
@@ -407,6 +408,7 @@ fn interaction_columns(recs: &[Interaction], extra: usize) -> Vec<ArrayRef> {
         mf(|x| x.loudness_customer_db),
         m(|x| x.agent_response_latency_ms),
         mf(|x| x.talk_listen_ratio),
+        Arc::new(Int32Array::from_iter(recs.iter().map(|r| r.pii_redactions))),
     ]);
     for i in 0..extra {
         cols.push(strings(

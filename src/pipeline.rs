@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::analyze::metrics::{self, ChannelActivity, Span};
+use crate::analyze::pii;
 use crate::decode::{self, DecodeError};
 use crate::features;
 use crate::input::{self, CallInput, InputError, InputSet};
@@ -182,8 +183,6 @@ fn process(
             });
         }
     }
-    let turns = features::turns(&segments);
-    row.transcript = Some(features::transcript(&turns));
     let stereo = audio.channel_count() == 2;
     row.agent_words = stereo.then(|| features::words_of(&segments, Role::Agent) as i32);
     row.customer_words = stereo.then(|| features::words_of(&segments, Role::Customer) as i32);
@@ -193,6 +192,42 @@ fn process(
             .map(|s| features::word_count(&s.text))
             .sum::<usize>() as i32,
     );
+    if s.redact_pii {
+        // redact per channel, in time order, before any text is kept
+        segments.sort_by_key(|s| (s.channel, s.start_ms));
+        let mut redactions = 0;
+        // context from the other channel is taken from the original text, in memory only
+        let originals: Vec<(i32, i64, String)> = segments
+            .iter()
+            .map(|s| (s.channel, s.start_ms, s.text.to_lowercase()))
+            .collect();
+        for ch in 0..audio.channel_count() as i32 {
+            let idx: Vec<usize> = (0..segments.len())
+                .filter(|&i| segments[i].channel == ch)
+                .collect();
+            let starts: Vec<i64> = idx.iter().map(|&i| segments[i].start_ms).collect();
+            let other: Vec<(i64, String)> = originals
+                .iter()
+                .filter(|o| o.0 != ch)
+                .map(|o| (o.1, o.2.clone()))
+                .collect();
+            let mut texts: Vec<String> = idx
+                .iter()
+                .map(|&i| std::mem::take(&mut segments[i].text))
+                .collect();
+            redactions += pii::redact_channel(
+                &mut texts,
+                &pii::OtherSide {
+                    seg_start_ms: &starts,
+                    segments: &other,
+                },
+            );
+            for (i, t) in idx.into_iter().zip(texts) {
+                segments[i].text = t;
+            }
+        }
+        row.pii_redactions = Some(redactions as i32);
+    }
     for (ch, a) in activity.iter_mut().enumerate() {
         a.words = segments
             .iter()
@@ -213,6 +248,8 @@ fn process(
         metrics::compute(&activity[0], None, duration, &s.metrics)
     });
     segments.sort_by_key(|s| (s.start_ms, s.channel));
+    let turns = features::turns(&segments);
+    row.transcript = Some(features::transcript(&turns));
     row.segment_count = Some(segments.len() as i32);
     row.segments = segments;
     Ok(())

@@ -59,6 +59,8 @@ pub struct Interaction {
     pub total_words: Option<i32>,
     pub segment_count: Option<i32>,
     pub processing_ms: i64,
+    /// Number of PII redactions in the texts; `None` when redaction is off or the file failed.
+    pub pii_redactions: Option<i32>,
     /// Conversation metrics; `None` for failed files.
     pub metrics: Option<crate::analyze::metrics::Metrics>,
     /// Manifest pass-through values, aligned with the writer's extra column names.

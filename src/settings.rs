@@ -61,6 +61,8 @@ pub struct RunSettings {
     pub agent_channel: AgentChannel,
     /// Thresholds of the conversation metrics (non-talk, hold, interruption tolerance).
     pub metrics: crate::analyze::metrics::MetricParams,
+    /// Redact card numbers, CVV, expiry, national ids, phones and e-mails before writing.
+    pub redact_pii: bool,
 }
 
 impl RunSettings {

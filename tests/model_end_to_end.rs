@@ -125,7 +125,7 @@ fn model_samples_and_broken_files_end_to_end() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(run.status.code(), Some(1), "exit code; stderr:\n{stderr}");
     assert!(
-        stdout.contains("9 recordings") && stdout.contains("6 ok, 3 failed"),
+        stdout.contains("10 recordings") && stdout.contains("7 ok, 3 failed"),
         "{stdout}"
     );
     for f in ["cut_off.wav", "empty.wav", "notes.wav"] {
@@ -133,7 +133,7 @@ fn model_samples_and_broken_files_end_to_end() {
     }
 
     let rows = rows(&out.join("interactions.parquet"));
-    assert_eq!(rows.len(), 9, "one row per input, failures included");
+    assert_eq!(rows.len(), 10, "one row per input, failures included");
     let by_id = |id: &str| rows.iter().find(|r| r.0 == id).unwrap();
     assert!(
         by_id("X-1").2.as_deref().unwrap().contains("truncated"),
@@ -154,7 +154,9 @@ fn model_samples_and_broken_files_end_to_end() {
         "{:?}",
         by_id("X-3")
     );
-    for id in ["C-1001", "C-1002", "C-1003", "C-1004", "C-1005", "C-1006"] {
+    for id in [
+        "C-1001", "C-1002", "C-1003", "C-1004", "C-1005", "C-1006", "C-1007",
+    ] {
         let r = by_id(id);
         assert_eq!(r.1, "ok", "{r:?}");
         assert!(r.3.unwrap() > 20_000, "{r:?}");
@@ -170,6 +172,10 @@ fn model_samples_and_broken_files_end_to_end() {
         ],
     );
     assert!(check.contains("segments join to interactions"), "{check}");
+
+    // the card number, expiry and CVV spoken in C-1007 are nowhere in the output
+    let pii = python("check_no_pii.py", &[out.to_str().unwrap(), "C-1007"]);
+    assert!(pii.contains("ok: no card digits"), "{pii}");
 
     // transcription quality against the scripts the samples were synthesised from
     let wer = python(

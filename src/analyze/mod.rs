@@ -2,3 +2,4 @@
 //! features analysts use. Pure computation over in-memory data; does no I/O.
 
 pub mod metrics;
+pub mod pii;

@@ -48,6 +48,8 @@ def main():
             f"select role, text from '{out}/segments.parquet' where interaction_id = ? order by start_ms",
             [m["call_id"]],
         ).fetchall()
+        if any("[" in t for _, t in segs):
+            continue  # holds PII placeholders: scored by check_no_pii.py, not by WER
         roles = {r for r, _ in segs}
         if roles <= {"unknown"}:
             pairs = [(" ".join(t["text"] for t in timeline), " ".join(t for _, t in segs))]
