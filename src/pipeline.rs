@@ -5,6 +5,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
@@ -305,10 +306,15 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
         outputs: Vec::new(),
     };
     let calls = &set.calls;
+    // set when the writer fails: the run is lost, so workers stop taking new files
+    let abort = AtomicBool::new(false);
     let write_result: Result<(), OutputError> = std::thread::scope(|scope| {
         scope.spawn(|| {
             pool.install(|| {
                 calls.par_iter().for_each_with(tx, |tx, call| {
+                    if abort.load(Ordering::Relaxed) {
+                        return;
+                    }
                     let t0 = Instant::now();
                     let mut row = Interaction {
                         interaction_id: call.interaction_id.clone(),
@@ -368,7 +374,10 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
         });
         // this thread is the single writer
         for (row, report) in rx {
-            sink.push(row)?;
+            if let Err(e) = sink.push(row) {
+                abort.store(true, Ordering::Relaxed);
+                return Err(e);
+            }
             summary.audio_ms += report.audio_ms;
             if report.error.is_some() {
                 summary.failed.push(report.clone());
