@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::analyze::metrics::{self, ChannelActivity, Span};
+use crate::analyze::metrics::{self, ChannelActivity};
 use crate::analyze::pii;
 use crate::decode::{self, DecodeError};
 use crate::features;
@@ -160,17 +160,7 @@ fn process(
     let mut activity = Vec::new();
     for (ch, (samples, role)) in audio.channels.iter().zip(roles).enumerate() {
         let speech = vad::detect(samples, &vad::VadParams::default());
-        activity.push(ChannelActivity {
-            speech: speech
-                .iter()
-                .map(|r| Span {
-                    start_ms: r.start_ms(),
-                    end_ms: r.end_ms(),
-                })
-                .collect(),
-            words: 0,
-            loudness_db: vad::level_db(samples, &speech),
-        });
+        activity.push(ChannelActivity::from_regions(samples, &speech));
         let padded = vad::pad(&speech, 150, samples.len());
         for seg in transcriber.transcribe_regions(worker, samples, &padded)? {
             segments.push(SegmentRow {

@@ -35,20 +35,7 @@ fn measured(file: &str) -> (Metrics, i64) {
     let act: Vec<ChannelActivity> = audio
         .channels
         .iter()
-        .map(|ch| {
-            let r = vad::detect(ch, &vad::VadParams::default());
-            ChannelActivity {
-                speech: r
-                    .iter()
-                    .map(|r| Span {
-                        start_ms: r.start_ms(),
-                        end_ms: r.end_ms(),
-                    })
-                    .collect(),
-                words: 0,
-                loudness_db: vad::level_db(ch, &r),
-            }
-        })
+        .map(|ch| ChannelActivity::from_regions(ch, &vad::detect(ch, &vad::VadParams::default())))
         .collect();
     let d = audio.duration_ms as i64;
     (

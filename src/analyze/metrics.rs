@@ -59,6 +59,24 @@ pub struct ChannelActivity {
     pub loudness_db: Option<f32>,
 }
 
+impl ChannelActivity {
+    /// Activity of one 16 kHz channel from its (unpadded) speech regions; words are filled in
+    /// once the channel is transcribed.
+    pub fn from_regions(samples: &[f32], regions: &[crate::vad::Region]) -> Self {
+        ChannelActivity {
+            speech: regions
+                .iter()
+                .map(|r| Span {
+                    start_ms: r.start_ms(),
+                    end_ms: r.end_ms(),
+                })
+                .collect(),
+            words: 0,
+            loudness_db: crate::vad::level_db(samples, regions),
+        }
+    }
+}
+
 /// Metrics of one interaction. `None` = not measurable for this recording.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Metrics {
