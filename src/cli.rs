@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use callsift::analyze::metrics::MetricParams;
+use callsift::analyze::rules::RuleSet;
 use callsift::models;
 use callsift::pipeline::{FileReport, Observer};
 use callsift::settings::{AgentChannel, RunSettings};
@@ -35,6 +36,48 @@ pub enum Command {
     /// Fetch, convert and list Whisper models
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Validate a rules file, or try rules on a piece of text
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// Validate a rules file (default: the built-in pack); errors name the line
+    Check {
+        /// TOML rules file
+        file: Option<PathBuf>,
+    },
+    /// Show which categories fire on a text, and why
+    Test {
+        /// TOML rules file (default: the built-in pack)
+        file: Option<PathBuf>,
+        /// Text to match; one segment per line, optionally `agent: ...` / `customer: ...`
+        #[arg(long)]
+        text: String,
+        /// Role of every line (overrides `role:` prefixes)
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum RoleArg {
+    Agent,
+    Customer,
+}
+
+/// Load a rules file, or the built-in pack when `None`. Returns (rules, source name).
+pub fn load_rules(file: Option<&std::path::Path>) -> anyhow::Result<(RuleSet, String)> {
+    match file {
+        None => Ok((RuleSet::builtin(), "builtin".into())),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| anyhow::anyhow!("cannot read rules file {}: {e}", p.display()))?;
+            let origin = p.display().to_string();
+            Ok((RuleSet::parse(&text, &origin)?, origin))
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -80,6 +123,9 @@ pub struct RunArgs {
     /// Shortest agent-side silence (customer mostly silent too) counted as a hold (ms)
     #[arg(long, default_value_t = 8000)]
     pub hold_min_ms: i64,
+    /// Rules file (TOML) of behaviours, events and topics [default: the built-in English pack]
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
     /// Keep card numbers, CVV, expiry dates, ids, phone numbers and e-mails in the text
     /// (redaction is on by default; never use this on payment calls)
     #[arg(long)]
@@ -111,6 +157,8 @@ pub enum ModelsCommand {
 impl RunArgs {
     pub fn into_settings(self) -> anyhow::Result<RunSettings> {
         let dir = self.models_dir.unwrap_or_else(models::default_dir);
+        // a bad rules file stops the run before any audio is read
+        let (rules, rules_source) = load_rules(self.rules.as_deref())?;
         let model = models::resolve(&self.model, &dir)?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let s = RunSettings {
@@ -133,6 +181,8 @@ impl RunArgs {
                 ..MetricParams::default()
             },
             redact_pii: !self.no_redact_pii,
+            rules: std::sync::Arc::new(rules),
+            rules_source,
         };
         s.validate()?;
         Ok(s)

@@ -6,9 +6,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use callsift::analyze::rules::{self, Kind};
 use callsift::models::{self, WeightType};
 use callsift::pipeline;
-use cli::{Cli, Command, ModelsCommand, Progress};
+use callsift::record::Role;
+use cli::{Cli, Command, ModelsCommand, Progress, RulesCommand};
 
 fn main() -> ExitCode {
     match run() {
@@ -95,6 +97,54 @@ fn run() -> anyhow::Result<ExitCode> {
                         &out.sha256[..16]
                     );
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rules(RulesCommand::Check { file }) => {
+            let (rules, origin) = cli::load_rules(file.as_deref())?;
+            let count = |k: Kind| rules.categories.iter().filter(|c| c.kind == k).count();
+            println!(
+                "{origin}: ok, {} categories ({} behaviours, {} events, {} topics)",
+                rules.categories.len(),
+                count(Kind::Behaviour),
+                count(Kind::Event),
+                count(Kind::Topic)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rules(RulesCommand::Test { file, text, role }) => {
+            let (rules, _) = cli::load_rules(file.as_deref())?;
+            let mut lines = rules::fixture(&text);
+            if let Some(r) = role {
+                for l in &mut lines {
+                    l.0 = match r {
+                        cli::RoleArg::Agent => Role::Agent,
+                        cli::RoleArg::Customer => Role::Customer,
+                    };
+                }
+            }
+            let utts: Vec<rules::Utterance> = lines
+                .iter()
+                .map(|(role, start, t)| rules::Utterance {
+                    role: *role,
+                    start_ms: *start,
+                    end_ms: start + 4_000,
+                    text: t,
+                })
+                .collect();
+            let hits = rules.evaluate(&utts, lines.len() as i64 * 5_000);
+            if hits.is_empty() {
+                println!("no category fires");
+            }
+            for h in &hits {
+                let c = &rules.categories[h.category];
+                println!(
+                    "{} ({}) — {}: {:?}",
+                    c.id,
+                    c.kind.as_str(),
+                    h.role.as_str(),
+                    h.evidence
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

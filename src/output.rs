@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Float32Array, Float64Array, Int32Array, Int64Array, ListArray, RecordBatch,
-    StringArray, StructArray, TimestampMillisecondArray,
+    ArrayRef, BooleanArray, Float32Array, Float64Array, Int32Array, Int64Array, ListArray,
+    RecordBatch, StringArray, StructArray, TimestampMillisecondArray,
 };
 use arrow::buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
@@ -19,10 +19,12 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
 use crate::analyze::metrics::{Metrics, Span};
+use crate::analyze::rules::{Hit, RuleSet};
 use crate::record::Interaction;
 
 pub const INTERACTIONS_FILE: &str = "interactions.parquet";
 pub const SEGMENTS_FILE: &str = "segments.parquet";
+pub const EVENTS_FILE: &str = "events.parquet";
 
 /// Version of the column layout; bumped on any incompatible change (see docs/schema.md).
 pub const SCHEMA_VERSION: &str = "1";
@@ -53,8 +55,12 @@ pub enum OutputError {
     ColumnClash(String),
 }
 
-/// Built-in columns of interactions.parquet, in order.
-pub fn interactions_schema(extra: &[String]) -> Result<SchemaRef, OutputError> {
+/// Columns of interactions.parquet, in order: the built-in ones, one boolean per rule
+/// category (`beh_*`, `evt_*`, `topic_*`), then the manifest's pass-through columns.
+pub fn interactions_schema(
+    categories: &[String],
+    extra: &[String],
+) -> Result<SchemaRef, OutputError> {
     let s = |n: &str, null| Field::new(n, DataType::Utf8, null);
     let mut fields = vec![
         s("interaction_id", false),
@@ -104,6 +110,9 @@ pub fn interactions_schema(extra: &[String]) -> Result<SchemaRef, OutputError> {
         Field::new("talk_listen_ratio", DataType::Float64, true),
         Field::new("pii_redactions", DataType::Int32, true),
     ];
+    for name in categories {
+        fields.push(Field::new(name, DataType::Boolean, true));
+    }
     for name in extra {
         if fields.iter().any(|f| f.name() == name) {
             return Err(OutputError::ColumnClash(name.clone()));
@@ -157,6 +166,18 @@ fn span_lists<'a>(lists: impl Iterator<Item = Option<&'a [Span]>>) -> ArrayRef {
         Arc::new(values),
         Some(NullBuffer::from(valid)),
     ))
+}
+
+pub fn events_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("interaction_id", DataType::Utf8, false),
+        Field::new("category_id", DataType::Utf8, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("role", DataType::Utf8, false),
+        Field::new("start_ms", DataType::Int64, false),
+        Field::new("end_ms", DataType::Int64, false),
+        Field::new("evidence", DataType::Utf8, false),
+    ]))
 }
 
 pub fn segments_schema() -> SchemaRef {
@@ -268,6 +289,9 @@ impl Drop for Table {
 pub struct ParquetSink {
     interactions: Table,
     segments: Table,
+    events: Table,
+    /// (id, kind) of each rule category, in column order.
+    categories: Vec<(String, &'static str)>,
     pending: Vec<Interaction>,
     batch_rows: usize,
     extra_columns: usize,
@@ -277,6 +301,7 @@ pub struct ParquetSink {
 impl ParquetSink {
     pub fn create(
         dir: &Path,
+        rules: &RuleSet,
         extra_columns: &[String],
         meta: &[(String, String)],
     ) -> Result<Self, OutputError> {
@@ -284,10 +309,17 @@ impl ParquetSink {
             path: dir.to_path_buf(),
             source,
         })?;
-        let schema = interactions_schema(extra_columns)?;
+        let columns: Vec<String> = rules.categories.iter().map(|c| c.column()).collect();
+        let schema = interactions_schema(&columns, extra_columns)?;
         Ok(ParquetSink {
             interactions: Table::create(dir, INTERACTIONS_FILE, schema, meta)?,
             segments: Table::create(dir, SEGMENTS_FILE, segments_schema(), meta)?,
+            events: Table::create(dir, EVENTS_FILE, events_schema(), meta)?,
+            categories: rules
+                .categories
+                .iter()
+                .map(|c| (c.id.clone(), c.kind.as_str()))
+                .collect(),
             pending: Vec::new(),
             batch_rows: 256,
             extra_columns: extra_columns.len(),
@@ -313,9 +345,13 @@ impl ParquetSink {
             return Ok(());
         }
         let recs = std::mem::take(&mut self.pending);
-        self.interactions
-            .write(interaction_columns(&recs, self.extra_columns))?;
+        self.interactions.write(interaction_columns(
+            &recs,
+            self.categories.len(),
+            self.extra_columns,
+        ))?;
         self.segments.write(segment_columns(&recs))?;
+        self.events.write(event_columns(&recs, &self.categories))?;
         Ok(())
     }
 
@@ -324,9 +360,11 @@ impl ParquetSink {
         self.flush()?;
         self.interactions.finish()?;
         self.segments.finish()?;
+        self.events.finish()?;
         Ok(vec![
             self.interactions.final_path.clone(),
             self.segments.final_path.clone(),
+            self.events.final_path.clone(),
         ])
     }
 }
@@ -335,7 +373,27 @@ fn strings<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
     Arc::new(StringArray::from_iter(it))
 }
 
-fn interaction_columns(recs: &[Interaction], extra: usize) -> Vec<ArrayRef> {
+fn event_columns(recs: &[Interaction], cats: &[(String, &'static str)]) -> Vec<ArrayRef> {
+    let rows: Vec<(&str, &Hit)> = recs
+        .iter()
+        .flat_map(|r| r.hits.iter().map(move |h| (r.interaction_id.as_str(), h)))
+        .collect();
+    vec![
+        strings(rows.iter().map(|(id, _)| Some(*id))),
+        strings(rows.iter().map(|(_, h)| Some(cats[h.category].0.as_str()))),
+        strings(rows.iter().map(|(_, h)| Some(cats[h.category].1))),
+        strings(rows.iter().map(|(_, h)| Some(h.role.as_str()))),
+        Arc::new(Int64Array::from_iter_values(
+            rows.iter().map(|(_, h)| h.start_ms),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            rows.iter().map(|(_, h)| h.end_ms),
+        )),
+        strings(rows.iter().map(|(_, h)| Some(h.evidence.as_str()))),
+    ]
+}
+
+fn interaction_columns(recs: &[Interaction], categories: usize, extra: usize) -> Vec<ArrayRef> {
     let mut cols: Vec<ArrayRef> = vec![
         strings(recs.iter().map(|r| Some(r.interaction_id.as_str()))),
         strings(recs.iter().map(|r| Some(r.source_path.as_str()))),
@@ -410,6 +468,11 @@ fn interaction_columns(recs: &[Interaction], extra: usize) -> Vec<ArrayRef> {
         mf(|x| x.talk_listen_ratio),
         Arc::new(Int32Array::from_iter(recs.iter().map(|r| r.pii_redactions))),
     ]);
+    for i in 0..categories {
+        cols.push(Arc::new(BooleanArray::from_iter(
+            recs.iter().map(|r| r.categories.get(i).copied().flatten()),
+        )));
+    }
     for i in 0..extra {
         cols.push(strings(
             recs.iter()
@@ -483,7 +546,9 @@ mod tests {
     fn files_appear_only_when_finished_and_carry_metadata() {
         let dir = tempfile::tempdir().unwrap();
         let meta = vec![("callsift.version".to_string(), "test".to_string())];
-        let mut sink = ParquetSink::create(dir.path(), &["region".into()], &meta).unwrap();
+        let mut sink =
+            ParquetSink::create(dir.path(), &RuleSet::builtin(), &["region".into()], &meta)
+                .unwrap();
         sink.push(rec("a", true)).unwrap();
         sink.push(rec("b", false)).unwrap();
         assert!(!dir.path().join(INTERACTIONS_FILE).exists());
@@ -507,7 +572,7 @@ mod tests {
     #[test]
     fn an_abandoned_sink_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let mut sink = ParquetSink::create(dir.path(), &[], &[]).unwrap();
+        let mut sink = ParquetSink::create(dir.path(), &RuleSet::default(), &[], &[]).unwrap();
         sink.push(rec("a", true)).unwrap();
         drop(sink);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
@@ -515,6 +580,7 @@ mod tests {
 
     #[test]
     fn manifest_columns_may_not_shadow_built_ins() {
-        assert!(interactions_schema(&["queue".into()]).is_err());
+        assert!(interactions_schema(&[], &["queue".into()]).is_err());
+        assert!(interactions_schema(&["beh_empathy".into()], &["beh_empathy".into()]).is_err());
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::analyze::metrics::{self, ChannelActivity};
-use crate::analyze::pii;
+use crate::analyze::{pii, rules};
 use crate::decode::{self, DecodeError};
 use crate::features;
 use crate::input::{self, CallInput, InputError, InputSet};
@@ -239,7 +239,28 @@ fn process(
         metrics::compute(&activity[0], None, duration, &s.metrics)
     });
     segments.sort_by_key(|s| (s.start_ms, s.channel));
+    // rules match on turns (a speaker's consecutive segments), so a phrase that ASR split
+    // across two segments still matches and the evidence is the whole turn
     let turns = features::turns(&segments);
+    let utterances: Vec<rules::Utterance> = turns
+        .iter()
+        .map(|t| rules::Utterance {
+            role: t.role,
+            start_ms: t.start_ms,
+            end_ms: t.end_ms,
+            text: &t.text,
+        })
+        .collect();
+    row.hits = s.rules.evaluate(&utterances, duration);
+    row.categories = s
+        .rules
+        .categories
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            (stereo || c.works_without_roles()).then(|| row.hits.iter().any(|h| h.category == i))
+        })
+        .collect();
     row.transcript = Some(features::transcript(&turns));
     row.segment_count = Some(segments.len() as i32);
     row.segments = segments;
@@ -274,6 +295,7 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
     )?;
     let mut sink = ParquetSink::create(
         &s.out_dir,
+        &s.rules,
         &set.extra_columns,
         &run_metadata(s, &model_sha, jobs, threads),
     )?;
@@ -346,6 +368,8 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
                         row.segments.clear();
                         row.transcript = None;
                         row.metrics = None;
+                        row.hits.clear();
+                        row.categories = vec![None; s.rules.categories.len()];
                     } else {
                         row.ok = true;
                     }

@@ -63,6 +63,11 @@ pub struct Interaction {
     pub pii_redactions: Option<i32>,
     /// Conversation metrics; `None` for failed files.
     pub metrics: Option<crate::analyze::metrics::Metrics>,
+    /// Rule hits (evidence), already redacted.
+    pub hits: Vec<crate::analyze::rules::Hit>,
+    /// Per category of the run's rule set: fired or not; `None` where it cannot be judged
+    /// (role-specific categories on mono recordings) or the file failed.
+    pub categories: Vec<Option<bool>>,
     /// Manifest pass-through values, aligned with the writer's extra column names.
     pub extra: Vec<Option<String>>,
     pub segments: Vec<SegmentRow>,

@@ -63,6 +63,11 @@ pub struct RunSettings {
     pub metrics: crate::analyze::metrics::MetricParams,
     /// Redact card numbers, CVV, expiry, national ids, phones and e-mails before writing.
     pub redact_pii: bool,
+    /// Where the rules came from: `builtin` or the file's path.
+    pub rules_source: String,
+    /// Behaviour/event/topic categories, validated before any audio is read.
+    #[serde(skip)]
+    pub rules: std::sync::Arc<crate::analyze::rules::RuleSet>,
 }
 
 impl RunSettings {

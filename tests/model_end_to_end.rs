@@ -92,7 +92,9 @@ fn model_samples_and_broken_files_end_to_end() {
     fs::create_dir(&calls).unwrap();
     for e in fs::read_dir(root().join("samples")).unwrap().flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        if name.starts_with("call_") && !name.ends_with(".py") {
+        if (name.starts_with("call_") || name == "expected_categories.csv")
+            && !name.ends_with(".py")
+        {
             fs::copy(e.path(), calls.join(&name)).unwrap();
         }
     }
@@ -176,6 +178,21 @@ fn model_samples_and_broken_files_end_to_end() {
     // the card number, expiry and CVV spoken in C-1007 are nowhere in the output
     let pii = python("check_no_pii.py", &[out.to_str().unwrap(), "C-1007"]);
     assert!(pii.contains("ok: no card digits"), "{pii}");
+
+    // the built-in rules on real ASR output, against the human labels of the scripts
+    let labels = python(
+        "rule_recall.py",
+        &[out.to_str().unwrap(), calls.to_str().unwrap(), "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&labels).unwrap();
+    let (recall, precision) = (
+        v["recall"].as_f64().unwrap(),
+        v["precision"].as_f64().unwrap(),
+    );
+    assert!(
+        recall >= 0.8 && precision >= 0.9,
+        "rules on ASR output: {labels}"
+    );
 
     // transcription quality against the scripts the samples were synthesised from
     let wer = python(

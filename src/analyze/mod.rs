@@ -3,3 +3,4 @@
 
 pub mod metrics;
 pub mod pii;
+pub mod rules;

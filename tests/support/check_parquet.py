@@ -20,6 +20,7 @@ SPAN = pa.list_(pa.field("item", pa.struct([pa.field("start_ms", pa.int64(), nul
 TYPES = {
     "list<struct<start_ms: int64, end_ms: int64>>": SPAN,
     "double": pa.float64(),
+    "bool": pa.bool_(),
     "string": pa.string(),
     "int64": pa.int64(),
     "int32": pa.int32(),
@@ -27,7 +28,7 @@ TYPES = {
     "timestamp[ms, tz=UTC]": pa.timestamp("ms", tz="UTC"),
 }
 DUCK = {"list<struct<start_ms: int64, end_ms: int64>>": "STRUCT(start_ms BIGINT, end_ms BIGINT)[]",
-        "double": "DOUBLE",
+        "double": "DOUBLE", "bool": "BOOLEAN",
        "string": "VARCHAR", "int64": "BIGINT", "int32": "INTEGER", "float": "FLOAT",
         "timestamp[ms, tz=UTC]": "TIMESTAMP WITH TIME ZONE"}
 META_KEYS = ["callsift.version", "callsift.schema_version", "callsift.model",
@@ -55,6 +56,13 @@ def fail(msg):
 def main():
     out, schema_md, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
     docs = documented(schema_md)
+    # rule categories (beh_*, evt_*, topic_*: nullable booleans) follow the documented columns
+    n_doc = len(docs["interactions.parquet"])
+    actual = [f.name for f in pq.read_schema(f"{out}/interactions.parquet")]
+    cats = [c for c in actual[n_doc:] if c.startswith(("beh_", "evt_", "topic_"))]
+    if not cats:
+        fail("interactions.parquet has no rule category columns")
+    docs["interactions.parquet"] += [(c, "bool", True) for c in cats]
     docs["interactions.parquet"] += [(c, "string", True) for c in extra]
     con = duckdb.connect()
     for name, cols in docs.items():
