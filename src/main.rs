@@ -123,16 +123,7 @@ fn run() -> anyhow::Result<ExitCode> {
                     };
                 }
             }
-            let utts: Vec<rules::Utterance> = lines
-                .iter()
-                .map(|(role, start, t)| rules::Utterance {
-                    role: *role,
-                    start_ms: *start,
-                    end_ms: start + 4_000,
-                    text: t,
-                })
-                .collect();
-            let hits = rules.evaluate(&utts, lines.len() as i64 * 5_000);
+            let hits = rules::evaluate_fixture(&rules, &lines);
             if hits.is_empty() {
                 println!("no category fires");
             }

@@ -533,10 +533,9 @@ pub fn fixture(text: &str) -> Vec<(Role, i64, String)> {
         .collect()
 }
 
-/// Run a fixture transcript through the rules; returns ids of the categories that fire.
-pub fn fire_on_fixture(rules: &RuleSet, text: &str) -> Vec<String> {
-    let f = fixture(text);
-    let utts: Vec<Utterance> = f
+/// Evaluate fixture lines (as `fixture` returns them): each is a 4 s turn, 5 s apart.
+pub fn evaluate_fixture(rules: &RuleSet, lines: &[(Role, i64, String)]) -> Vec<Hit> {
+    let utts: Vec<Utterance> = lines
         .iter()
         .map(|(role, start, t)| Utterance {
             role: *role,
@@ -545,9 +544,12 @@ pub fn fire_on_fixture(rules: &RuleSet, text: &str) -> Vec<String> {
             text: t,
         })
         .collect();
-    let duration = f.len() as i64 * 5_000;
-    let mut ids: Vec<String> = rules
-        .evaluate(&utts, duration)
+    rules.evaluate(&utts, lines.len() as i64 * 5_000)
+}
+
+/// Run a fixture transcript through the rules; returns ids of the categories that fire.
+pub fn fire_on_fixture(rules: &RuleSet, text: &str) -> Vec<String> {
+    let mut ids: Vec<String> = evaluate_fixture(rules, &fixture(text))
         .into_iter()
         .map(|h| rules.categories[h.category].id.clone())
         .collect();
