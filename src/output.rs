@@ -295,7 +295,6 @@ pub struct ParquetSink {
     pending: Vec<Interaction>,
     batch_rows: usize,
     extra_columns: usize,
-    rows: usize,
 }
 
 impl ParquetSink {
@@ -323,21 +322,15 @@ impl ParquetSink {
             pending: Vec::new(),
             batch_rows: 256,
             extra_columns: extra_columns.len(),
-            rows: 0,
         })
     }
 
     pub fn push(&mut self, rec: Interaction) -> Result<(), OutputError> {
         self.pending.push(rec);
-        self.rows += 1;
         if self.pending.len() >= self.batch_rows {
             self.flush()?;
         }
         Ok(())
-    }
-
-    pub fn rows(&self) -> usize {
-        self.rows
     }
 
     fn flush(&mut self) -> Result<(), OutputError> {

@@ -63,10 +63,6 @@ struct RawToken {
 }
 
 struct RawSegment {
-    start_ms: i64,
-    end_ms: i64,
-    text: String,
-    avg_token_prob: f32,
     no_speech_prob: f32,
     tokens: Vec<RawToken>,
 }
@@ -130,10 +126,6 @@ impl Transcriber {
         })
     }
 
-    pub fn model_name(&self) -> &str {
-        &self.name
-    }
-
     pub fn worker(&self) -> Result<Worker, TranscribeError> {
         let state = self
             .ctx
@@ -158,7 +150,7 @@ impl Transcriber {
     ) -> Result<Vec<Segment>, TranscribeError> {
         let mut out = Vec::new();
         for window in crate::vad::pack(samples, regions, 28_000, 1_000) {
-            for seg in self.run(worker, &window.samples, true)? {
+            for seg in self.run(worker, &window.samples)? {
                 // group the segment's tokens by the piece their midpoint falls in
                 let mut groups: Vec<(usize, i64, i64, String, Vec<f32>)> = Vec::new();
                 for tok in &seg.tokens {
@@ -208,30 +200,11 @@ impl Transcriber {
         Ok(out)
     }
 
-    /// Transcribe one channel of 16 kHz mono audio.
-    pub fn transcribe(
-        &self,
-        worker: &mut Worker,
-        samples: &[f32],
-    ) -> Result<Vec<Segment>, TranscribeError> {
-        Ok(self
-            .run(worker, samples, false)?
-            .into_iter()
-            .map(|r| Segment {
-                start_ms: r.start_ms,
-                end_ms: r.end_ms,
-                text: r.text,
-                avg_token_prob: r.avg_token_prob,
-                no_speech_prob: r.no_speech_prob,
-            })
-            .collect())
-    }
-
+    /// Run whisper on one window of 16 kHz audio, with per-token times.
     fn run(
         &self,
         worker: &mut Worker,
         samples: &[f32],
-        token_times: bool,
     ) -> Result<Vec<RawSegment>, TranscribeError> {
         let seconds = samples.len() as f64 / 16_000.0;
         // whisper.cpp rejects input shorter than ~100 ms; such a channel has no speech to find
@@ -258,7 +231,7 @@ impl Transcriber {
         p.set_print_timestamps(false);
         p.set_suppress_blank(true);
         p.set_suppress_nst(true);
-        p.set_token_timestamps(token_times);
+        p.set_token_timestamps(true);
         worker
             .state
             .full(p, samples)
@@ -310,10 +283,6 @@ impl Transcriber {
                 continue;
             }
             out.push(RawSegment {
-                start_ms: seg.start_timestamp() * 10,
-                end_ms: seg.end_timestamp() * 10,
-                text,
-                avg_token_prob: avg,
                 no_speech_prob: no_speech,
                 tokens,
             });

@@ -159,11 +159,6 @@ pub fn level_db(samples: &[f32], regions: &[Region]) -> Option<f32> {
     (n > 0).then(|| (10.0 * (sum / n as f64 + 1e-12).log10()) as f32)
 }
 
-/// Total speech time of the regions in milliseconds.
-pub fn speech_ms(regions: &[Region]) -> i64 {
-    regions.iter().map(|r| r.end_ms() - r.start_ms()).sum()
-}
-
 /// Speech regions packed into one whisper window, with the map back to call time.
 #[derive(Debug, Clone)]
 pub struct Window {
