@@ -9,6 +9,8 @@ use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
+use callsift::analyze::{self, metrics::ChannelActivity, rules::RuleSet};
+use callsift::record::{Interaction, Role, SegmentRow};
 use callsift::{decode, features, vad};
 
 fn sample() -> std::path::PathBuf {
@@ -40,5 +42,75 @@ fn stages(c: &mut Criterion) {
     let _ = features::word_count("warm up");
 }
 
-criterion_group!(benches, stages);
+/// call_008's scripted lines as the segments ASR would give (role, times, text).
+fn scripted_segments() -> Vec<SegmentRow> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("samples/call_008.timeline.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| l.splitn(4, ',').collect::<Vec<_>>())
+        .filter(|f| f[0] != "music")
+        .map(|f| SegmentRow {
+            role: if f[0] == "agent" {
+                Role::Agent
+            } else {
+                Role::Customer
+            },
+            channel: (f[0] != "agent") as i32,
+            start_ms: f[1].parse().unwrap(),
+            end_ms: f[2].parse().unwrap(),
+            text: f[3].trim_matches('"').to_string(),
+            sentiment: 0.0,
+            avg_token_prob: 0.9,
+            no_speech_prob: 0.0,
+        })
+        .collect()
+}
+
+/// Everything the pipeline does besides decoding and transcription, for one 69.5 s stereo
+/// call with hold music: voice activity + music per channel, then PII redaction, sentiment,
+/// metrics, names and the built-in rules.
+fn analytics(c: &mut Criterion) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/call_008.wav");
+    let audio = decode::decode_file(&path).unwrap();
+    let segments = scripted_segments();
+    let rules = RuleSet::builtin();
+    let settings = analyze::Settings {
+        agent_channel: 0,
+        metrics: Default::default(),
+        redact_pii: true,
+        rules: &rules,
+    };
+    let mut g = c.benchmark_group("analytics");
+    g.throughput(Throughput::Elements(audio.duration_ms / 1000));
+    g.sample_size(20);
+    g.bench_function("voice_activity_and_music_both_channels", |b| {
+        b.iter(|| {
+            for ch in &audio.channels {
+                black_box(ChannelActivity::measure(ch));
+            }
+        })
+    });
+    let activity: Vec<ChannelActivity> = audio
+        .channels
+        .iter()
+        .map(|ch| ChannelActivity::measure(ch).0)
+        .collect();
+    g.bench_function("text_analytics_pii_sentiment_metrics_rules", |b| {
+        b.iter(|| {
+            let mut row = Interaction::default();
+            analyze::analyze_call(
+                &mut row,
+                segments.clone(),
+                &activity,
+                audio.duration_ms as i64,
+                &settings,
+            );
+            black_box(row)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, stages, analytics);
 criterion_main!(benches);

@@ -20,7 +20,8 @@ for kind, title in (("behaviour", "Agent behaviours"), ("event", "Customer event
         out += [f"### {c['id']}", "", c["description"], "",
                 f"- kind: {WHY[kind].format(id=c['id'])}; role: {c.get('role', 'any')}"
                 + (f"; window: {c['window']}" if "window" in c else "")
-                + (f"; at least {c['min_count']} matches" if c.get("min_count", 1) > 1 else "")]
+                + (f"; at least {c['min_count']} matches" if c.get("min_count", 1) > 1 else "")
+                + (f"; linked to measured holds ({c['hold']} the hold)" if "hold" in c else "")]
         for key, label in (("any", "any of"), ("all", "all of"), ("near", "near"), ("not", "not when the turn says")):
             if c.get(key):
                 out.append(f"- {label}: " + ", ".join(f"`{p}`" for p in c[key]))

@@ -5,6 +5,8 @@ Each script line is `A: text` (agent) or `C: text` (customer). A prefix changes 
 starts relative to the end of the previous one:
   `+N A: ...`   N seconds of silence before the line (a hold, or dead air)
   `~N C: ...`   the line starts N seconds before the previous one ends (overtalk)
+  `+Nm A: ...`  as `+N`, with hold music on the agent channel for the gap (less 0.5 s each side);
+                the timeline gets a `music` row for it
 Otherwise a line starts 0.6 s after the previous one ends.
 
 The agent speaks with Festival's kal_diphone voice, the customer with cmu_us_slt_arctic_hts.
@@ -33,7 +35,7 @@ LEAD_S = 0.8
 TAIL_S = 1.0
 NOISE_SIGMA = 40.0  # about -58 dBFS of white line noise
 VOICES = {"A": "(voice_kal_diphone)", "C": "(voice_cmu_us_slt_arctic_hts)"}
-ROLES = {"A": "agent", "C": "customer"}
+ROLES = {"A": "agent", "C": "customer", "M": "music"}
 
 # call id -> (file name, layout, sox/ffmpeg output options)
 FORMATS = {
@@ -44,9 +46,13 @@ FORMATS = {
     "call_005": ("call_005.ogg", "stereo", ["-r", "16000", "-C", "3"]),
     "call_006": ("call_006.m4a", "stereo", None),  # ffmpeg: AAC-LC in MP4
     "call_007": ("call_007.wav", "stereo", ["-r", "8000", "-e", "u-law", "-b", "8"]),
+    "call_008": ("call_008.wav", "stereo", ["-r", "8000", "-e", "u-law", "-b", "8"]),
 }
 
-LINE = re.compile(r"^(?:([+~])([0-9.]+)\s+)?([AC]):\s*(.+)$")
+LINE = re.compile(r"^(?:([+~])([0-9.]+)(m?)\s+)?([AC]):\s*(.+)$")
+# hold music: a melody over a sustained chord, notes in Hz
+MELODY = [392.0, 440.0, 494.0, 523.3, 494.0, 440.0, 392.0, 330.0, 349.2, 392.0, 440.0, 392.0]
+CHORDS = [(261.6, 329.6, 392.0), (220.0, 261.6, 329.6), (174.6, 220.0, 261.6), (196.0, 246.9, 293.7)]
 
 
 def synthesize(text, role, tmp):
@@ -67,6 +73,24 @@ def synthesize(text, role, tmp):
         return array("h", w.readframes(w.getnframes()))
 
 
+def hold_music(seconds):
+    """Hold music: a plucked melody (0.4 s notes) over a sustained chord, about -14 dBFS."""
+    import math
+    n = int(seconds * RATE)
+    out = array("h", bytes(2 * n))
+    note_len = int(0.4 * RATE)
+    for i in range(n):
+        t = i / RATE
+        chord = CHORDS[int(t / 1.6) % len(CHORDS)]
+        v = sum(math.sin(2 * math.pi * f * t) for f in chord) * 1200.0
+        k, pos = divmod(i, note_len)
+        f = MELODY[k % len(MELODY)]
+        env = math.exp(-3.0 * pos / note_len)
+        v += env * 5000.0 * (math.sin(2 * math.pi * f * t) + 0.4 * math.sin(4 * math.pi * f * t))
+        out[i] = clip(v)
+    return out
+
+
 def build(call_id, tmp):
     path = os.path.join(HERE, "scripts", call_id + ".txt")
     events = []
@@ -79,12 +103,17 @@ def build(call_id, tmp):
         m = LINE.match(line)
         if not m:
             sys.exit(f"{path}:{lineno}: cannot parse script line: {line}")
-        sign, secs, role, text = m.groups()
+        sign, secs, music, role, text = m.groups()
         start = prev_end + GAP_S
         if sign == "+":
             start = prev_end + float(secs)
         elif sign == "~":
             start = prev_end - float(secs)
+        if music:
+            if sign != "+" or role != "A" or float(secs) < 2:
+                sys.exit(f"{path}:{lineno}: hold music needs `+Nm A:` with N >= 2")
+            pcm = hold_music(float(secs) - 1.0)
+            events.append(("M", prev_end + 0.5, prev_end + 0.5 + len(pcm) / RATE, "", pcm))
         pcm = synthesize(text, role, tmp)
         end = start + len(pcm) / RATE
         events.append((role, start, end, text, pcm))
@@ -94,7 +123,7 @@ def build(call_id, tmp):
     rng = random.Random(call_id)
     chans = {r: [rng.gauss(0.0, NOISE_SIGMA) for _ in range(total)] for r in "AC"}
     for role, start, _end, _text, pcm in events:
-        ch = chans[role]
+        ch = chans["A" if role == "M" else role]
         off = int(round(start * RATE))
         for i, s in enumerate(pcm):
             ch[off + i] += s

@@ -12,14 +12,19 @@ pub struct Turn {
     pub text: String,
 }
 
-/// Sort segments by start time (ties: by channel) and merge runs of the same role into turns.
+/// A pause of one speaker longer than this ends their turn even when nobody else speaks (a
+/// hold, dead air), so a turn never spans a hold.
+pub const TURN_PAUSE_MS: i64 = 2_000;
+
+/// Sort segments by start time (ties: by channel) and merge runs of the same role into turns,
+/// unless the speaker pauses longer than [`TURN_PAUSE_MS`].
 pub fn turns(segments: &[SegmentRow]) -> Vec<Turn> {
     let mut sorted: Vec<&SegmentRow> = segments.iter().collect();
     sorted.sort_by_key(|s| (s.start_ms, s.channel, s.end_ms));
     let mut out: Vec<Turn> = Vec::new();
     for s in sorted {
         match out.last_mut() {
-            Some(t) if t.role == s.role => {
+            Some(t) if t.role == s.role && s.start_ms - t.end_ms <= TURN_PAUSE_MS => {
                 t.end_ms = t.end_ms.max(s.end_ms);
                 t.text.push(' ');
                 t.text.push_str(s.text.trim());
@@ -76,6 +81,7 @@ mod tests {
             start_ms: start,
             end_ms: end,
             text: text.into(),
+            sentiment: 0.0,
             avg_token_prob: 0.9,
             no_speech_prob: 0.0,
         }
@@ -101,6 +107,12 @@ mod tests {
              [01:05.0] agent: Goodbye."
         );
         assert_eq!(words_of(&segs, Role::Agent), 9);
+        // a long pause (a hold) ends the turn even though nobody else spoke
+        let held = vec![
+            seg(Role::Agent, 0, 0, 3_000, "May I place you on hold?"),
+            seg(Role::Agent, 0, 15_000, 17_000, "Thank you for holding."),
+        ];
+        assert_eq!(turns(&held).len(), 2);
         assert_eq!(words_of(&segs, Role::Customer), 4);
     }
 

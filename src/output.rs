@@ -20,6 +20,7 @@ use parquet::file::properties::WriterProperties;
 
 use crate::analyze::metrics::{Metrics, Span};
 use crate::analyze::rules::{Hit, RuleSet};
+use crate::analyze::sentiment::CallSentiment;
 use crate::record::Interaction;
 
 pub const INTERACTIONS_FILE: &str = "interactions.parquet";
@@ -98,6 +99,9 @@ pub fn interactions_schema(
         Field::new("hold_count", DataType::Int32, true),
         Field::new("hold_time_ms", DataType::Int64, true),
         Field::new("holds", span_list_type(), true),
+        Field::new("hold_music_ms", DataType::Int64, true),
+        Field::new("holds_announced", DataType::Int32, true),
+        Field::new("holds_thanked", DataType::Int32, true),
         Field::new("interruptions_agent", DataType::Int32, true),
         Field::new("interruptions_customer", DataType::Int32, true),
         Field::new("overtalk_ms", DataType::Int64, true),
@@ -109,7 +113,11 @@ pub fn interactions_schema(
         Field::new("agent_response_latency_ms", DataType::Int64, true),
         Field::new("talk_listen_ratio", DataType::Float64, true),
         Field::new("pii_redactions", DataType::Int32, true),
+        Field::new("customer_name_uses", DataType::Int32, true),
     ];
+    for name in SENTIMENT_COLUMNS {
+        fields.push(Field::new(name, DataType::Float32, true));
+    }
     for name in categories {
         fields.push(Field::new(name, DataType::Boolean, true));
     }
@@ -120,6 +128,40 @@ pub fn interactions_schema(
         fields.push(s(name, true));
     }
     Ok(Arc::new(Schema::new(fields)))
+}
+
+/// Sentiment columns of interactions.parquet, in order (see `sentiment_values`).
+const SENTIMENT_COLUMNS: [&str; 12] = [
+    "sentiment_overall",
+    "sentiment_agent",
+    "sentiment_customer",
+    "sentiment_agent_q1",
+    "sentiment_agent_q2",
+    "sentiment_agent_q3",
+    "sentiment_agent_q4",
+    "sentiment_customer_q1",
+    "sentiment_customer_q2",
+    "sentiment_customer_q3",
+    "sentiment_customer_q4",
+    "sentiment_customer_change",
+];
+
+fn sentiment_values(s: &CallSentiment) -> [Option<f32>; 12] {
+    let (a, c) = (s.agent_quarters, s.customer_quarters);
+    [
+        s.overall,
+        s.agent,
+        s.customer,
+        a[0],
+        a[1],
+        a[2],
+        a[3],
+        c[0],
+        c[1],
+        c[2],
+        c[3],
+        s.customer_change,
+    ]
 }
 
 fn span_fields() -> Fields {
@@ -188,6 +230,7 @@ pub fn segments_schema() -> SchemaRef {
         Field::new("start_ms", DataType::Int64, false),
         Field::new("end_ms", DataType::Int64, false),
         Field::new("text", DataType::Utf8, false),
+        Field::new("sentiment", DataType::Float32, false),
         Field::new("avg_token_prob", DataType::Float32, false),
         Field::new("no_speech_prob", DataType::Float32, false),
     ]))
@@ -449,6 +492,9 @@ fn interaction_columns(recs: &[Interaction], categories: usize, extra: usize) ->
                 .filter(|x| x.hold_count.is_some())
                 .map(|x| x.holds.as_slice())
         })),
+        m(|x| x.hold_music_ms),
+        m32(|x| x.holds_announced),
+        m32(|x| x.holds_thanked),
         m32(|x| x.interruptions_agent),
         m32(|x| x.interruptions_customer),
         m(|x| x.overtalk_ms),
@@ -460,7 +506,19 @@ fn interaction_columns(recs: &[Interaction], categories: usize, extra: usize) ->
         m(|x| x.agent_response_latency_ms),
         mf(|x| x.talk_listen_ratio),
         Arc::new(Int32Array::from_iter(recs.iter().map(|r| r.pii_redactions))),
+        Arc::new(Int32Array::from_iter(
+            recs.iter().map(|r| r.customer_name_uses),
+        )),
     ]);
+    let sentiments: Vec<Option<[Option<f32>; 12]>> = recs
+        .iter()
+        .map(|r| r.sentiment.as_ref().map(sentiment_values))
+        .collect();
+    for i in 0..SENTIMENT_COLUMNS.len() {
+        cols.push(Arc::new(Float32Array::from_iter(
+            sentiments.iter().map(|v| v.and_then(|v| v[i])),
+        )));
+    }
     for i in 0..categories {
         cols.push(Arc::new(BooleanArray::from_iter(
             recs.iter().map(|r| r.categories.get(i).copied().flatten()),
@@ -498,6 +556,9 @@ fn segment_columns(recs: &[Interaction]) -> Vec<ArrayRef> {
         )),
         strings(rows.iter().map(|(_, s)| Some(s.text.as_str()))),
         Arc::new(Float32Array::from_iter_values(
+            rows.iter().map(|(_, s)| s.sentiment),
+        )),
+        Arc::new(Float32Array::from_iter_values(
             rows.iter().map(|(_, s)| s.avg_token_prob),
         )),
         Arc::new(Float32Array::from_iter_values(
@@ -530,6 +591,7 @@ mod tests {
                 text: "hello".into(),
                 avg_token_prob: 0.9,
                 no_speech_prob: 0.01,
+                sentiment: 0.0,
             }],
             ..Default::default()
         }

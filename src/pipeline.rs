@@ -11,10 +11,8 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::analyze::metrics::{self, ChannelActivity};
-use crate::analyze::{pii, rules};
+use crate::analyze::{self, metrics::ChannelActivity};
 use crate::decode::{self, DecodeError};
-use crate::features;
 use crate::input::{self, CallInput, InputError, InputSet};
 use crate::models::{self, ModelError};
 use crate::output::{self, OutputError, ParquetSink};
@@ -159,8 +157,9 @@ fn process(
     let mut segments = Vec::new();
     let mut activity = Vec::new();
     for (ch, (samples, role)) in audio.channels.iter().zip(roles).enumerate() {
-        let speech = vad::detect(samples, &vad::VadParams::default());
-        activity.push(ChannelActivity::from_regions(samples, &speech));
+        // hold music is found and cut out here, so it is neither talk nor transcribed
+        let (act, speech) = ChannelActivity::measure(samples);
+        activity.push(act);
         let padded = vad::pad(&speech, 150, samples.len());
         for seg in transcriber.transcribe_regions(worker, samples, &padded)? {
             segments.push(SegmentRow {
@@ -169,101 +168,25 @@ fn process(
                 start_ms: seg.start_ms,
                 end_ms: seg.end_ms,
                 text: seg.text,
+                sentiment: 0.0,
                 avg_token_prob: seg.avg_token_prob,
                 no_speech_prob: seg.no_speech_prob,
             });
         }
     }
-    let stereo = audio.channel_count() == 2;
-    row.agent_words = stereo.then(|| features::words_of(&segments, Role::Agent) as i32);
-    row.customer_words = stereo.then(|| features::words_of(&segments, Role::Customer) as i32);
-    row.total_words = Some(
-        segments
-            .iter()
-            .map(|s| features::word_count(&s.text))
-            .sum::<usize>() as i32,
-    );
-    if s.redact_pii {
-        // redact per channel, in time order, before any text is kept
-        segments.sort_by_key(|s| (s.channel, s.start_ms));
-        let mut redactions = 0;
-        // context from the other channel is taken from the original text, in memory only
-        let originals: Vec<(i32, i64, String)> = segments
-            .iter()
-            .map(|s| (s.channel, s.start_ms, s.text.to_lowercase()))
-            .collect();
-        for ch in 0..audio.channel_count() as i32 {
-            let idx: Vec<usize> = (0..segments.len())
-                .filter(|&i| segments[i].channel == ch)
-                .collect();
-            let starts: Vec<i64> = idx.iter().map(|&i| segments[i].start_ms).collect();
-            let other: Vec<(i64, String)> = originals
-                .iter()
-                .filter(|o| o.0 != ch)
-                .map(|o| (o.1, o.2.clone()))
-                .collect();
-            let mut texts: Vec<String> = idx
-                .iter()
-                .map(|&i| std::mem::take(&mut segments[i].text))
-                .collect();
-            redactions += pii::redact_channel(
-                &mut texts,
-                &pii::OtherSide {
-                    seg_start_ms: &starts,
-                    segments: &other,
-                },
-            );
-            for (i, t) in idx.into_iter().zip(texts) {
-                segments[i].text = t;
-            }
-        }
-        row.pii_redactions = Some(redactions as i32);
-    }
-    for (ch, a) in activity.iter_mut().enumerate() {
-        a.words = segments
-            .iter()
-            .filter(|s| s.channel == ch as i32)
-            .map(|s| features::word_count(&s.text))
-            .sum();
-    }
     let duration = audio.duration_ms as i64;
-    row.metrics = Some(if stereo {
-        let agent = s.agent_channel.index();
-        metrics::compute(
-            &activity[agent],
-            Some(&activity[1 - agent]),
-            duration,
-            &s.metrics,
-        )
-    } else {
-        metrics::compute(&activity[0], None, duration, &s.metrics)
-    });
-    segments.sort_by_key(|s| (s.start_ms, s.channel));
-    // rules match on turns (a speaker's consecutive segments), so a phrase that ASR split
-    // across two segments still matches and the evidence is the whole turn
-    let turns = features::turns(&segments);
-    let utterances: Vec<rules::Utterance> = turns
-        .iter()
-        .map(|t| rules::Utterance {
-            role: t.role,
-            start_ms: t.start_ms,
-            end_ms: t.end_ms,
-            text: &t.text,
-        })
-        .collect();
-    row.hits = s.rules.evaluate(&utterances, duration);
-    row.categories = s
-        .rules
-        .categories
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            (stereo || c.works_without_roles()).then(|| row.hits.iter().any(|h| h.category == i))
-        })
-        .collect();
-    row.transcript = Some(features::transcript(&turns));
-    row.segment_count = Some(segments.len() as i32);
-    row.segments = segments;
+    analyze::analyze_call(
+        row,
+        segments,
+        &activity,
+        duration,
+        &analyze::Settings {
+            agent_channel: s.agent_channel.index(),
+            metrics: s.metrics,
+            redact_pii: s.redact_pii,
+            rules: &s.rules,
+        },
+    );
     Ok(())
 }
 

@@ -29,6 +29,8 @@ pub struct SegmentRow {
     pub start_ms: i64,
     pub end_ms: i64,
     pub text: String,
+    /// VADER sentiment of the (redacted) text, −5…+5.
+    pub sentiment: f32,
     pub avg_token_prob: f32,
     pub no_speech_prob: f32,
 }
@@ -63,6 +65,11 @@ pub struct Interaction {
     pub pii_redactions: Option<i32>,
     /// Conversation metrics; `None` for failed files.
     pub metrics: Option<crate::analyze::metrics::Metrics>,
+    /// Sentiment per role and quarter; `None` for failed files.
+    pub sentiment: Option<crate::analyze::sentiment::CallSentiment>,
+    /// Times the agent says the customer's name (as the customer gave it, or title + name);
+    /// `None` on mono recordings and failed files.
+    pub customer_name_uses: Option<i32>,
     /// Rule hits (evidence), already redacted.
     pub hits: Vec<crate::analyze::rules::Hit>,
     /// Per category of the run's rule set: fired or not; `None` where it cannot be judged

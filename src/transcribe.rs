@@ -161,8 +161,10 @@ impl Transcriber {
                         current.unwrap_or_default()
                     } else if let Some((prev, next)) = window.gap_at(tok.at) {
                         // DTW places a word in the inserted pause: a capitalised word opens the
-                        // next utterance, anything else finishes the previous one
-                        if word.starts_with(char::is_uppercase) {
+                        // next utterance, anything else finishes the previous one — unless the
+                        // previous stretch of speech has no words yet (a one-word "Fine.")
+                        let prev_has_words = current.is_some_and(|c| c >= prev);
+                        if word.starts_with(char::is_uppercase) && prev_has_words {
                             next
                         } else {
                             prev

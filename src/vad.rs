@@ -88,8 +88,19 @@ pub fn noise_floor(levels: &[f32]) -> f32 {
 
 /// Find speech regions in 16 kHz mono audio.
 pub fn detect(samples: &[f32], p: &VadParams) -> Vec<Region> {
-    let levels = frame_levels(samples);
+    detect_excluding(samples, p, &[])
+}
+
+/// Like [`detect`], with the `exclude` stretches (e.g. music) treated as silence.
+pub fn detect_excluding(samples: &[f32], p: &VadParams, exclude: &[Region]) -> Vec<Region> {
+    let mut levels = frame_levels(samples);
     let threshold = (noise_floor(&levels) + p.margin_db).max(p.min_level_db);
+    for r in exclude {
+        let end = r.end.div_ceil(FRAME).min(levels.len());
+        for l in &mut levels[(r.start / FRAME).min(end)..end] {
+            *l = f32::NEG_INFINITY;
+        }
+    }
     let ms_to_frames = |ms: u32| (ms as usize * RATE / 1000).div_ceil(FRAME);
     let (min_speech, min_silence, pad) = (
         ms_to_frames(p.min_speech_ms),
@@ -263,6 +274,131 @@ pub fn pack(samples: &[f32], regions: &[Region], max_ms: u32, gap_ms: u32) -> Ve
     windows
 }
 
+/// Music detector settings. Hold music is loud without pause and spectrally steady (held
+/// notes, sustained chords), while speech changes its spectrum every few tens of ms and
+/// pauses between phrases.
+#[derive(Debug, Clone, Copy)]
+pub struct MusicParams {
+    /// Mean cosine similarity of magnitude spectra 100 ms apart above which a block is steady.
+    pub min_similarity: f32,
+    /// Share of a block's frames that must be above the speech threshold.
+    pub min_active: f32,
+    /// Music shorter than this is not reported (a sustained vowel is not music).
+    pub min_music_ms: u32,
+}
+
+impl Default for MusicParams {
+    fn default() -> Self {
+        MusicParams {
+            min_similarity: 0.75,
+            min_active: 0.8,
+            min_music_ms: 3_000,
+        }
+    }
+}
+
+/// Block length of the music detector: 25 frames (0.5 s).
+const MUSIC_BLOCK: usize = 25;
+/// Spectral-similarity lag: 5 frames (100 ms).
+const MUSIC_LAG: usize = 5;
+
+/// Stretches of music (hold music, IVR jingles) inside the speech `regions` of one 16 kHz
+/// channel, at 0.5 s resolution. Callers remove them from the speech before transcription.
+pub fn music(samples: &[f32], regions: &[Region], p: &MusicParams) -> Vec<Region> {
+    use realfft::RealFftPlanner;
+    const N: usize = 512;
+    let block_len = MUSIC_BLOCK * FRAME;
+    let min_blocks = (p.min_music_ms as usize * RATE / 1000).div_ceil(block_len);
+    let candidates: Vec<&Region> = regions
+        .iter()
+        .filter(|r| r.end - r.start >= min_blocks * block_len)
+        .collect();
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let levels = frame_levels(samples);
+    let threshold = noise_floor(&levels) + VadParams::default().margin_db;
+    let fft = RealFftPlanner::<f32>::new().plan_fft_forward(N);
+    let hann: Vec<f32> = (0..N)
+        .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / N as f32).cos())
+        .collect();
+    let (lo, hi) = (150 * N / RATE, 3400 * N / RATE);
+    let mut input = fft.make_input_vec();
+    let mut spec = fft.make_output_vec();
+    // unit-norm magnitude spectrum (150 Hz - 3.4 kHz) of the frame centred on frame `f`
+    let mut spectrum = |f: usize| -> Vec<f32> {
+        let start = (f * FRAME + FRAME / 2) as isize - (N / 2) as isize;
+        for (i, x) in input.iter_mut().enumerate() {
+            let j = start + i as isize;
+            *x = if j >= 0 && (j as usize) < samples.len() {
+                samples[j as usize] * hann[i]
+            } else {
+                0.0
+            };
+        }
+        fft.process(&mut input, &mut spec)
+            .expect("fft buffers have the planned sizes");
+        let v: Vec<f32> = spec[lo..hi].iter().map(|c| c.norm()).collect();
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+        v.into_iter().map(|x| x / n).collect()
+    };
+    let mut out: Vec<Region> = Vec::new();
+    for r in candidates {
+        let (f0, f1) = (r.start / FRAME, (r.end / FRAME).min(levels.len()));
+        let spectra: Vec<Vec<f32>> = (f0..f1).map(&mut spectrum).collect();
+        let steady: Vec<bool> = (f0..f1)
+            .step_by(MUSIC_BLOCK)
+            .map(|b| {
+                let end = (b + MUSIC_BLOCK).min(f1);
+                let active = (b..end).filter(|&f| levels[f] > threshold).count();
+                let sims: Vec<f32> = (b.max(f0 + MUSIC_LAG)..end)
+                    .filter(|&f| levels[f] > threshold && levels[f - MUSIC_LAG] > threshold)
+                    .map(|f| {
+                        let (a, c) = (&spectra[f - f0], &spectra[f - f0 - MUSIC_LAG]);
+                        a.iter().zip(c).map(|(x, y)| x * y).sum::<f32>()
+                    })
+                    .collect();
+                let sim = sims.iter().sum::<f32>() / sims.len().max(1) as f32;
+                active as f32 >= p.min_active * (end - b) as f32
+                    && !sims.is_empty()
+                    && sim >= p.min_similarity
+            })
+            .collect();
+        // runs of steady blocks, bridging single unsteady blocks inside a run
+        let mut i = 0;
+        while i < steady.len() {
+            if !steady[i] {
+                i += 1;
+                continue;
+            }
+            let mut j = i + 1;
+            while j < steady.len() && (steady[j] || (j + 1 < steady.len() && steady[j + 1])) {
+                j += 1;
+            }
+            if j - i >= min_blocks {
+                // blocks are coarse: extend to the edges of the loud run, by at most a block
+                let (mut a, mut e) = (f0 + i * MUSIC_BLOCK, (f0 + j * MUSIC_BLOCK).min(f1));
+                let (a_min, e_max) = (
+                    a.saturating_sub(MUSIC_BLOCK).max(f0),
+                    (e + MUSIC_BLOCK).min(f1),
+                );
+                while a > a_min && levels[a - 1] > threshold {
+                    a -= 1;
+                }
+                while e < e_max && levels[e] > threshold {
+                    e += 1;
+                }
+                out.push(Region {
+                    start: a * FRAME,
+                    end: (e * FRAME).min(r.end),
+                });
+            }
+            i = j;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +450,45 @@ mod tests {
             .collect();
         assert!(detect(&hum, &VadParams::default()).is_empty());
         assert!(detect(&[], &VadParams::default()).is_empty());
+    }
+
+    /// Notes of 0.4 s over a sustained chord, like the hold music of the samples.
+    fn music_signal(seconds: f32) -> Vec<f32> {
+        let notes = [392.0f32, 440.0, 494.0, 523.3, 494.0, 440.0];
+        (0..(seconds * RATE as f32) as usize)
+            .map(|i| {
+                let t = i as f32 / RATE as f32;
+                let f = notes[(t / 0.4) as usize % notes.len()];
+                let chord: f32 = [261.6f32, 329.6, 392.0]
+                    .iter()
+                    .map(|c| (2.0 * std::f32::consts::PI * c * t).sin())
+                    .sum();
+                0.04 * chord + 0.15 * (2.0 * std::f32::consts::PI * f * t).sin()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn music_is_found_and_speech_like_sound_is_not() {
+        // 1 s line noise, 6 s music, 1 s line noise
+        let mut x = noise(RATE, 0.001, 3);
+        x.extend(music_signal(6.0));
+        x.extend(noise(RATE, 0.001, 4));
+        let p = VadParams::default();
+        let sound = detect(&x, &p);
+        let m = music(&x, &sound, &MusicParams::default());
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!((m[0].start_ms() - 1_000).abs() <= 100 && (m[0].end_ms() - 7_000).abs() <= 100);
+        // with the music excluded nothing is left to transcribe
+        assert!(detect_excluding(&x, &p, &m).is_empty());
+        // 2 s of music is too short to be a hold: not reported
+        let mut short = noise(RATE, 0.001, 5);
+        short.extend(music_signal(2.0));
+        short.extend(noise(RATE, 0.001, 6));
+        assert!(music(&short, &detect(&short, &p), &MusicParams::default()).is_empty());
+        // short tonal bursts (1 s, 0.5 s) are not music either
+        let s = synthetic();
+        assert!(music(&s, &detect(&s, &p), &MusicParams::default()).is_empty());
     }
 
     #[test]

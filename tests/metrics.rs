@@ -6,28 +6,30 @@
 use std::path::{Path, PathBuf};
 
 use callsift::analyze::metrics::{self, ChannelActivity, MetricParams, Metrics, Span};
-use callsift::{decode, vad};
+use callsift::decode;
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
 
-fn timeline(call: &str) -> (Vec<Span>, Vec<Span>) {
+/// Agent speech, customer speech and hold music of a scripted call.
+fn timeline(call: &str) -> (Vec<Span>, Vec<Span>, Vec<Span>) {
     let text = std::fs::read_to_string(samples().join(format!("{call}.timeline.csv"))).unwrap();
-    let (mut a, mut c) = (Vec::new(), Vec::new());
+    let (mut a, mut c, mut m) = (Vec::new(), Vec::new(), Vec::new());
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.splitn(4, ',').collect();
         let span = Span {
             start_ms: f[1].parse().unwrap(),
             end_ms: f[2].parse().unwrap(),
         };
-        if f[0] == "agent" {
-            a.push(span)
-        } else {
-            c.push(span)
+        match f[0] {
+            "agent" => a.push(span),
+            "customer" => c.push(span),
+            "music" => m.push(span),
+            other => panic!("{call}: unknown timeline role {other}"),
         }
     }
-    (a, c)
+    (a, c, m)
 }
 
 fn measured(file: &str) -> (Metrics, i64) {
@@ -35,7 +37,7 @@ fn measured(file: &str) -> (Metrics, i64) {
     let act: Vec<ChannelActivity> = audio
         .channels
         .iter()
-        .map(|ch| ChannelActivity::from_regions(ch, &vad::detect(ch, &vad::VadParams::default())))
+        .map(|ch| ChannelActivity::measure(ch).0)
         .collect();
     let d = audio.duration_ms as i64;
     (
@@ -45,13 +47,19 @@ fn measured(file: &str) -> (Metrics, i64) {
 }
 
 fn expected(call: &str, duration: i64) -> Metrics {
-    let (a, c) = timeline(call);
-    let act = |s: Vec<Span>| ChannelActivity {
+    let (a, c, music) = timeline(call);
+    let act = |s: Vec<Span>, music: Vec<Span>| ChannelActivity {
         speech: s,
         words: 0,
         loudness_db: None,
+        music,
     };
-    metrics::compute(&act(a), Some(&act(c)), duration, &MetricParams::default())
+    metrics::compute(
+        &act(a, music),
+        Some(&act(c, Vec::new())),
+        duration,
+        &MetricParams::default(),
+    )
 }
 
 fn close(what: &str, got: i64, want: i64, tol: i64) {
@@ -69,6 +77,8 @@ fn stereo_calls_match_their_timelines() {
         ("call_003", "call_003.flac"),
         ("call_005", "call_005.ogg"),
         ("call_006", "call_006.m4a"),
+        ("call_007", "call_007.wav"),
+        ("call_008", "call_008.wav"),
     ] {
         let (got, d) = measured(file);
         let want = expected(call, d);
@@ -106,6 +116,12 @@ fn stereo_calls_match_their_timelines() {
             got.hold_time_ms.unwrap(),
             want.hold_time_ms.unwrap(),
             400,
+        );
+        close(
+            &ctx("hold music"),
+            got.hold_music_ms.unwrap(),
+            want.hold_music_ms.unwrap(),
+            600,
         );
         close(
             &ctx("overtalk"),
@@ -154,6 +170,36 @@ fn scripted_events_are_found() {
     let (m, _) = measured("call_003.flac");
     assert_eq!(m.non_talk_instances.len(), 1);
     close("call_003 dead air", m.non_talk_time_ms, 4_000, 300);
+}
+
+#[test]
+fn hold_music_is_not_speech_and_counts_as_a_hold() {
+    // call_008: 14 s of hold music on the agent channel (30.5-44.5 s) between "May I put you
+    // on hold" and "Thank you for waiting"
+    let (m, _) = measured("call_008.wav");
+    let (_, _, music) = timeline("call_008");
+    assert_eq!(music.len(), 1);
+    close(
+        "call_008 music",
+        m.hold_music_ms.unwrap(),
+        music[0].len(),
+        600,
+    );
+    assert_eq!(m.hold_count, Some(1), "{m:?}");
+    let hold = m.holds[0];
+    assert!(hold.start_ms <= music[0].start_ms && hold.end_ms >= music[0].end_ms);
+    close("call_008 hold start", hold.start_ms, 29_071, 400);
+    close("call_008 hold end", hold.end_ms, 45_028, 400);
+    // and nothing else in the sample set is music
+    for file in [
+        "call_001.wav",
+        "call_002.mp3",
+        "call_003.flac",
+        "call_004.wav",
+    ] {
+        let (m, _) = measured(file);
+        assert_eq!(m.hold_music_ms, Some(0), "{file}");
+    }
 }
 
 #[test]

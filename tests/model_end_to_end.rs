@@ -127,7 +127,7 @@ fn model_samples_and_broken_files_end_to_end() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(run.status.code(), Some(1), "exit code; stderr:\n{stderr}");
     assert!(
-        stdout.contains("10 recordings") && stdout.contains("7 ok, 3 failed"),
+        stdout.contains("11 recordings") && stdout.contains("8 ok, 3 failed"),
         "{stdout}"
     );
     for f in ["cut_off.wav", "empty.wav", "notes.wav"] {
@@ -135,7 +135,7 @@ fn model_samples_and_broken_files_end_to_end() {
     }
 
     let rows = rows(&out.join("interactions.parquet"));
-    assert_eq!(rows.len(), 10, "one row per input, failures included");
+    assert_eq!(rows.len(), 11, "one row per input, failures included");
     let by_id = |id: &str| rows.iter().find(|r| r.0 == id).unwrap();
     assert!(
         by_id("X-1").2.as_deref().unwrap().contains("truncated"),
@@ -157,7 +157,7 @@ fn model_samples_and_broken_files_end_to_end() {
         by_id("X-3")
     );
     for id in [
-        "C-1001", "C-1002", "C-1003", "C-1004", "C-1005", "C-1006", "C-1007",
+        "C-1001", "C-1002", "C-1003", "C-1004", "C-1005", "C-1006", "C-1007", "C-1008",
     ] {
         let r = by_id(id);
         assert_eq!(r.1, "ok", "{r:?}");
@@ -178,6 +178,38 @@ fn model_samples_and_broken_files_end_to_end() {
     // the card number, expiry and CVV spoken in C-1007 are nowhere in the output
     let pii = python("check_no_pii.py", &[out.to_str().unwrap(), "C-1007"]);
     assert!(pii.contains("ok: no card digits"), "{pii}");
+
+    // analytics on real ASR output: hold music, hold etiquette, name use, sentiment
+    let a: serde_json::Value =
+        serde_json::from_str(&python("analytics.py", &[out.to_str().unwrap()])).unwrap();
+    let (c1, c8, c4) = (&a["C-1001"], &a["C-1008"], &a["C-1004"]);
+    // C-1008: 14 s of hold music between "may I put you on hold" and "thank you for waiting"
+    assert!(c8["hold_music_ms"].as_i64().unwrap() > 12_000, "{c8}");
+    assert_eq!(c8["hold_count"], 1, "{c8}");
+    assert!(c8["hold_time_ms"].as_i64().unwrap() > 14_000, "{c8}");
+    assert_eq!(
+        (&c8["holds_announced"], &c8["holds_thanked"]),
+        (&1.into(), &1.into())
+    );
+    // C-1001: a silent hold (tiny.en mishears its announcement, so etiquette is not checked
+    // here: the rules fixtures and unit tests cover it); no music
+    assert_eq!(c1["hold_count"], 1, "{c1}");
+    assert_eq!(c1["hold_music_ms"], 0, "{c1}");
+    // the agent says "James" five times after "my name is James Cooper"
+    assert!(c8["customer_name_uses"].as_i64().unwrap() >= 4, "{c8}");
+    assert_eq!(c8["beh_over_scripted_name_use"], true, "{c8}");
+    assert_eq!(c1["customer_name_uses"], 0, "{c1}");
+    // the customer starts angry and ends grateful
+    assert!(c8["sentiment_customer_q1"].as_f64().unwrap() < -1.0, "{c8}");
+    assert!(c8["sentiment_customer_q4"].as_f64().unwrap() > 1.0, "{c8}");
+    assert!(
+        c8["sentiment_customer_change"].as_f64().unwrap() > 2.0,
+        "{c8}"
+    );
+    assert!(c8["min_segment_sentiment"].as_f64().unwrap() < -1.0, "{c8}");
+    // mono: overall sentiment only, no per-role values, no name-use count
+    assert!(c4["sentiment_overall"].is_number(), "{c4}");
+    assert!(c4["sentiment_customer"].is_null() && c4["customer_name_uses"].is_null());
 
     // the built-in rules on real ASR output, against the human labels of the scripts
     let labels = python(
@@ -205,6 +237,35 @@ fn model_samples_and_broken_files_end_to_end() {
     for c in v["calls"].as_array().unwrap() {
         assert!(c["wer"].as_f64().unwrap() <= 0.30, "call over 30% WER: {c}");
     }
+}
+
+#[test]
+#[ignore = "model-backed (slow): run with `make test`"]
+fn model_pii_check_fails_when_redaction_is_off() {
+    // the checker that proves redaction must itself catch the payment details when they are
+    // written: run the payment call with --no-redact-pii and expect the check to fail
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let status = Command::new(env!("CARGO_BIN_EXE_callsift"))
+        .args(["run", "--quiet", "--no-redact-pii", "--out"])
+        .arg(&out)
+        .arg("--model")
+        .arg(model_path())
+        .arg(root().join("samples/call_007.wav"))
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let check = Command::new("python3")
+        .arg(root().join("tests/support/check_no_pii.py"))
+        .arg(&out)
+        .arg("C-1007")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        !check.status.success() && said.contains("FAIL: payment digits"),
+        "unredacted output passed the PII check: {said}"
+    );
 }
 
 #[test]

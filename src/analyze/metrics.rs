@@ -57,6 +57,8 @@ pub struct ChannelActivity {
     pub words: usize,
     /// Mean level of the speech frames in dBFS, if any speech.
     pub loudness_db: Option<f32>,
+    /// Sorted stretches of music (hold music) on this channel; not part of `speech`.
+    pub music: Vec<Span>,
 }
 
 impl ChannelActivity {
@@ -73,7 +75,30 @@ impl ChannelActivity {
                 .collect(),
             words: 0,
             loudness_db: crate::vad::level_db(samples, regions),
+            music: Vec::new(),
         }
+    }
+
+    /// Voice activity of one 16 kHz channel: speech regions found by the detector, less any
+    /// music in them. Returns the activity and the speech regions (to transcribe).
+    pub fn measure(samples: &[f32]) -> (Self, Vec<crate::vad::Region>) {
+        use crate::vad;
+        let sound = vad::detect(samples, &vad::VadParams::default());
+        let music = vad::music(samples, &sound, &vad::MusicParams::default());
+        let speech = if music.is_empty() {
+            sound
+        } else {
+            vad::detect_excluding(samples, &vad::VadParams::default(), &music)
+        };
+        let mut act = ChannelActivity::from_regions(samples, &speech);
+        act.music = music
+            .iter()
+            .map(|r| Span {
+                start_ms: r.start_ms(),
+                end_ms: r.end_ms(),
+            })
+            .collect();
+        (act, speech)
     }
 }
 
@@ -89,6 +114,12 @@ pub struct Metrics {
     pub hold_count: Option<i32>,
     pub hold_time_ms: Option<i64>,
     pub holds: Vec<Span>,
+    /// Music on the agent channel (mono: on the line), in ms.
+    pub hold_music_ms: Option<i64>,
+    /// Holds preceded by a hold-permission request / followed by thanks; set by
+    /// [`hold_etiquette`] once the rules have run. `None` where holds are not measured.
+    pub holds_announced: Option<i32>,
+    pub holds_thanked: Option<i32>,
     pub interruptions_agent: Option<i32>,
     pub interruptions_customer: Option<i32>,
     pub overtalk_ms: Option<i64>,
@@ -219,6 +250,7 @@ pub fn compute(
             non_talk_instances: non_talk,
             longest_silence_ms: silences.iter().map(Span::len).max().unwrap_or(0),
             talk_speed_wpm: wpm(agent_or_mixed.words, total(&speech)),
+            hold_music_ms: Some(total(&agent_or_mixed.music)),
             ..Default::default()
         };
     };
@@ -265,7 +297,10 @@ pub fn compute(
         longest_silence_ms: silences.iter().map(Span::len).max().unwrap_or(0),
         hold_count: Some(holds.len() as i32),
         hold_time_ms: Some(total(&holds)),
+        holds_announced: Some(0),
+        holds_thanked: Some(0),
         holds,
+        hold_music_ms: Some(total(&agent.music)),
         interruptions_agent: Some(interruptions(
             &agent.speech,
             &cust.speech,
@@ -287,6 +322,40 @@ pub fn compute(
     }
 }
 
+/// How far before a hold a permission request, and after it the thanks, may be.
+pub const HOLD_ETIQUETTE_MS: i64 = 60_000;
+
+/// Link measured holds to rule hits: a hold is announced when a `before` hit (e.g. "may I
+/// place you on hold") ends at most [`HOLD_ETIQUETTE_MS`] before it starts, and thanked when
+/// an `after` hit ("thank you for holding") starts at most that long after it ends. A hit may
+/// overlap the hold's edge by a second (VAD and segment boundaries differ slightly).
+pub fn hold_etiquette(m: &mut Metrics, before: &[Span], after: &[Span]) {
+    if m.hold_count.is_none() {
+        return;
+    }
+    const EDGE: i64 = 1_000;
+    let announced = m
+        .holds
+        .iter()
+        .filter(|h| {
+            before.iter().any(|b| {
+                b.end_ms <= h.start_ms + EDGE && b.end_ms >= h.start_ms - HOLD_ETIQUETTE_MS
+            })
+        })
+        .count();
+    let thanked = m
+        .holds
+        .iter()
+        .filter(|h| {
+            after.iter().any(|a| {
+                a.start_ms >= h.end_ms - EDGE && a.start_ms <= h.end_ms + HOLD_ETIQUETTE_MS
+            })
+        })
+        .count();
+    m.holds_announced = Some(announced as i32);
+    m.holds_thanked = Some(thanked as i32);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +374,7 @@ mod tests {
             speech: sp(v),
             words,
             loudness_db: Some(-20.0),
+            music: Vec::new(),
         }
     }
 
@@ -343,6 +413,31 @@ mod tests {
         assert_eq!(m.hold_count, Some(1));
         assert_eq!(m.holds, sp(&[(4_000, 20_000)]));
         assert_eq!(m.hold_time_ms, Some(16_000));
+    }
+
+    #[test]
+    fn music_on_the_agent_channel_is_a_hold_and_holds_link_to_etiquette_hits() {
+        // agent: 0-4 s, hold music 5-19 s, 20-25 s; customer silent in between
+        let mut agent = ch(&[(0, 4_000), (20_000, 25_000)], 10);
+        agent.music = sp(&[(5_000, 19_000)]);
+        let cust = ch(&[(26_000, 27_000)], 4);
+        let mut m = compute(&agent, Some(&cust), 28_000, &MetricParams::default());
+        assert_eq!(m.holds, sp(&[(4_000, 20_000)]));
+        assert_eq!(m.hold_music_ms, Some(14_000));
+        assert_eq!(m.talk_time_agent_ms, Some(9_000));
+        // asked at 1-3.8 s, thanked at 20 s
+        hold_etiquette(&mut m, &sp(&[(1_000, 3_800)]), &sp(&[(20_000, 22_000)]));
+        assert_eq!((m.holds_announced, m.holds_thanked), (Some(1), Some(1)));
+        // one request before the first of two holds; the second starts 71 s after it
+        let mut two = compute(
+            &ch(&[(0, 2_000), (70_000, 71_000), (90_000, 95_000)], 5),
+            Some(&cust),
+            96_000,
+            &MetricParams::default(),
+        );
+        hold_etiquette(&mut two, &sp(&[(0, 1_000)]), &[]);
+        assert_eq!(two.hold_count, Some(2));
+        assert_eq!((two.holds_announced, two.holds_thanked), (Some(1), Some(0)));
     }
 
     #[test]

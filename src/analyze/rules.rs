@@ -15,9 +15,14 @@
 //! not = ["not sorry"]            # a segment holding one of these does not count
 //! window = "first 30s"           # or "last 20s", "first 10%", "last 25%"
 //! min_count = 1                  # matches of any/near needed (default 1)
+//! hold = "before"                # optional: hits announce ("before") or close ("after") a
+//!                                # measured hold; gives holds_announced / holds_thanked
 //! examples = ["agent: I understand how frustrating that is"]       # must fire
 //! counter_examples = ["agent: I understand your order number"]      # must not fire
 //! ```
+//! `{customer_name}` in a phrase stands for the name the customer gave in this call (see
+//! [`crate::analyze::names`]); several name words in a row ("James Cooper") are one match.
+//! Matches of one category that overlap in a segment count once.
 //! Examples are fixture transcripts, one `role: text` line per segment; the tests run every
 //! built-in category's examples. Matching does no I/O.
 
@@ -93,6 +98,17 @@ enum Tok {
     Prefix(String),
     /// A lone `*`: exactly one word, whatever it is.
     Any,
+    /// `{customer_name}`: one or more consecutive words of the customer's name.
+    CustomerName,
+}
+
+/// How a category's hits relate to measured holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldLink {
+    /// Said before a hold (permission asked).
+    Before,
+    /// Said after a hold (thanks for waiting).
+    After,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -118,6 +134,7 @@ pub struct Category {
     not: Vec<Phrase>,
     window: Option<Window>,
     min_count: usize,
+    pub hold: Option<HoldLink>,
     pub examples: Vec<String>,
     pub counter_examples: Vec<String>,
 }
@@ -183,6 +200,8 @@ struct CategoryDef {
     #[serde(default = "one")]
     min_count: usize,
     #[serde(default)]
+    hold: Option<String>,
+    #[serde(default)]
     examples: Vec<String>,
     #[serde(default)]
     counter_examples: Vec<String>,
@@ -232,16 +251,29 @@ pub fn normalise(text: &str) -> Vec<String> {
 }
 
 fn phrase(s: &str) -> Result<Phrase, String> {
-    let toks: Vec<Tok> = normalise(s)
-        .into_iter()
-        .map(|w| match w.strip_suffix('*') {
-            Some("") => Ok(Tok::Any),
-            Some(p) if !p.is_empty() && !p.contains('*') => Ok(Tok::Prefix(p.to_string())),
-            Some(_) => Err(format!("wildcard must follow a word prefix in {s:?}")),
-            None if w.contains('*') => Err(format!("wildcard only at the end of a word in {s:?}")),
-            None => Ok(Tok::Word(w)),
-        })
-        .collect::<Result<_, _>>()?;
+    let mut toks: Vec<Tok> = Vec::new();
+    for piece in s.split_whitespace() {
+        if piece == "{customer_name}" {
+            toks.push(Tok::CustomerName);
+            continue;
+        }
+        if piece.contains(['{', '}']) {
+            return Err(format!(
+                "unknown placeholder in {s:?}; the only one is {{customer_name}}"
+            ));
+        }
+        for w in normalise(piece) {
+            toks.push(match w.strip_suffix('*') {
+                Some("") => Tok::Any,
+                Some(p) if !p.contains('*') => Tok::Prefix(p.to_string()),
+                Some(_) => return Err(format!("wildcard must follow a word prefix in {s:?}")),
+                None if w.contains('*') => {
+                    return Err(format!("wildcard only at the end of a word in {s:?}"));
+                }
+                None => Tok::Word(w),
+            });
+        }
+    }
     if toks.is_empty() || toks.iter().all(|t| *t == Tok::Any) {
         return Err(format!("phrase {s:?} has no words"));
     }
@@ -305,6 +337,12 @@ impl Category {
     /// Output column: `beh_<id>`, `evt_<id>` or `topic_<id>`.
     pub fn column(&self) -> String {
         format!("{}{}", self.kind.column_prefix(), self.id)
+    }
+    /// Matches of this category's `any` and `near` phrases in one text (overlaps once).
+    pub fn count_in(&self, text: &str, names: &[String]) -> usize {
+        let words = normalise(text);
+        let m = Matcher { names };
+        m.count_any(&words, &self.any) + self.near.iter().filter(|n| m.near(&words, n)).count()
     }
     /// Whether the category can be judged on a recording whose roles are unknown (mono).
     pub fn works_without_roles(&self) -> bool {
@@ -383,6 +421,12 @@ impl RuleSet {
             if d.min_count == 0 {
                 return Err(invalid("min_count must be at least 1".into()));
             }
+            let hold = match d.hold.as_deref() {
+                None => None,
+                Some("before") => Some(HoldLink::Before),
+                Some("after") => Some(HoldLink::After),
+                Some(h) => return Err(invalid(format!("hold {h:?} is not before or after"))),
+            };
             let window = d
                 .window
                 .as_deref()
@@ -400,6 +444,7 @@ impl RuleSet {
                 not,
                 window,
                 min_count: d.min_count,
+                hold,
                 examples: d.examples,
                 counter_examples: d.counter_examples,
             });
@@ -407,9 +452,11 @@ impl RuleSet {
         Ok(RuleSet { categories })
     }
 
-    /// Which categories fire on a conversation, with evidence. `duration_ms` bounds windows.
-    pub fn evaluate(&self, utts: &[Utterance], duration_ms: i64) -> Vec<Hit> {
+    /// Which categories fire on a conversation, with evidence. `duration_ms` bounds windows;
+    /// `names` are the customer's name words (lower case) for `{customer_name}`.
+    pub fn evaluate(&self, utts: &[Utterance], duration_ms: i64, names: &[String]) -> Vec<Hit> {
         let words: Vec<Vec<String>> = utts.iter().map(|u| normalise(u.text)).collect();
+        let m = Matcher { names };
         let mut hits = Vec::new();
         for (ci, c) in self.categories.iter().enumerate() {
             let candidates: Vec<usize> = (0..utts.len())
@@ -419,17 +466,13 @@ impl RuleSet {
                     (RoleSel::Customer, r) => r == Role::Customer,
                 })
                 .filter(|&i| in_window(c.window, utts[i].start_ms, duration_ms))
-                .filter(|&i| !c.not.iter().any(|p| find(&words[i], p).is_some()))
+                .filter(|&i| !c.not.iter().any(|p| m.find(&words[i], p).is_some()))
                 .collect();
             let mut evidence: Vec<usize> = Vec::new();
             let mut count = 0;
             for &i in &candidates {
-                let n = c
-                    .any
-                    .iter()
-                    .map(|p| count_matches(&words[i], p))
-                    .sum::<usize>()
-                    + c.near.iter().filter(|n| near_match(&words[i], n)).count();
+                let n = m.count_any(&words[i], &c.any)
+                    + c.near.iter().filter(|n| m.near(&words[i], n)).count();
                 if n > 0 {
                     count += n;
                     evidence.push(i);
@@ -441,7 +484,7 @@ impl RuleSet {
             }
             let mut all_ok = true;
             for p in &c.all {
-                match candidates.iter().find(|&&i| find(&words[i], p).is_some()) {
+                match candidates.iter().find(|&&i| m.find(&words[i], p).is_some()) {
                     Some(&i) => evidence.push(i),
                     None => all_ok = false,
                 }
@@ -475,45 +518,77 @@ fn in_window(w: Option<Window>, start: i64, duration: i64) -> bool {
     }
 }
 
-fn tok_matches(t: &Tok, w: &str) -> bool {
-    match t {
-        Tok::Word(x) => x == w,
-        Tok::Prefix(p) => w.starts_with(p.as_str()),
-        Tok::Any => true,
+/// Phrase matching against one call's customer names.
+struct Matcher<'a> {
+    names: &'a [String],
+}
+
+impl Matcher<'_> {
+    /// Length in words of a match of `p` starting at `at`.
+    fn match_len(&self, words: &[String], p: &Phrase, at: usize) -> Option<usize> {
+        let mut k = at;
+        for t in &p.0 {
+            let w = words.get(k)?;
+            match t {
+                Tok::Word(x) if x == w => k += 1,
+                Tok::Prefix(x) if w.starts_with(x.as_str()) => k += 1,
+                Tok::Any => k += 1,
+                Tok::CustomerName if self.names.contains(w) => {
+                    k += 1;
+                    while words.get(k).is_some_and(|w| self.names.contains(w)) {
+                        k += 1;
+                    }
+                }
+                _ => return None,
+            }
+        }
+        Some(k - at)
     }
-}
 
-fn matches_at(words: &[String], p: &Phrase, at: usize) -> bool {
-    at + p.0.len() <= words.len() && p.0.iter().zip(&words[at..]).all(|(t, w)| tok_matches(t, w))
-}
+    fn find(&self, words: &[String], p: &Phrase) -> Option<usize> {
+        (0..words.len()).find(|&i| self.match_len(words, p, i).is_some())
+    }
 
-fn find(words: &[String], p: &Phrase) -> Option<usize> {
-    (0..words.len()).find(|&i| matches_at(words, p, i))
-}
-
-fn count_matches(words: &[String], p: &Phrase) -> usize {
-    (0..words.len())
-        .filter(|&i| matches_at(words, p, i))
-        .count()
-}
-
-fn near_match(words: &[String], n: &Near) -> bool {
-    let pos = |p: &Phrase| -> Vec<usize> {
-        (0..words.len())
-            .filter(|&i| matches_at(words, p, i))
-            .collect()
-    };
-    let (a, b) = (pos(&n.a), pos(&n.b));
-    a.iter().any(|&i| {
-        b.iter().any(|&j| {
-            let gap = if i < j {
-                j.saturating_sub(i + n.a.0.len())
+    /// Matches of any of `phrases`, counting overlapping matches once.
+    fn count_any(&self, words: &[String], phrases: &[Phrase]) -> usize {
+        let mut spans: Vec<(usize, usize)> = phrases
+            .iter()
+            .flat_map(|p| {
+                (0..words.len())
+                    .filter_map(move |i| self.match_len(words, p, i).map(|n| (i, i + n)))
+            })
+            .collect();
+        spans.sort_unstable();
+        let (mut count, mut end) = (0, 0);
+        for (s, e) in spans {
+            if count == 0 || s >= end {
+                count += 1;
+                end = e;
             } else {
-                i.saturating_sub(j + n.b.0.len())
-            };
-            i != j && gap <= n.max_words
+                end = end.max(e);
+            }
+        }
+        count
+    }
+
+    fn near(&self, words: &[String], n: &Near) -> bool {
+        let pos = |p: &Phrase| -> Vec<(usize, usize)> {
+            (0..words.len())
+                .filter_map(|i| self.match_len(words, p, i).map(|len| (i, len)))
+                .collect()
+        };
+        let (a, b) = (pos(&n.a), pos(&n.b));
+        a.iter().any(|&(i, la)| {
+            b.iter().any(|&(j, lb)| {
+                let gap = if i < j {
+                    j.saturating_sub(i + la)
+                } else {
+                    i.saturating_sub(j + lb)
+                };
+                i != j && gap <= n.max_words
+            })
         })
-    })
+    }
 }
 
 /// Parse a fixture transcript (`role: text` per line, 5 s apart) into utterances.
@@ -544,7 +619,8 @@ pub fn evaluate_fixture(rules: &RuleSet, lines: &[(Role, i64, String)]) -> Vec<H
             text: t,
         })
         .collect();
-    rules.evaluate(&utts, lines.len() as i64 * 5_000)
+    let names = crate::analyze::names::customer_names(&utts);
+    rules.evaluate(&utts, lines.len() as i64 * 5_000, &names)
 }
 
 /// Run a fixture transcript through the rules; returns ids of the categories that fire.

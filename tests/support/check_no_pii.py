@@ -3,7 +3,7 @@
 samples/call_007 (card 4539 1488 0343 6467, expiry 09/28, CVV 123) or any long digit run.
 
 usage: check_no_pii.py OUT_DIR INTERACTION_ID
-Reads every text column (transcript, error, segment text) with DuckDB,
+Reads every text column (transcript, error, segment text, event evidence) with DuckDB,
 normalises spelled-out digits ("four five three nine", "oh") to numerals, and searches.
 """
 import re
@@ -25,7 +25,8 @@ def main():
     con = duckdb.connect()
     texts = []
     # every column that can hold what was said
-    for table, cols in (("interactions", "transcript, error"), ("segments", "text")):
+    for table, cols in (("interactions", "transcript, error"), ("segments", "text"),
+                        ("events", "evidence")):
         for row in con.execute(f"select {cols} from '{out}/{table}.parquet'").fetchall():
             texts += [v for v in row if v]
     for needle in ("4539", "1488", "0343", "6467", "0928", "123"):
