@@ -39,6 +39,78 @@ pub enum Command {
     /// Validate a rules file, or try rules on a piece of text
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Relate features to survey outcomes: drivers, predicted scores, checklist alignment
+    Score(ScoreArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ScoreArgs {
+    /// Output folder of `callsift run` (holding interactions.parquet)
+    #[arg(long)]
+    pub features: PathBuf,
+    /// Survey answers, CSV or Parquet: interaction_id (or call_id), [survey_type,] nps, csat, fcr
+    #[arg(long)]
+    pub surveys: PathBuf,
+    /// Agents' self-assessment, CSV or Parquet: interaction_id, agent_self_score (1-5)
+    #[arg(long)]
+    pub self_scores: Option<PathBuf>,
+    /// QA checklist, CSV: item,weight (item = a column such as beh_empathy) [default: every
+    /// behaviour, equal weights]
+    #[arg(long)]
+    pub checklist: Option<PathBuf>,
+    /// A call by the same customer within this many days is a repeat contact
+    #[arg(long, default_value_t = 7)]
+    pub repeat_days: i64,
+    /// Bootstrap resamples for confidence intervals
+    #[arg(long, default_value_t = 1000)]
+    pub bootstrap: usize,
+    /// Seed of the resampling and cross-validation (results are reproducible)
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output folder for drivers.parquet, scores.parquet, score_report.json
+    #[arg(long, short)]
+    pub out: PathBuf,
+}
+
+impl ScoreArgs {
+    pub fn into_settings(self) -> anyhow::Result<callsift::score::ScoreSettings> {
+        let checklist = match &self.checklist {
+            None => None,
+            Some(p) => {
+                let mut rd = csv::Reader::from_path(p)
+                    .map_err(|e| anyhow::anyhow!("cannot read checklist {}: {e}", p.display()))?;
+                let mut items = Vec::new();
+                for (i, rec) in rd.records().enumerate() {
+                    let rec = rec.map_err(|e| anyhow::anyhow!("{}:{}: {e}", p.display(), i + 2))?;
+                    let item = rec.get(0).unwrap_or("").trim().to_string();
+                    let weight: f64 = rec.get(1).unwrap_or("1").trim().parse().map_err(|_| {
+                        anyhow::anyhow!(
+                            "{}:{}: weight {:?} is not a number\nhint: lines are item,weight",
+                            p.display(),
+                            i + 2,
+                            rec.get(1).unwrap_or("")
+                        )
+                    })?;
+                    items.push((item, weight));
+                }
+                Some(items)
+            }
+        };
+        if self.repeat_days < 1 {
+            anyhow::bail!("--repeat-days must be at least 1");
+        }
+        Ok(callsift::score::ScoreSettings {
+            features: self.features,
+            surveys: self.surveys,
+            self_scores: self.self_scores,
+            out: self.out,
+            checklist,
+            repeat_days: self.repeat_days,
+            bootstrap: self.bootstrap,
+            seed: self.seed,
+            ..Default::default()
+        })
+    }
 }
 
 #[derive(Subcommand, Debug)]

@@ -100,6 +100,17 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Score(args) => {
+            let settings = args.into_settings()?;
+            let (rep, written) = callsift::score::run(&settings)?;
+            if !cli.quiet {
+                print_score_report(&rep);
+                for p in &written {
+                    println!("wrote {}", p.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Rules(RulesCommand::Check { file }) => {
             let (rules, origin) = cli::load_rules(file.as_deref())?;
             let count = |k: Kind| rules.categories.iter().filter(|c| c.kind == k).count();
@@ -154,6 +165,138 @@ fn run() -> anyhow::Result<ExitCode> {
                 println!("{:<24} {:>10}  {status}", m.file, size);
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("-".into(), |v| format!("{v:.digits$}"))
+}
+
+/// The readable summary of `callsift score` on stdout.
+fn print_score_report(rep: &callsift::score::Report) {
+    println!(
+        "{} interactions, {} survey rows",
+        rep.interactions, rep.survey_rows
+    );
+    for i in &rep.survey_issues {
+        println!(
+            "  {} survey rows skipped or partly used: {} (e.g. {})",
+            i.count,
+            i.kind,
+            i.examples.join("; ")
+        );
+    }
+    for (ty, r) in &rep.response_rate {
+        println!(
+            "response rate {ty}: {} of {} ({:.1}%)",
+            r.responses,
+            r.interactions,
+            100.0 * r.rate
+        );
+    }
+    let mut bias: Vec<_> = rep
+        .response_bias
+        .iter()
+        .filter(|b| b.standardised_difference.is_some_and(|d| d.abs() >= 0.2))
+        .collect();
+    bias.sort_by(|a, b| {
+        let d = |x: &callsift::score::BiasRow| x.standardised_difference.map_or(0.0, f64::abs);
+        d(b).total_cmp(&d(a))
+    });
+    if !bias.is_empty() {
+        println!("surveyed calls differ from unsurveyed ones on:");
+        for b in bias.iter().take(5) {
+            println!(
+                "  {:<32} {} vs {} ({:+.2} sd)",
+                b.feature,
+                opt(b.mean_surveyed, 2),
+                opt(b.mean_unsurveyed, 2),
+                b.standardised_difference.unwrap_or(0.0)
+            );
+        }
+    }
+    let mut families: Vec<(&str, &str)> = rep
+        .drivers
+        .iter()
+        .map(|d| (d.survey_type.as_str(), d.outcome.as_str()))
+        .collect();
+    families.dedup();
+    for (ty, outcome) in families {
+        let mut sig: Vec<_> = rep
+            .drivers
+            .iter()
+            .filter(|d| d.survey_type == ty && d.outcome == outcome && d.significant)
+            .collect();
+        let tested = rep
+            .drivers
+            .iter()
+            .filter(|d| d.survey_type == ty && d.outcome == outcome && d.p_value.is_some())
+            .count();
+        sig.sort_by_key(|d| (d.feature_type, d.rank));
+        println!(
+            "\ndrivers of {ty}/{outcome}: {} of {tested} tested features (q < 0.05)",
+            sig.len()
+        );
+        if tested == 0 {
+            println!("  too few answers to test: a flag needs 5 calls with and 5 without it");
+        }
+        if !sig.is_empty() {
+            println!(
+                "  {:<34} {:>8} {:>19} {:>9} {:>6}",
+                "feature", "effect", "95% CI", "q", "n"
+            );
+        }
+        for d in sig {
+            println!(
+                "  {:<34} {:>+8.2} [{:>8.2}, {:>8.2}] {:>9.2e} {:>6}",
+                d.feature,
+                d.effect.unwrap_or(0.0),
+                d.ci_low.unwrap_or(0.0),
+                d.ci_high.unwrap_or(0.0),
+                d.q_value.unwrap_or(1.0),
+                d.n
+            );
+        }
+    }
+    for (outcome, v) in &rep.models {
+        println!(
+            "\nmodel {outcome}: {}-fold CV AUC {}, mean predicted {:.2} vs observed {:.2}, Brier {:.3}",
+            v.folds,
+            opt(v.auc, 3),
+            v.mean_predicted,
+            v.observed_rate,
+            v.brier
+        );
+    }
+    for n in &rep.model_notes {
+        println!("\nmodel: {n}");
+    }
+    if !rep.checklist.is_empty() {
+        println!("\nQA checklist alignment:");
+        for c in &rep.checklist {
+            println!(
+                "  {:<34} {:<32} effect {}",
+                c.feature,
+                c.verdict,
+                opt(c.effect, 2)
+            );
+        }
+    }
+    if let Some(r) = rep.repeat_contact_rate {
+        println!(
+            "\nrepeat contacts: {:.1}% of calls (derived FCR {:.1}%)",
+            100.0 * r,
+            100.0 * (1.0 - r)
+        );
+    }
+    if let Some(sa) = &rep.self_assessment {
+        println!("\nself-assessment gap (agent self score - customer CSAT):");
+        for a in &sa.per_agent {
+            println!(
+                "  {:<20} n={:<4} self {:.2} customer {:.2} gap {:+.2}",
+                a.agent_id, a.n, a.mean_self, a.mean_customer, a.gap
+            );
         }
     }
 }

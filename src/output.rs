@@ -7,6 +7,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use arrow::array::{Array, AsArray};
 use arrow::array::{
     ArrayRef, BooleanArray, Float32Array, Float64Array, Int32Array, Int64Array, ListArray,
     RecordBatch, StringArray, StructArray, TimestampMillisecondArray,
@@ -50,6 +51,10 @@ pub enum OutputError {
         #[source]
         source: arrow::error::ArrowError,
     },
+    #[error(
+        "cannot read Parquet file {path}: {detail}\nhint: point --features at the --out directory of a `callsift run`"
+    )]
+    Read { path: PathBuf, detail: String },
     #[error(
         "manifest column {0:?} clashes with a built-in column\nhint: rename the column in the manifest"
     )]
@@ -565,6 +570,264 @@ fn segment_columns(recs: &[Interaction]) -> Vec<ArrayRef> {
             rows.iter().map(|(_, s)| s.no_speech_prob),
         )),
     ]
+}
+
+// ---------------------------------------------------------------- reading, and score tables
+
+fn read_batches(path: &Path) -> Result<Vec<RecordBatch>, OutputError> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let bad = |detail: String| OutputError::Read {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let f = File::open(path).map_err(|e| bad(e.to_string()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+        .map_err(|e| bad(e.to_string()))?
+        .build()
+        .map_err(|e| bad(e.to_string()))?;
+    reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(e.to_string()))
+}
+
+fn cast(path: &Path, col: &ArrayRef, to: &DataType) -> Result<ArrayRef, OutputError> {
+    arrow::compute::cast(col, to).map_err(|e| OutputError::Read {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })
+}
+
+/// A header and rows of optional text values.
+pub type TextRows = (Vec<String>, Vec<Vec<Option<String>>>);
+
+/// Every column of a Parquet file as text (for survey and self-score files).
+pub fn read_text_rows(path: &Path) -> Result<TextRows, OutputError> {
+    let batches = read_batches(path)?;
+    let header: Vec<String> = batches.first().map_or_else(Vec::new, |b| {
+        b.schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    });
+    let mut rows = Vec::new();
+    for b in &batches {
+        let cols: Vec<ArrayRef> = b
+            .columns()
+            .iter()
+            .map(|c| cast(path, c, &DataType::Utf8))
+            .collect::<Result<_, _>>()?;
+        for i in 0..b.num_rows() {
+            rows.push(
+                cols.iter()
+                    .map(|c| {
+                        let s = c.as_string::<i32>();
+                        s.is_valid(i).then(|| s.value(i).to_string())
+                    })
+                    .collect(),
+            );
+        }
+    }
+    Ok((header, rows))
+}
+
+/// The successfully processed interactions of `dir/interactions.parquet` as a feature table.
+pub fn read_features(dir: &Path) -> Result<crate::score::FeatureTable, OutputError> {
+    let path = dir.join("interactions.parquet");
+    let mut t = crate::score::FeatureTable::default();
+    let batches = read_batches(&path)?;
+    let Some(schema) = batches.first().map(|b| b.schema()) else {
+        return Ok(t);
+    };
+    let flag_names: Vec<String> = schema
+        .fields()
+        .iter()
+        .filter(|f| {
+            f.data_type() == &DataType::Boolean
+                && ["beh_", "evt_", "topic_"]
+                    .iter()
+                    .any(|p| f.name().starts_with(p))
+        })
+        .map(|f| f.name().clone())
+        .collect();
+    let numeric_names: Vec<&str> = crate::score::NUMERIC_FEATURES
+        .iter()
+        .copied()
+        .filter(|n| schema.field_with_name(n).is_ok())
+        .collect();
+    t.flags = flag_names.iter().map(|n| (n.clone(), Vec::new())).collect();
+    t.numeric = numeric_names
+        .iter()
+        .map(|n| (n.to_string(), Vec::new()))
+        .collect();
+    let need = |b: &RecordBatch, name: &str| -> Result<ArrayRef, OutputError> {
+        b.column_by_name(name)
+            .cloned()
+            .ok_or_else(|| OutputError::Read {
+                path: path.clone(),
+                detail: format!("column {name} is missing"),
+            })
+    };
+    for b in &batches {
+        let text = |name: &str| -> Result<Vec<Option<String>>, OutputError> {
+            let c = cast(&path, &need(b, name)?, &DataType::Utf8)?;
+            let s = c.as_string::<i32>();
+            Ok((0..b.num_rows())
+                .map(|i| s.is_valid(i).then(|| s.value(i).to_string()))
+                .collect())
+        };
+        let status = text("status")?;
+        let keep: Vec<usize> = (0..b.num_rows())
+            .filter(|&i| status[i].as_deref() == Some("ok"))
+            .collect();
+        let pick = |v: Vec<Option<String>>| keep.iter().map(|&i| v[i].clone()).collect::<Vec<_>>();
+        t.ids.extend(
+            pick(text("interaction_id")?)
+                .into_iter()
+                .map(Option::unwrap_or_default),
+        );
+        t.agent_id.extend(pick(text("agent_id")?));
+        t.customer_id.extend(pick(text("customer_id")?));
+        let started = cast(&path, &need(b, "started_at")?, &DataType::Int64)?;
+        let started = started.as_primitive::<arrow::datatypes::Int64Type>();
+        t.started_at.extend(
+            keep.iter()
+                .map(|&i| started.is_valid(i).then(|| started.value(i))),
+        );
+        for (name, v) in t.flags.iter_mut() {
+            let c = need(b, name)?;
+            let c = c.as_boolean();
+            v.extend(keep.iter().map(|&i| c.is_valid(i).then(|| c.value(i))));
+        }
+        for (name, v) in t.numeric.iter_mut() {
+            let c = cast(&path, &need(b, name)?, &DataType::Float64)?;
+            let c = c.as_primitive::<arrow::datatypes::Float64Type>();
+            v.extend(keep.iter().map(|&i| c.is_valid(i).then(|| c.value(i))));
+        }
+    }
+    Ok(t)
+}
+
+fn write_one(
+    path: &Path,
+    schema: SchemaRef,
+    columns: Vec<ArrayRef>,
+) -> Result<PathBuf, OutputError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("table.parquet");
+    let meta = vec![
+        (
+            "callsift.version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+        (
+            "callsift.schema_version".to_string(),
+            SCHEMA_VERSION.to_string(),
+        ),
+    ];
+    let mut t = Table::create(dir, name, schema, &meta)?;
+    t.write(columns)?;
+    t.finish()?;
+    Ok(path.to_path_buf())
+}
+
+pub fn drivers_schema() -> SchemaRef {
+    let f = |n: &str, t: DataType, null| Field::new(n, t, null);
+    Arc::new(Schema::new(vec![
+        f("survey_type", DataType::Utf8, false),
+        f("outcome", DataType::Utf8, false),
+        f("feature", DataType::Utf8, false),
+        f("feature_type", DataType::Utf8, false),
+        f("n_with", DataType::Int64, true),
+        f("n_without", DataType::Int64, true),
+        f("n", DataType::Int64, false),
+        f("prevalence", DataType::Float64, true),
+        f("mean_with", DataType::Float64, true),
+        f("mean_without", DataType::Float64, true),
+        f("effect", DataType::Float64, true),
+        f("ci_low", DataType::Float64, true),
+        f("ci_high", DataType::Float64, true),
+        f("p_value", DataType::Float64, true),
+        f("q_value", DataType::Float64, true),
+        f("significant", DataType::Boolean, false),
+        f("rank", DataType::Int32, true),
+    ]))
+}
+
+/// Write drivers.parquet (complete or absent).
+pub fn write_drivers(
+    path: &Path,
+    rows: &[crate::score::DriverRow],
+) -> Result<PathBuf, OutputError> {
+    let fl = |f: fn(&crate::score::DriverRow) -> Option<f64>| -> ArrayRef {
+        Arc::new(Float64Array::from_iter(rows.iter().map(f)))
+    };
+    let cols: Vec<ArrayRef> = vec![
+        strings(rows.iter().map(|r| Some(r.survey_type.as_str()))),
+        strings(rows.iter().map(|r| Some(r.outcome.as_str()))),
+        strings(rows.iter().map(|r| Some(r.feature.as_str()))),
+        strings(rows.iter().map(|r| Some(r.feature_type))),
+        Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.n_with))),
+        Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.n_without))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.n))),
+        fl(|r| r.prevalence),
+        fl(|r| r.mean_with),
+        fl(|r| r.mean_without),
+        fl(|r| r.effect),
+        fl(|r| r.ci_low),
+        fl(|r| r.ci_high),
+        fl(|r| r.p_value),
+        fl(|r| r.q_value),
+        Arc::new(BooleanArray::from_iter(
+            rows.iter().map(|r| Some(r.significant)),
+        )),
+        Arc::new(Int32Array::from_iter(rows.iter().map(|r| r.rank))),
+    ];
+    write_one(path, drivers_schema(), cols)
+}
+
+pub fn scores_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("interaction_id", DataType::Utf8, false),
+        Field::new("predicted_nps", DataType::Float64, true),
+        Field::new("p_detractor", DataType::Float64, true),
+        Field::new("p_promoter", DataType::Float64, true),
+        Field::new("qa_score", DataType::Float64, true),
+        Field::new("repeat_contact", DataType::Boolean, true),
+        Field::new(
+            "top_features",
+            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+            false,
+        ),
+    ]))
+}
+
+/// Write scores.parquet (complete or absent).
+pub fn write_scores(path: &Path, rows: &[crate::score::ScoreRow]) -> Result<PathBuf, OutputError> {
+    let mut tops = arrow::array::ListBuilder::new(arrow::array::StringBuilder::new());
+    for r in rows {
+        for f in &r.top_features {
+            tops.values().append_value(f);
+        }
+        tops.append(true);
+    }
+    let cols: Vec<ArrayRef> = vec![
+        strings(rows.iter().map(|r| Some(r.interaction_id.as_str()))),
+        Arc::new(Float64Array::from_iter(
+            rows.iter().map(|r| r.predicted_nps),
+        )),
+        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.p_detractor))),
+        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.p_promoter))),
+        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.qa_score))),
+        Arc::new(BooleanArray::from_iter(
+            rows.iter().map(|r| r.repeat_contact),
+        )),
+        Arc::new(tops.finish()),
+    ];
+    write_one(path, scores_schema(), cols)
 }
 
 #[cfg(test)]

@@ -1,0 +1,381 @@
+//! `score` on data with planted effects: some behaviours raise NPS, a topic lowers it, hold
+//! time lowers it, and several features have no effect at all. The driver analysis must find
+//! each planted effect with the right sign and report none of the null features; the model
+//! must predict detractors out of sample. Edge cases: no survey matches, a constant feature,
+//! a single-class outcome, bad survey rows — clear messages, no panic. Needs no model.
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use callsift::analyze::metrics::Metrics;
+use callsift::analyze::rules::RuleSet;
+use callsift::output::ParquetSink;
+use callsift::record::Interaction;
+use callsift::score::{self, FeatureTable, ScoreSettings, surveys};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const N: usize = 1200;
+/// (column, prevalence, effect on the 0-10 NPS answer)
+const PLANTED: &[(&str, f64, f64)] = &[
+    ("beh_empathy", 0.5, 1.5),
+    ("beh_ownership", 0.4, 1.0),
+    ("topic_late_delivery", 0.2, -2.0),
+    ("beh_upsell_offer", 0.3, 0.0),
+    ("beh_greeting", 0.9, 0.0),
+    ("topic_refund", 0.15, 0.0),
+    ("evt_churn_threat", 0.1, 0.0),
+];
+
+struct Data {
+    flags: Vec<Vec<bool>>,
+    hold_ms: Vec<f64>,
+    talk_speed: Vec<f64>,
+    nps: Vec<f64>,
+    surveyed: Vec<bool>,
+}
+
+fn generate(seed: u64) -> Data {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut d = Data {
+        flags: vec![Vec::new(); PLANTED.len()],
+        hold_ms: Vec::new(),
+        talk_speed: Vec::new(),
+        nps: Vec::new(),
+        surveyed: Vec::new(),
+    };
+    for _ in 0..N {
+        let mut y = 6.5;
+        for (k, (_, prev, eff)) in PLANTED.iter().enumerate() {
+            let on = rng.random::<f64>() < *prev;
+            d.flags[k].push(on);
+            if on {
+                y += eff;
+            }
+        }
+        let hold = if rng.random::<f64>() < 0.4 {
+            rng.random::<f64>() * 240_000.0
+        } else {
+            0.0
+        };
+        y -= hold / 120_000.0; // two points per 4 minutes of hold
+        d.hold_ms.push(hold);
+        d.talk_speed.push(120.0 + 60.0 * rng.random::<f64>());
+        // noise: sum of uniforms, sd about 1.5
+        let noise: f64 = (0..6).map(|_| rng.random::<f64>() - 0.5).sum::<f64>() * 2.1;
+        d.nps.push((y + noise).round().clamp(0.0, 10.0));
+        d.surveyed.push(rng.random::<f64>() < 0.5);
+    }
+    d
+}
+
+fn table(d: &Data) -> FeatureTable {
+    FeatureTable {
+        ids: (0..N).map(|i| format!("C-{i}")).collect(),
+        agent_id: (0..N).map(|i| Some(format!("ag-{}", i % 12))).collect(),
+        customer_id: (0..N).map(|i| Some(format!("cust-{}", i % 900))).collect(),
+        started_at: (0..N)
+            .map(|i| Some(1_700_000_000_000 + i as i64 * 3_600_000))
+            .collect(),
+        flags: PLANTED
+            .iter()
+            .enumerate()
+            .map(|(k, (n, _, _))| (n.to_string(), d.flags[k].iter().map(|&b| Some(b)).collect()))
+            .collect(),
+        numeric: vec![
+            (
+                "hold_time_ms".into(),
+                d.hold_ms.iter().map(|&v| Some(v)).collect(),
+            ),
+            (
+                "talk_speed_agent_wpm".into(),
+                d.talk_speed.iter().map(|&v| Some(v)).collect(),
+            ),
+            ("sentiment_agent".into(), vec![Some(1.0); N]),
+        ],
+    }
+}
+
+fn survey_rows(d: &Data) -> (Vec<String>, Vec<Vec<Option<String>>>) {
+    let header = vec!["interaction_id".into(), "nps".into()];
+    let rows = (0..N)
+        .filter(|&i| d.surveyed[i])
+        .map(|i| vec![Some(format!("C-{i}")), Some(format!("{}", d.nps[i]))])
+        .collect();
+    (header, rows)
+}
+
+fn analyse(d: &Data) -> score::Report {
+    let mut t = table(d);
+    let ids: HashMap<String, usize> = t
+        .ids
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, s)| (s, i))
+        .collect();
+    let (h, rows) = survey_rows(d);
+    let sv = surveys::parse("s.csv", &h, &rows, &ids).unwrap();
+    score::analyse(
+        &mut t,
+        &sv,
+        None,
+        &ScoreSettings {
+            bootstrap: 400,
+            ..Default::default()
+        },
+    )
+}
+
+#[test]
+fn planted_effects_are_recovered_and_null_features_are_not_drivers() {
+    // ten independent data sets: every planted effect must be found every time; null
+    // features may come out significant only as often as the 5% false discovery rate allows
+    let (mut null_tests, mut false_discoveries) = (0, Vec::new());
+    for seed in 1..=10 {
+        let rep = analyse(&generate(seed));
+        let get = |outcome: &str, f: &str| {
+            rep.drivers
+                .iter()
+                .find(|r| r.outcome == outcome && r.feature == f)
+                .unwrap_or_else(|| panic!("no row for {f}"))
+        };
+        for outcome in ["nps_mean", "nps_score"] {
+            for (f, _, eff) in PLANTED {
+                let r = get(outcome, f);
+                if *eff == 0.0 {
+                    null_tests += 1;
+                    if r.significant {
+                        false_discoveries
+                            .push(format!("seed {seed}: {f} for {outcome}, q {:?}", r.q_value));
+                    }
+                } else {
+                    assert!(
+                        r.significant,
+                        "seed {seed}: planted {f} missed for {outcome}: {r:?}"
+                    );
+                    assert_eq!(r.effect.unwrap().signum(), eff.signum(), "{r:?}");
+                    let (lo, hi) = (r.ci_low.unwrap(), r.ci_high.unwrap());
+                    assert!(lo <= r.effect.unwrap() && r.effect.unwrap() <= hi);
+                    if outcome == "nps_mean" {
+                        // the interval reaches the planted effect, allowing the rounding and
+                        // clipping of answers to 0-10 to shrink it by up to 30%
+                        let (a, b) = (eff.min(eff * 0.7), eff.max(eff * 0.7));
+                        assert!(lo <= b && hi >= a, "{f}: [{lo}, {hi}] vs {eff}");
+                    }
+                }
+            }
+            let hold = get(outcome, "hold_time_ms");
+            assert!(hold.significant && hold.effect.unwrap() < 0.0, "{hold:?}");
+            null_tests += 1;
+            if get(outcome, "talk_speed_agent_wpm").significant {
+                false_discoveries.push(format!("seed {seed}: talk speed for {outcome}"));
+            }
+            // a constant feature is untestable, not an effect
+            let constant = get(outcome, "sentiment_agent");
+            assert!(
+                constant.p_value.is_none() && !constant.significant,
+                "{constant:?}"
+            );
+        }
+        // ranks order the significant flags by effect size
+        let ranked: Vec<&str> = {
+            let mut v: Vec<_> = rep
+                .drivers
+                .iter()
+                .filter(|r| r.outcome == "nps_mean" && r.feature_type == "flag" && r.rank.is_some())
+                .collect();
+            v.sort_by_key(|r| r.rank);
+            v.iter().map(|r| r.feature.as_str()).collect()
+        };
+        assert_eq!(
+            &ranked[..2],
+            ["topic_late_delivery", "beh_empathy"],
+            "seed {seed}"
+        );
+        if seed != 3 {
+            continue;
+        }
+        // the model predicts detractors on held-out calls and leans on the planted features
+        let m = &rep.models["detractor"];
+        assert!(m.auc.unwrap() > 0.7, "{m:?}");
+        assert!((m.mean_predicted - m.observed_rate).abs() < 0.05, "{m:?}");
+        let c = &rep.coefficients["detractor"];
+        assert!(
+            c["topic_late_delivery"] > 0.3 && c["beh_empathy"] < -0.3,
+            "{c:?}"
+        );
+        // every call gets a prediction, surveyed or not
+        assert_eq!(rep.scores.len(), N);
+        assert!(
+            rep.scores
+                .iter()
+                .all(|s| s.p_detractor.is_some() && s.top_features.len() == 3)
+        );
+        // checklist: the null behaviours are candidates to drop, the topic matters off-list
+        let verdict = |f: &str| {
+            rep.checklist
+                .iter()
+                .find(|c| c.feature == f)
+                .map(|c| c.verdict)
+        };
+        assert_eq!(verdict("beh_empathy"), Some("keep"));
+        assert_eq!(verdict("beh_upsell_offer"), Some("no measurable effect"));
+        assert_eq!(
+            verdict("topic_late_delivery"),
+            Some("matters, not on the checklist")
+        );
+    }
+    assert!(
+        false_discoveries.len() * 20 <= null_tests,
+        "{} of {null_tests} null tests reported as drivers (more than 5%): {false_discoveries:?}",
+        false_discoveries.len()
+    );
+}
+
+#[test]
+fn results_are_reproducible_for_a_seed() {
+    let d = generate(3);
+    let (a, b) = (analyse(&d), analyse(&d));
+    let ci = |r: &score::Report| {
+        r.drivers
+            .iter()
+            .map(|x| (x.ci_low, x.ci_high))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ci(&a), ci(&b));
+}
+
+#[test]
+fn a_single_class_outcome_gives_a_message_not_a_panic() {
+    let mut d = generate(4);
+    d.nps.iter_mut().for_each(|v| *v = 10.0);
+    let rep = analyse(&d);
+    assert!(rep.models.is_empty());
+    assert!(
+        rep.model_notes.iter().any(|n| n.contains("only one class")),
+        "{:?}",
+        rep.model_notes
+    );
+    assert!(rep.drivers.iter().all(|r| !r.significant));
+}
+
+/// interactions.parquet through the real writer, with planted effects.
+fn write_features(dir: &std::path::Path, d: &Data) {
+    let rules = RuleSet::builtin();
+    let mut sink = ParquetSink::create(dir, &rules, &[], &[]).unwrap();
+    for i in 0..N {
+        let mut row = Interaction {
+            interaction_id: format!("C-{i}"),
+            source_path: format!("c{i}.wav"),
+            ok: true,
+            model: "tiny.en".into(),
+            language: "en".into(),
+            agent_id: Some(format!("ag-{}", i % 12)),
+            customer_id: Some(format!("cust-{}", i % 900)),
+            started_at: Some(1_700_000_000_000 + i as i64 * 3_600_000),
+            metrics: Some(Metrics {
+                hold_time_ms: Some(d.hold_ms[i] as i64),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        row.categories = rules
+            .categories
+            .iter()
+            .map(|c| {
+                let k = PLANTED.iter().position(|(n, _, _)| *n == c.column());
+                Some(k.is_some_and(|k| d.flags[k][i]))
+            })
+            .collect();
+        sink.push(row).unwrap();
+    }
+    sink.finish().unwrap();
+}
+
+#[test]
+fn score_command_writes_drivers_scores_and_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = generate(5);
+    let features = dir.path().join("features");
+    write_features(&features, &d);
+    let surveys = dir.path().join("surveys.csv");
+    let mut csv = String::from("call_id,survey_type,nps,csat,fcr\n");
+    for i in (0..N).filter(|&i| d.surveyed[i]) {
+        csv.push_str(&format!("C-{i},post_call,{},,\n", d.nps[i]));
+    }
+    csv.push_str("C-99999,post_call,5,,\nC-3,post_call,12,,\nC-4,post_call,seven,,\n");
+    std::fs::write(&surveys, csv).unwrap();
+    let out = dir.path().join("scores");
+    let run = Command::new(env!("CARGO_BIN_EXE_callsift"))
+        .args(["score", "--bootstrap", "200", "--features"])
+        .arg(&features)
+        .arg("--surveys")
+        .arg(&surveys)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("unknown id (e.g. line"), "{stdout}");
+    assert!(stdout.contains("invalid value"), "{stdout}");
+    assert!(
+        stdout.contains("drivers of post_call/nps_score"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("topic_late_delivery"), "{stdout}");
+    assert!(
+        stdout.contains("model detractor: 5-fold CV AUC"),
+        "{stdout}"
+    );
+    for f in ["drivers.parquet", "scores.parquet", "score_report.json"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    // both real clients read the tables with the schema documented in docs/score.md
+    let check = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/check_parquet.py"
+        ))
+        .arg(&out)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/score.md"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success() && said.contains("ok: scores.parquet"),
+        "{said}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("score_report.json")).unwrap())
+            .unwrap();
+    assert!(
+        report["response_rate"]["post_call"]["rate"]
+            .as_f64()
+            .unwrap()
+            > 0.4
+    );
+
+    // no survey matches: exit 2 with a hint
+    std::fs::write(&surveys, "call_id,nps\nX-1,9\nX-2,3\n").unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_callsift"))
+        .args(["score", "--features"])
+        .arg(&features)
+        .arg("--surveys")
+        .arg(&surveys)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        stderr.contains("no survey answer matches") && stderr.contains("hint:"),
+        "{stderr}"
+    );
+}
