@@ -54,6 +54,10 @@ pub struct ScoreArgs {
     /// Agents' self-assessment, CSV or Parquet: interaction_id, agent_self_score (1-5)
     #[arg(long)]
     pub self_scores: Option<PathBuf>,
+    /// Manifest (call_id, customer_id, started_at, agent_id) filling in or correcting those
+    /// fields of the features
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
     /// QA checklist, CSV: item,weight (item = a column such as beh_empathy) [default: every
     /// behaviour, equal weights]
     #[arg(long)]
@@ -103,6 +107,7 @@ impl ScoreArgs {
             features: self.features,
             surveys: self.surveys,
             self_scores: self.self_scores,
+            manifest: self.manifest,
             out: self.out,
             checklist,
             repeat_days: self.repeat_days,

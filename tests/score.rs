@@ -361,6 +361,41 @@ fn score_command_writes_drivers_scores_and_a_report() {
             > 0.4
     );
 
+    // --manifest supplies customer ids and times the features lack: two calls of one customer
+    // a day apart become a repeat contact
+    let manifest = dir.path().join("calls.csv");
+    std::fs::write(
+        &manifest,
+        "call_id,path,customer_id,started_at\nC-1,x.wav,cust-new,2026-01-01T10:00:00Z\nC-2,y.wav,cust-new,2026-01-02T10:00:00Z\n",
+    )
+    .unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_callsift"))
+        .args(["score", "--quiet", "--bootstrap", "50", "--features"])
+        .arg(&features)
+        .arg("--surveys")
+        .arg(&surveys)
+        .arg("--manifest")
+        .arg(&manifest)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let q = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, duckdb; print(duckdb.sql(f\"select interaction_id, repeat_contact from '{sys.argv[1]}' where interaction_id in ('C-1','C-2') order by 1\").fetchall())",
+        ])
+        .arg(out.join("scores.parquet"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&q.stdout);
+    assert!(said.contains("('C-1', True), ('C-2', False)"), "{said}");
+
     // no survey matches: exit 2 with a hint
     std::fs::write(&surveys, "call_id,nps\nX-1,9\nX-2,3\n").unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_callsift"))

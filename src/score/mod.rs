@@ -96,6 +96,9 @@ pub struct ScoreSettings {
     pub features: PathBuf,
     pub surveys: PathBuf,
     pub self_scores: Option<PathBuf>,
+    /// A manifest (call_id, customer_id, started_at, agent_id) that fills in or corrects
+    /// those fields of the features, for repeat contacts and per-agent results.
+    pub manifest: Option<PathBuf>,
     pub out: PathBuf,
     /// QA checklist: (feature column, weight); `None` = the behaviours, equally weighted.
     pub checklist: Option<Vec<(String, f64)>>,
@@ -114,6 +117,7 @@ impl Default for ScoreSettings {
             features: PathBuf::new(),
             surveys: PathBuf::new(),
             self_scores: None,
+            manifest: None,
             out: PathBuf::new(),
             checklist: None,
             repeat_days: 7,
@@ -482,6 +486,46 @@ fn rows_of(path: &Path) -> Result<output::TextRows, ScoreError> {
     Ok((header, rows))
 }
 
+/// Fill customer_id, started_at and agent_id from a manifest (by call_id / interaction_id).
+fn apply_manifest(
+    t: &mut FeatureTable,
+    path: &Path,
+    ids: &HashMap<String, usize>,
+) -> Result<(), ScoreError> {
+    let (header, rows) = rows_of(path)?;
+    let col = |n: &str| header.iter().position(|h| h.trim() == n);
+    let Some(idc) = col("call_id").or(col("interaction_id")) else {
+        return Err(ScoreError::Read {
+            path: path.into(),
+            detail: "no call_id column\nhint: the manifest of `callsift run` has call_id,path,..."
+                .into(),
+        });
+    };
+    for (k, r) in rows.iter().enumerate() {
+        let field = |c: Option<usize>| {
+            c.and_then(|c| r.get(c).cloned().flatten())
+                .map(|v| v.trim().to_string())
+        };
+        let Some(&i) = field(Some(idc)).and_then(|id| ids.get(&id)) else {
+            continue;
+        };
+        if let Some(c) = field(col("customer_id")) {
+            t.customer_id[i] = Some(c);
+        }
+        if let Some(a) = field(col("agent_id")) {
+            t.agent_id[i] = Some(a);
+        }
+        if let Some(ts) = field(col("started_at")) {
+            t.started_at[i] = Some(crate::input::parse_timestamp(&ts).ok_or_else(|| ScoreError::Line {
+                path: path.into(),
+                line: k + 2,
+                detail: format!("started_at {ts:?} is not a date-time\nhint: use ISO 8601, e.g. 2026-11-20T09:14:03Z"),
+            })?);
+        }
+    }
+    Ok(())
+}
+
 /// Analyse a feature table against parsed surveys (pure; no I/O).
 pub fn analyse(
     t: &mut FeatureTable,
@@ -818,6 +862,9 @@ pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
         .enumerate()
         .map(|(i, id)| (id, i))
         .collect();
+    if let Some(m) = &s.manifest {
+        apply_manifest(&mut t, m, &ids)?;
+    }
     let (header, rows) = rows_of(&s.surveys)?;
     let sv = surveys::parse(&s.surveys.display().to_string(), &header, &rows, &ids)?;
     if sv.responses.is_empty() {
