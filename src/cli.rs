@@ -41,6 +41,43 @@ pub enum Command {
     Rules(RulesCommand),
     /// Relate features to survey outcomes: drivers, predicted scores, checklist alignment
     Score(ScoreArgs),
+    /// Pick calls for QA review per agent and period, with evidence, clips and review pages
+    Sample(SampleArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SampleArgs {
+    /// Output folder of `callsift run`
+    #[arg(long)]
+    pub features: PathBuf,
+    /// Output folder of `callsift score` (for p_detractor, repeat_contact flags)
+    #[arg(long)]
+    pub scores: Option<PathBuf>,
+    /// Calls to pick per agent and period
+    #[arg(long)]
+    pub per_agent: usize,
+    /// day, week, month or all
+    #[arg(long, default_value = "week")]
+    pub period: String,
+    /// Share of the picks that are targeted at flagged calls; the rest are random
+    #[arg(long, default_value_t = 0.5)]
+    pub targeted_share: f64,
+    /// Comma-separated: category ids or globs (escalation_request, topic_*), column>number
+    /// (p_detractor>0.6), long_silence (a silence of 10 s or more)
+    #[arg(long, default_value = callsift::sample::DEFAULT_FLAGS)]
+    pub flags: String,
+    /// CSV of calls already reviewed (interaction_id or call_id column); never picked again
+    #[arg(long)]
+    pub exclude: Option<PathBuf>,
+    /// Folder that recording paths in the features are relative to [default: as written]
+    #[arg(long)]
+    pub audio_root: Option<PathBuf>,
+    /// Seed: the same seed gives the same sample
+    #[arg(long)]
+    pub seed: u64,
+    /// Output folder for qa_sample.csv/.parquet, clips/ and review pages
+    #[arg(long, short)]
+    pub out: PathBuf,
 }
 
 #[derive(clap::Args, Debug)]

@@ -13,6 +13,7 @@ pub mod models;
 pub mod output;
 pub mod pipeline;
 pub mod record;
+pub mod sample;
 pub mod score;
 pub mod settings;
 pub mod transcribe;

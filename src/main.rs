@@ -111,6 +111,55 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Sample(a) => {
+            use callsift::sample;
+            if a.per_agent == 0 || !(0.0..=1.0).contains(&a.targeted_share) {
+                anyhow::bail!(
+                    "--per-agent must be at least 1 and --targeted-share between 0 and 1\nhint: e.g. --per-agent 4 --targeted-share 0.5"
+                );
+            }
+            let settings = sample::SampleSettings {
+                per_agent: a.per_agent,
+                period: sample::Period::parse(&a.period)?,
+                targeted_share: a.targeted_share,
+                flags: sample::parse_flags(&a.flags)?,
+                exclude: match &a.exclude {
+                    Some(p) => sample::read_exclusions(p)?,
+                    None => Default::default(),
+                },
+                seed: a.seed,
+            };
+            let sum = sample::run(
+                &a.features,
+                a.scores.as_deref(),
+                a.audio_root.as_deref(),
+                &a.out,
+                &settings,
+            )?;
+            if !cli.quiet {
+                println!(
+                    "picked {} calls ({} targeted, {} random) in {} agent-periods; {} clips",
+                    sum.picked,
+                    sum.targeted,
+                    sum.picked - sum.targeted,
+                    sum.strata,
+                    sum.clips
+                );
+                for s in &sum.shortfalls {
+                    println!(
+                        "  {} in {}: only {} of {} calls available",
+                        s.agent_id, s.period, s.available, s.wanted
+                    );
+                }
+                for p in &sum.written {
+                    println!("wrote {}", p.display());
+                }
+            }
+            for (id, e) in &sum.clip_errors {
+                eprintln!("warning: no clips for {id}: {}", cli::first_line(e));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Rules(RulesCommand::Check { file }) => {
             let (rules, origin) = cli::load_rules(file.as_deref())?;
             let count = |k: Kind| rules.categories.iter().filter(|c| c.kind == k).count();

@@ -600,7 +600,7 @@ fn cast(path: &Path, col: &ArrayRef, to: &DataType) -> Result<ArrayRef, OutputEr
 /// A header and rows of optional text values.
 pub type TextRows = (Vec<String>, Vec<Vec<Option<String>>>);
 
-/// Every column of a Parquet file as text (for survey and self-score files).
+/// Every column of a Parquet file as text (timestamps as epoch integers).
 pub fn read_text_rows(path: &Path) -> Result<TextRows, OutputError> {
     let batches = read_batches(path)?;
     let header: Vec<String> = batches.first().map_or_else(Vec::new, |b| {
@@ -615,7 +615,13 @@ pub fn read_text_rows(path: &Path) -> Result<TextRows, OutputError> {
         let cols: Vec<ArrayRef> = b
             .columns()
             .iter()
-            .map(|c| cast(path, c, &DataType::Utf8))
+            .map(|c| match c.data_type() {
+                // timestamps become their integer value (ms since the epoch for ours)
+                DataType::Timestamp(..) => {
+                    cast(path, &cast(path, c, &DataType::Int64)?, &DataType::Utf8)
+                }
+                _ => cast(path, c, &DataType::Utf8),
+            })
             .collect::<Result<_, _>>()?;
         for i in 0..b.num_rows() {
             rows.push(
@@ -828,6 +834,46 @@ pub fn write_scores(path: &Path, rows: &[crate::score::ScoreRow]) -> Result<Path
         Arc::new(tops.finish()),
     ];
     write_one(path, scores_schema(), cols)
+}
+
+pub fn qa_sample_schema() -> SchemaRef {
+    let s = |n: &str, null| Field::new(n, DataType::Utf8, null);
+    Arc::new(Schema::new(vec![
+        s("interaction_id", false),
+        s("agent_id", false),
+        s("period", false),
+        s("pick", false),
+        s("reasons", false),
+        s("category_id", true),
+        s("role", true),
+        Field::new("start_ms", DataType::Int64, true),
+        Field::new("end_ms", DataType::Int64, true),
+        s("evidence", true),
+        s("clip", true),
+        s("review_page", false),
+    ]))
+}
+
+/// Write qa_sample.parquet (complete or absent).
+pub fn write_qa_sample(
+    path: &Path,
+    rows: &[crate::sample::SampleRow],
+) -> Result<PathBuf, OutputError> {
+    let cols: Vec<ArrayRef> = vec![
+        strings(rows.iter().map(|r| Some(r.interaction_id.as_str()))),
+        strings(rows.iter().map(|r| Some(r.agent_id.as_str()))),
+        strings(rows.iter().map(|r| Some(r.period.as_str()))),
+        strings(rows.iter().map(|r| Some(r.pick))),
+        strings(rows.iter().map(|r| Some(r.reasons.as_str()))),
+        strings(rows.iter().map(|r| r.category_id.as_deref())),
+        strings(rows.iter().map(|r| r.role.as_deref())),
+        Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.start_ms))),
+        Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.end_ms))),
+        strings(rows.iter().map(|r| r.evidence.as_deref())),
+        strings(rows.iter().map(|r| r.clip.as_deref())),
+        strings(rows.iter().map(|r| Some(r.review_page.as_str()))),
+    ];
+    write_one(path, qa_sample_schema(), cols)
 }
 
 #[cfg(test)]

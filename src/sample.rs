@@ -1,0 +1,874 @@
+//! Sample: picks interactions for QA review — per agent and period, a reproducible mix of
+//! random picks (an unbiased view) and targeted picks (calls with the flagged events, topics or
+//! scores), never the same call twice, never one already reviewed — and prepares the review:
+//! `qa_sample.csv`/`.parquet` with the evidence, a WAV clip around each flagged moment, and an
+//! HTML page per call with the transcript excerpt and a player per clip.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use sha2::{Digest, Sha256};
+
+use crate::output::{self, OutputError};
+
+/// Seconds of audio kept before and after a flagged moment.
+pub const CLIP_MARGIN_MS: i64 = 3_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SampleError {
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("{path}: {detail}")]
+    Io { path: PathBuf, detail: String },
+    #[error(
+        "flag {flag:?}: {detail}\nhint: flags are category ids (escalation_request, topic_*), column>number (p_detractor>0.6), or long_silence"
+    )]
+    Flag { flag: String, detail: String },
+    #[error("--period {0:?} is not day, week, month or all")]
+    Period(String),
+    #[error("{path}:{line}: {detail}")]
+    Line {
+        path: PathBuf,
+        line: usize,
+        detail: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Day,
+    Week,
+    Month,
+    All,
+}
+
+impl Period {
+    pub fn parse(s: &str) -> Result<Period, SampleError> {
+        match s {
+            "day" => Ok(Period::Day),
+            "week" => Ok(Period::Week),
+            "month" => Ok(Period::Month),
+            "all" => Ok(Period::All),
+            _ => Err(SampleError::Period(s.into())),
+        }
+    }
+    /// Label of the period holding `ms` (UTC): `2026-11-20`, `2026-W47`, `2026-11`, `all`.
+    pub fn label(self, ms: Option<i64>) -> String {
+        use chrono::Datelike;
+        let Some(t) = ms.and_then(chrono::DateTime::from_timestamp_millis) else {
+            return if self == Period::All {
+                "all".into()
+            } else {
+                "unknown".into()
+            };
+        };
+        match self {
+            Period::Day => t.format("%Y-%m-%d").to_string(),
+            Period::Week => {
+                let w = t.iso_week();
+                format!("{}-W{:02}", w.year(), w.week())
+            }
+            Period::Month => t.format("%Y-%m").to_string(),
+            Period::All => "all".into(),
+        }
+    }
+}
+
+/// One targeting flag.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Flag {
+    /// Category id or glob (`topic_*`) over event category ids (prefixes beh_/evt_/topic_ allowed).
+    Category(String),
+    /// A numeric column of interactions or scores above a threshold.
+    Above(String, f64),
+}
+
+pub const DEFAULT_FLAGS: &str =
+    "escalation_request,churn_threat,repeat_contact,topic_*,p_detractor>0.6,long_silence";
+
+pub fn parse_flags(s: &str) -> Result<Vec<Flag>, SampleError> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(|f| {
+            if f == "long_silence" {
+                return Ok(Flag::Above("longest_silence_ms".into(), 9_999.0));
+            }
+            if let Some((col, v)) = f.split_once('>') {
+                let v: f64 = v.trim().parse().map_err(|_| SampleError::Flag {
+                    flag: f.into(),
+                    detail: format!("{v:?} is not a number"),
+                })?;
+                return Ok(Flag::Above(col.trim().into(), v));
+            }
+            let ok = f
+                .trim_end_matches('*')
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !ok || f.trim_end_matches('*').is_empty() {
+                return Err(SampleError::Flag {
+                    flag: f.into(),
+                    detail: "not a category id".into(),
+                });
+            }
+            Ok(Flag::Category(f.into()))
+        })
+        .collect()
+}
+
+fn glob(pattern: &str, s: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(p) => s.starts_with(p),
+        None => pattern == s,
+    }
+}
+
+impl Evidence {
+    /// Whether a category flag (id or column name, `*` at the end) matches this evidence.
+    fn matches(&self, pattern: &str) -> bool {
+        glob(pattern, &self.category_id)
+            || glob(pattern, &format!("{}{}", self.prefix, self.category_id))
+    }
+}
+
+/// A flagged moment of a call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    pub category_id: String,
+    /// Column prefix of the category: `beh_`, `evt_`, `topic_`, or empty for derived flags.
+    pub prefix: String,
+    pub role: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub text: String,
+}
+
+/// A call that can be sampled.
+#[derive(Debug, Clone, Default)]
+pub struct Candidate {
+    pub interaction_id: String,
+    pub agent_id: String,
+    pub started_at: Option<i64>,
+    pub source_path: String,
+    pub numbers: HashMap<String, f64>,
+    pub evidence: Vec<Evidence>,
+}
+
+impl Candidate {
+    /// Why this call matches the flags (empty: it does not).
+    pub fn reasons(&self, flags: &[Flag]) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in flags {
+            match f {
+                Flag::Category(p) => {
+                    let hits: Vec<&str> = self
+                        .evidence
+                        .iter()
+                        .filter(|e| e.matches(p))
+                        .map(|e| e.category_id.as_str())
+                        .collect();
+                    if let Some(h) = hits.first() {
+                        out.push(h.to_string());
+                    }
+                }
+                Flag::Above(col, v) => {
+                    if let Some(x) = self.numbers.get(col).filter(|x| *x > v) {
+                        out.push(if x.fract() == 0.0 {
+                            format!("{col}={x}")
+                        } else {
+                            format!("{col}={x:.2}")
+                        });
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+    /// Evidence to show for the flags (all of it for targeted picks that matched categories).
+    pub fn flagged_evidence(&self, flags: &[Flag]) -> Vec<&Evidence> {
+        self.evidence
+            .iter()
+            .filter(|e| {
+                flags.iter().any(|f| match f {
+                    Flag::Category(p) => e.matches(p),
+                    Flag::Above(..) => false,
+                })
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SampleSettings {
+    pub per_agent: usize,
+    pub period: Period,
+    pub targeted_share: f64,
+    pub flags: Vec<Flag>,
+    pub exclude: HashSet<String>,
+    pub seed: u64,
+}
+
+/// A pick.
+#[derive(Debug, Clone)]
+pub struct Pick {
+    pub index: usize,
+    pub agent_id: String,
+    pub period: String,
+    pub targeted: bool,
+    pub reasons: Vec<String>,
+}
+
+/// A stratum with fewer eligible calls than asked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shortfall {
+    pub agent_id: String,
+    pub period: String,
+    pub wanted: usize,
+    pub available: usize,
+}
+
+fn stratum_rng(seed: u64, agent: &str, period: &str) -> ChaCha8Rng {
+    let h = Sha256::digest(format!("{seed}\0{agent}\0{period}").as_bytes());
+    ChaCha8Rng::from_seed(h.into())
+}
+
+/// Choose the sample (pure): per agent and period, targeted picks first (most reasons, ties
+/// broken at random), then random picks among the rest.
+pub fn choose(cands: &[Candidate], s: &SampleSettings) -> (Vec<Pick>, Vec<Shortfall>) {
+    let mut strata: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, c) in cands.iter().enumerate() {
+        if s.exclude.contains(&c.interaction_id) {
+            continue;
+        }
+        strata
+            .entry((c.agent_id.clone(), s.period.label(c.started_at)))
+            .or_default()
+            .push(i);
+    }
+    let (mut picks, mut short) = (Vec::new(), Vec::new());
+    for ((agent, period), mut members) in strata {
+        let mut rng = stratum_rng(s.seed, &agent, &period);
+        members.sort_by(|&a, &b| cands[a].interaction_id.cmp(&cands[b].interaction_id));
+        members.shuffle(&mut rng);
+        let reasons: HashMap<usize, Vec<String>> = members
+            .iter()
+            .map(|&i| (i, cands[i].reasons(&s.flags)))
+            .collect();
+        let n_targeted = ((s.per_agent as f64) * s.targeted_share).round() as usize;
+        let mut flagged: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|i| !reasons[i].is_empty())
+            .collect();
+        // stable sort keeps the shuffled order among equals
+        flagged.sort_by_key(|i| std::cmp::Reverse(reasons[i].len()));
+        let mut chosen: Vec<(usize, bool)> = flagged
+            .iter()
+            .take(n_targeted)
+            .map(|&i| (i, true))
+            .collect();
+        for &i in &members {
+            if chosen.len() >= s.per_agent {
+                break;
+            }
+            if !chosen.iter().any(|(c, _)| *c == i) {
+                chosen.push((i, false));
+            }
+        }
+        if members.len() < s.per_agent {
+            short.push(Shortfall {
+                agent_id: agent.clone(),
+                period: period.clone(),
+                wanted: s.per_agent,
+                available: members.len(),
+            });
+        }
+        for (i, targeted) in chosen {
+            picks.push(Pick {
+                index: i,
+                agent_id: agent.clone(),
+                period: period.clone(),
+                targeted,
+                reasons: if targeted {
+                    reasons[&i].clone()
+                } else {
+                    Vec::new()
+                },
+            });
+        }
+    }
+    (picks, short)
+}
+
+fn num(v: &Option<String>) -> Option<f64> {
+    v.as_deref().and_then(|s| s.trim().parse().ok())
+}
+
+/// Read the candidates from a run's output (and optional scores).
+pub fn load(features: &Path, scores: Option<&Path>) -> Result<Loaded, SampleError> {
+    let (h, rows) = output::read_text_rows(&features.join("interactions.parquet"))?;
+    let col = |h: &[String], n: &str| h.iter().position(|x| x == n);
+    let (id, st, ag, sa, sp) = (
+        col(&h, "interaction_id"),
+        col(&h, "status"),
+        col(&h, "agent_id"),
+        col(&h, "started_at"),
+        col(&h, "source_path"),
+    );
+    let mut cands = Vec::new();
+    let mut by_id = HashMap::new();
+    for r in &rows {
+        let get = |c: Option<usize>| c.and_then(|c| r[c].clone());
+        if get(st).as_deref() != Some("ok") {
+            continue;
+        }
+        let mut c = Candidate {
+            interaction_id: get(id).unwrap_or_default(),
+            agent_id: get(ag).unwrap_or_else(|| "(unknown)".into()),
+            started_at: get(sa)
+                .and_then(|t| t.parse().ok().or_else(|| crate::input::parse_timestamp(&t))),
+            source_path: get(sp).unwrap_or_default(),
+            ..Default::default()
+        };
+        for (k, name) in h.iter().enumerate() {
+            if let Some(x) = num(&r[k]) {
+                c.numbers.insert(name.clone(), x);
+            }
+        }
+        by_id.insert(c.interaction_id.clone(), cands.len());
+        cands.push(c);
+    }
+    let events = features.join("events.parquet");
+    if events.exists() {
+        let (h, rows) = output::read_text_rows(&events)?;
+        let f = |r: &Vec<Option<String>>, n: &str| {
+            col(&h, n).and_then(|c| r[c].clone()).unwrap_or_default()
+        };
+        for r in &rows {
+            if let Some(&i) = by_id.get(&f(r, "interaction_id")) {
+                cands[i].evidence.push(Evidence {
+                    category_id: f(r, "category_id"),
+                    prefix: match f(r, "kind").as_str() {
+                        "behaviour" => "beh_".into(),
+                        "event" => "evt_".into(),
+                        "topic" => "topic_".into(),
+                        _ => String::new(),
+                    },
+                    role: f(r, "role"),
+                    start_ms: f(r, "start_ms").parse().unwrap_or(0),
+                    end_ms: f(r, "end_ms").parse().unwrap_or(0),
+                    text: f(r, "evidence"),
+                });
+            }
+        }
+    }
+    if let Some(dir) = scores {
+        let (h, rows) = output::read_text_rows(&dir.join("scores.parquet"))?;
+        for r in &rows {
+            let Some(&i) = col(&h, "interaction_id")
+                .and_then(|c| r[c].as_ref())
+                .and_then(|id| by_id.get(id))
+            else {
+                continue;
+            };
+            for (k, name) in h.iter().enumerate() {
+                if let Some(x) = num(&r[k]) {
+                    cands[i].numbers.insert(name.clone(), x);
+                }
+                if name == "repeat_contact" && r[k].as_deref() == Some("true") {
+                    cands[i].evidence.push(Evidence {
+                        category_id: "repeat_contact".into(),
+                        prefix: String::new(),
+                        role: "customer".into(),
+                        start_ms: 0,
+                        end_ms: 0,
+                        text: "the customer called again within the repeat window".into(),
+                    });
+                }
+            }
+        }
+    }
+    let segments = output::read_text_rows(&features.join("segments.parquet")).ok();
+    Ok(Loaded { cands, segments })
+}
+
+/// Candidates plus the segments table (for transcript excerpts).
+pub struct Loaded {
+    pub cands: Vec<Candidate>,
+    pub segments: Option<output::TextRows>,
+}
+
+/// One row of qa_sample.csv / qa_sample.parquet.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SampleRow {
+    pub interaction_id: String,
+    pub agent_id: String,
+    pub period: String,
+    /// `targeted` or `random`.
+    pub pick: &'static str,
+    pub reasons: String,
+    pub category_id: Option<String>,
+    pub role: Option<String>,
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+    pub evidence: Option<String>,
+    /// Audio clip around the moment, relative to the output folder.
+    pub clip: Option<String>,
+    pub review_page: String,
+}
+
+/// What `sample` did.
+#[derive(Debug, Default)]
+pub struct SampleSummary {
+    pub picked: usize,
+    pub targeted: usize,
+    pub strata: usize,
+    pub shortfalls: Vec<Shortfall>,
+    pub clips: usize,
+    /// Calls whose audio could not be cut into clips, with the reason.
+    pub clip_errors: Vec<(String, String)>,
+    pub written: Vec<PathBuf>,
+}
+
+fn clock(ms: i64) -> String {
+    format!("{:02}:{:02}", ms / 60_000, (ms / 1000) % 60)
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> SampleError {
+    SampleError::Io {
+        path: path.into(),
+        detail: e.to_string(),
+    }
+}
+
+/// Write a 16-bit PCM WAV clip [start_ms, end_ms) of decoded 16 kHz audio.
+pub fn write_clip(
+    path: &Path,
+    channels: &[Vec<f32>],
+    start_ms: i64,
+    end_ms: i64,
+) -> Result<(), SampleError> {
+    let rate = 16_000i64;
+    let len = channels.first().map_or(0, Vec::len) as i64;
+    let (a, b) = (
+        (start_ms * rate / 1000).clamp(0, len),
+        (end_ms * rate / 1000).clamp(0, len),
+    );
+    let spec = hound::WavSpec {
+        channels: channels.len() as u16,
+        sample_rate: rate as u32,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let tmp = path.with_extension("wav.partial");
+    let mut w = hound::WavWriter::create(&tmp, spec).map_err(|e| io(&tmp, e))?;
+    for i in a..b {
+        for ch in channels {
+            let v = (ch[i as usize].clamp(-1.0, 1.0) * 32767.0).round() as i16;
+            w.write_sample(v).map_err(|e| io(&tmp, e))?;
+        }
+    }
+    w.finalize().map_err(|e| io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io(path, e))
+}
+
+fn safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn esc(s: &str) -> String {
+    html_escape::encode_text(s).into_owned()
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}\
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}\
+.moment{border:1px solid #ccc;border-radius:6px;padding:.8rem;margin:1rem 0}.excerpt{color:#555;font-size:.9rem;white-space:pre-wrap}\
+.hit{background:#fff3b0}";
+
+/// Run `sample`: choose, write the sample table, the clips and the review pages.
+pub fn run(
+    features: &Path,
+    scores: Option<&Path>,
+    audio_root: Option<&Path>,
+    out: &Path,
+    s: &SampleSettings,
+) -> Result<SampleSummary, SampleError> {
+    let loaded = load(features, scores)?;
+    let (picks, shortfalls) = choose(&loaded.cands, s);
+    let mut sum = SampleSummary {
+        picked: picks.len(),
+        targeted: picks.iter().filter(|p| p.targeted).count(),
+        strata: picks
+            .iter()
+            .map(|p| (&p.agent_id, &p.period))
+            .collect::<HashSet<_>>()
+            .len(),
+        shortfalls,
+        ..Default::default()
+    };
+    for d in ["clips", "review"] {
+        std::fs::create_dir_all(out.join(d)).map_err(|e| io(&out.join(d), e))?;
+    }
+    // segments by call, for transcript excerpts
+    let mut segs: HashMap<String, Vec<(i64, i64, String, String)>> = HashMap::new();
+    if let Some((h, rows)) = &loaded.segments {
+        let c = |n: &str| h.iter().position(|x| x == n);
+        let (id, role, st, en, tx) = (
+            c("interaction_id"),
+            c("role"),
+            c("start_ms"),
+            c("end_ms"),
+            c("text"),
+        );
+        for r in rows {
+            let g = |k: Option<usize>| k.and_then(|k| r[k].clone()).unwrap_or_default();
+            segs.entry(g(id)).or_default().push((
+                g(st).parse().unwrap_or(0),
+                g(en).parse().unwrap_or(0),
+                g(role),
+                g(tx),
+            ));
+        }
+    }
+    let mut rows = Vec::new();
+    let mut index_rows = String::new();
+    for p in &picks {
+        let c = &loaded.cands[p.index];
+        let page = format!("review/{}.html", safe(&c.interaction_id));
+        let evidence: Vec<&Evidence> = c.flagged_evidence(&s.flags);
+        let reasons = if p.targeted {
+            p.reasons.join(", ")
+        } else {
+            "random".into()
+        };
+        // decode once per call, only when there is a moment to cut
+        let timed: Vec<&&Evidence> = evidence.iter().filter(|e| e.end_ms > e.start_ms).collect();
+        let audio = if timed.is_empty() {
+            None
+        } else {
+            let src = match audio_root {
+                Some(root) => root.join(&c.source_path),
+                None => PathBuf::from(&c.source_path),
+            };
+            match crate::decode::decode_file(&src) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    sum.clip_errors
+                        .push((c.interaction_id.clone(), e.to_string()));
+                    None
+                }
+            }
+        };
+        let mut moments = String::new();
+        if evidence.is_empty() {
+            rows.push(SampleRow {
+                interaction_id: c.interaction_id.clone(),
+                agent_id: p.agent_id.clone(),
+                period: p.period.clone(),
+                pick: if p.targeted { "targeted" } else { "random" },
+                reasons: reasons.clone(),
+                category_id: None,
+                role: None,
+                start_ms: None,
+                end_ms: None,
+                evidence: None,
+                clip: None,
+                review_page: page.clone(),
+            });
+        }
+        for (k, e) in evidence.iter().enumerate() {
+            let mut clip = None;
+            if let Some(a) = &audio
+                && e.end_ms > e.start_ms
+            {
+                let name = format!(
+                    "clips/{}_{:02}_{}.wav",
+                    safe(&c.interaction_id),
+                    k + 1,
+                    safe(&e.category_id)
+                );
+                write_clip(
+                    &out.join(&name),
+                    &a.channels,
+                    e.start_ms - CLIP_MARGIN_MS,
+                    e.end_ms + CLIP_MARGIN_MS,
+                )?;
+                sum.clips += 1;
+                clip = Some(name);
+            }
+            let excerpt: String = segs
+                .get(&c.interaction_id)
+                .map(|v| {
+                    let mut v: Vec<_> = v
+                        .iter()
+                        .filter(|(st, en, _, _)| {
+                            *en >= e.start_ms - 15_000 && *st <= e.end_ms + 15_000
+                        })
+                        .collect();
+                    v.sort_by_key(|x| x.0);
+                    v.iter()
+                        .map(|(st, en, role, t)| {
+                            let line = format!("[{}] {role}: {}", clock(*st), esc(t));
+                            if *en > e.start_ms && *st < e.end_ms.max(e.start_ms + 1) {
+                                format!("<span class=\"hit\">{line}</span>")
+                            } else {
+                                line
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+                .unwrap_or_default();
+            let player = clip.as_ref().map_or(String::new(), |n| {
+                format!("<audio controls preload=\"none\" src=\"../{n}\"></audio>")
+            });
+            moments.push_str(&format!(
+                "<div class=\"moment\"><h3>{} — {} at {}–{}</h3><p>“{}”</p>{player}<div class=\"excerpt\">{excerpt}</div></div>\n",
+                esc(&e.category_id),
+                esc(&e.role),
+                clock(e.start_ms),
+                clock(e.end_ms),
+                esc(&e.text),
+            ));
+            rows.push(SampleRow {
+                interaction_id: c.interaction_id.clone(),
+                agent_id: p.agent_id.clone(),
+                period: p.period.clone(),
+                pick: if p.targeted { "targeted" } else { "random" },
+                reasons: reasons.clone(),
+                category_id: Some(e.category_id.clone()),
+                role: Some(e.role.clone()),
+                start_ms: Some(e.start_ms),
+                end_ms: Some(e.end_ms),
+                evidence: Some(e.text.clone()),
+                clip,
+                review_page: page.clone(),
+            });
+        }
+        if moments.is_empty() {
+            moments = "<p>No flagged moment: a random pick for an unbiased view; listen to the whole call.</p>".into();
+        }
+        let html = format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>QA review {id}</title><style>{STYLE}</style></head>\
+<body><p><a href=\"../index.html\">← all picks</a></p><h1>QA review: {id}</h1>\
+<table><tr><th>agent</th><td>{agent}</td></tr><tr><th>period</th><td>{period}</td></tr><tr><th>why picked</th><td>{why}</td></tr>\
+<tr><th>recording</th><td>{src}</td></tr></table>\n{moments}</body></html>\n",
+            id = esc(&c.interaction_id),
+            agent = esc(&p.agent_id),
+            period = esc(&p.period),
+            why = esc(&reasons),
+            src = esc(&c.source_path),
+        );
+        std::fs::write(out.join(&page), html).map_err(|e| io(&out.join(&page), e))?;
+        index_rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td><a href=\"{page}\">{}</a></td><td>{}</td><td>{}</td></tr>\n",
+            esc(&p.agent_id),
+            esc(&p.period),
+            esc(&c.interaction_id),
+            if p.targeted { "targeted" } else { "random" },
+            esc(&reasons)
+        ));
+    }
+    let index = out.join("index.html");
+    std::fs::write(
+        &index,
+        format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>QA sample</title><style>{STYLE}</style></head>\
+<body><h1>QA sample</h1><p>{} calls ({} targeted, {} random), seed {}</p><table><tr><th>agent</th><th>period</th><th>call</th><th>pick</th><th>why</th></tr>\n{index_rows}</table></body></html>\n",
+            sum.picked,
+            sum.targeted,
+            sum.picked - sum.targeted,
+            s.seed
+        ),
+    )
+    .map_err(|e| io(&index, e))?;
+    let csv_path = out.join("qa_sample.csv");
+    let mut w = csv::Writer::from_path(&csv_path).map_err(|e| io(&csv_path, e))?;
+    for r in &rows {
+        w.serialize(r).map_err(|e| io(&csv_path, e))?;
+    }
+    w.flush().map_err(|e| io(&csv_path, e))?;
+    sum.written = vec![
+        csv_path,
+        output::write_qa_sample(&out.join("qa_sample.parquet"), &rows)?,
+        index,
+    ];
+    Ok(sum)
+}
+
+/// Read the exclusion list: a CSV whose first column (or `interaction_id`/`call_id`) names
+/// calls already reviewed.
+pub fn read_exclusions(path: &Path) -> Result<HashSet<String>, SampleError> {
+    let mut rd = csv::Reader::from_path(path).map_err(|e| io(path, e))?;
+    let col = rd
+        .headers()
+        .map_err(|e| io(path, e))?
+        .iter()
+        .position(|h| h == "interaction_id" || h == "call_id")
+        .unwrap_or(0);
+    let mut out = HashSet::new();
+    for (i, r) in rd.records().enumerate() {
+        let r = r.map_err(|e| SampleError::Line {
+            path: path.into(),
+            line: i + 2,
+            detail: e.to_string(),
+        })?;
+        if let Some(v) = r.get(col).filter(|v| !v.trim().is_empty()) {
+            out.insert(v.trim().to_string());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(id: &str, agent: &str, day: i64, cats: &[&str]) -> Candidate {
+        Candidate {
+            interaction_id: id.into(),
+            agent_id: agent.into(),
+            started_at: Some(1_763_596_800_000 + day * 86_400_000), // 2025-11-20, a Thursday
+            evidence: cats
+                .iter()
+                .map(|c| Evidence {
+                    category_id: c.to_string(),
+                    prefix: if c.starts_with("late") {
+                        "topic_".into()
+                    } else {
+                        "evt_".into()
+                    },
+                    role: "customer".into(),
+                    start_ms: 1_000,
+                    end_ms: 2_000,
+                    text: "x".into(),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn settings(seed: u64) -> SampleSettings {
+        SampleSettings {
+            per_agent: 4,
+            period: Period::Week,
+            targeted_share: 0.5,
+            flags: parse_flags("escalation_request,topic_*").unwrap(),
+            exclude: HashSet::new(),
+            seed,
+        }
+    }
+
+    fn pool() -> Vec<Candidate> {
+        let mut v = Vec::new();
+        for i in 0..20 {
+            let cats: &[&str] = match i % 5 {
+                0 => &["escalation_request"],
+                1 => &["late_delivery"],
+                2 => &["escalation_request", "late_delivery"],
+                _ => &[],
+            };
+            v.push(cand(&format!("a{i:02}"), "ann", i % 2 * 7, cats));
+        }
+        for i in 0..3 {
+            v.push(cand(&format!("b{i}"), "bob", 0, &[]));
+        }
+        v
+    }
+
+    #[test]
+    fn strata_targets_randoms_and_exclusions() {
+        let (picks, short) = choose(&pool(), &settings(1));
+        // ann: two weeks x 4; bob: one week, only 3 calls
+        assert_eq!(picks.len(), 4 + 4 + 3);
+        assert_eq!(
+            short,
+            vec![Shortfall {
+                agent_id: "bob".into(),
+                period: "2025-W47".into(),
+                wanted: 4,
+                available: 3
+            }]
+        );
+        let ids: HashSet<usize> = picks.iter().map(|p| p.index).collect();
+        assert_eq!(ids.len(), picks.len(), "a call picked twice");
+        for week in ["2025-W47", "2025-W48"] {
+            let ann: Vec<&Pick> = picks
+                .iter()
+                .filter(|p| p.agent_id == "ann" && p.period == week)
+                .collect();
+            assert_eq!(ann.len(), 4);
+            let targeted: Vec<&&Pick> = ann.iter().filter(|p| p.targeted).collect();
+            assert_eq!(targeted.len(), 2);
+            // the calls with both flags come first
+            assert!(
+                targeted.iter().all(|p| p.reasons.len() == 2),
+                "{targeted:?}"
+            );
+        }
+        // exclusions are never picked
+        let mut s = settings(1);
+        s.exclude = picks
+            .iter()
+            .map(|p| pool()[p.index].interaction_id.clone())
+            .collect();
+        let (again, _) = choose(&pool(), &s);
+        assert!(
+            again
+                .iter()
+                .all(|p| !s.exclude.contains(&pool()[p.index].interaction_id))
+        );
+        assert!(!again.is_empty());
+    }
+
+    #[test]
+    fn reproducible_for_a_seed_and_different_for_another() {
+        let ids = |seed| {
+            choose(&pool(), &settings(seed))
+                .0
+                .iter()
+                .map(|p| p.index)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(7), ids(7));
+        assert!((1..6).any(|s| ids(s) != ids(7)));
+    }
+
+    #[test]
+    fn flags_parse_and_match() {
+        assert_eq!(
+            parse_flags("p_detractor>0.6,long_silence,topic_*").unwrap(),
+            vec![
+                Flag::Above("p_detractor".into(), 0.6),
+                Flag::Above("longest_silence_ms".into(), 9_999.0),
+                Flag::Category("topic_*".into())
+            ]
+        );
+        assert!(
+            parse_flags("p_detractor>high")
+                .unwrap_err()
+                .to_string()
+                .contains("hint:")
+        );
+        let mut c = cand("x", "a", 0, &["late_delivery"]);
+        c.numbers.insert("p_detractor".into(), 0.8);
+        assert_eq!(
+            c.reasons(&parse_flags("topic_*,p_detractor>0.6").unwrap()),
+            vec!["late_delivery", "p_detractor=0.80"]
+        );
+        assert!(c.reasons(&parse_flags("evt_*").unwrap()).is_empty());
+    }
+}

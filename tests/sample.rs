@@ -1,0 +1,210 @@
+//! `callsift sample` on a features folder written by the real Parquet writer, with rule hits
+//! at known times in the bundled recordings: strata, targeted and random picks, exclusions,
+//! reproducibility, clip boundaries (valid WAV), the sample table and the review pages.
+//! Needs no model.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use callsift::analyze::rules::{Hit, RuleSet};
+use callsift::output::ParquetSink;
+use callsift::record::{Interaction, Role};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// 12 calls by two agents over two weeks; every third has an escalation request at 5-8 s.
+fn write_features(dir: &Path) {
+    let rules = RuleSet::builtin();
+    let esc = rules
+        .categories
+        .iter()
+        .position(|c| c.id == "escalation_request")
+        .unwrap();
+    let mut sink = ParquetSink::create(dir, &rules, &[], &[]).unwrap();
+    for i in 0..12 {
+        let hits = if i % 3 == 0 {
+            vec![Hit {
+                category: esc,
+                role: Role::Customer,
+                start_ms: 5_000,
+                end_ms: 8_000,
+                evidence: "I want to speak to a supervisor.".into(),
+            }]
+        } else {
+            Vec::new()
+        };
+        sink.push(Interaction {
+            interaction_id: format!("C-{i:02}"),
+            source_path: root().join("samples/call_001.wav").display().to_string(),
+            ok: true,
+            model: "tiny.en".into(),
+            language: "en".into(),
+            agent_id: Some(if i % 2 == 0 { "ag-a" } else { "ag-b" }.into()),
+            // 2026-11-16 (Monday, ISO week 47) + 0..11 days: weeks 47 and 48
+            started_at: Some(1_794_787_200_000 + i as i64 * 86_400_000),
+            categories: rules
+                .categories
+                .iter()
+                .enumerate()
+                .map(|(k, _)| Some(k == esc && i % 3 == 0))
+                .collect(),
+            hits,
+            metrics: Some(Default::default()),
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    sink.finish().unwrap();
+}
+
+fn sample(features: &Path, out: &Path, seed: &str, extra: &[&str]) -> String {
+    let run = Command::new(env!("CARGO_BIN_EXE_callsift"))
+        .args([
+            "sample",
+            "--per-agent",
+            "2",
+            "--flags",
+            "escalation_request",
+            "--seed",
+            seed,
+            "--features",
+        ])
+        .arg(features)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout).to_string();
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    stdout
+}
+
+fn picked(out: &Path) -> Vec<(String, String, String, String)> {
+    let mut rd = csv::Reader::from_path(out.join("qa_sample.csv")).unwrap();
+    let mut v: Vec<_> = rd
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[0].to_string(),
+                r[1].to_string(),
+                r[2].to_string(),
+                r[3].to_string(),
+            )
+        })
+        .collect();
+    v.dedup();
+    v
+}
+
+#[test]
+fn sample_picks_per_agent_and_week_with_clips_and_review_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = dir.path().join("features");
+    write_features(&features);
+    let out = dir.path().join("qa");
+    let said = sample(&features, &out, "1", &[]);
+    assert!(said.contains("picked 8 calls"), "{said}");
+    let picks = picked(&out);
+    assert_eq!(picks.len(), 8);
+    // two per agent per ISO week, one of them targeted wherever an escalation exists
+    for agent in ["ag-a", "ag-b"] {
+        for week in ["2026-W47", "2026-W48"] {
+            let these: Vec<_> = picks
+                .iter()
+                .filter(|p| p.1 == agent && p.2 == week)
+                .collect();
+            assert_eq!(these.len(), 2, "{agent} {week}: {picks:?}");
+        }
+    }
+    let targeted: Vec<_> = picks.iter().filter(|p| p.3 == "targeted").collect();
+    assert!(!targeted.is_empty());
+    for t in &targeted {
+        let n: usize = t.0[2..].parse().unwrap();
+        assert_eq!(n % 3, 0, "{t:?} has no escalation");
+    }
+    // each targeted moment has a clip: 3 s before to 3 s after the 5-8 s evidence, valid WAV
+    let mut rd = csv::Reader::from_path(out.join("qa_sample.csv")).unwrap();
+    let mut clips = 0;
+    for r in rd.records() {
+        let r = r.unwrap();
+        if r[5].is_empty() {
+            continue;
+        }
+        assert_eq!(&r[5], "escalation_request");
+        let clip = out.join(&r[10]);
+        let w = hound::WavReader::open(&clip).unwrap();
+        let spec = w.spec();
+        assert_eq!(
+            (spec.channels, spec.sample_rate, spec.bits_per_sample),
+            (2, 16_000, 16)
+        );
+        assert_eq!(
+            w.duration(),
+            9 * 16_000,
+            "{} lasts {} samples",
+            clip.display(),
+            w.duration()
+        );
+        clips += 1;
+        let page = std::fs::read_to_string(out.join(&r[11])).unwrap();
+        assert!(
+            page.contains("<audio controls") && page.contains("I want to speak to a supervisor.")
+        );
+    }
+    assert!(clips >= targeted.len());
+    assert!(
+        std::fs::read_to_string(out.join("index.html"))
+            .unwrap()
+            .contains("QA sample")
+    );
+    let check = Command::new("python3")
+        .arg(root().join("tests/support/check_parquet.py"))
+        .arg(&out)
+        .arg(root().join("docs/qa.md"))
+        .output()
+        .unwrap();
+    let said_check = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success() && said_check.contains("ok: qa_sample.parquet"),
+        "{said_check}"
+    );
+
+    // the same seed gives the same sample; other seeds give others
+    let again = dir.path().join("qa2");
+    sample(&features, &again, "1", &[]);
+    assert_eq!(picked(&again), picks);
+    let others: Vec<_> = (2..6)
+        .map(|s| {
+            let o = dir.path().join(format!("qa_seed{s}"));
+            sample(&features, &o, &s.to_string(), &[]);
+            picked(&o)
+        })
+        .collect();
+    assert!(others.iter().any(|o| *o != picks));
+
+    // calls already reviewed are never picked again; short strata are reported
+    let reviewed = dir.path().join("reviewed.csv");
+    let ids: Vec<String> = picks.iter().map(|p| p.0.clone()).collect();
+    std::fs::write(&reviewed, format!("interaction_id\n{}\n", ids.join("\n"))).unwrap();
+    let next = dir.path().join("qa3");
+    let said = sample(
+        &features,
+        &next,
+        "1",
+        &["--exclude", reviewed.to_str().unwrap()],
+    );
+    let ids: HashSet<String> = ids.into_iter().collect();
+    let picks2 = picked(&next);
+    assert!(picks2.iter().all(|p| !ids.contains(&p.0)), "{picks2:?}");
+    assert_eq!(picks2.len(), 4, "{said}");
+    assert!(said.contains("only 1 of 2 calls available"), "{said}");
+}
