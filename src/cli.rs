@@ -43,6 +43,30 @@ pub enum Command {
     Score(ScoreArgs),
     /// Pick calls for QA review per agent and period, with evidence, clips and review pages
     Sample(SampleArgs),
+    /// Balanced agent scorecards per period, with percentiles within queue and channel
+    Scorecard(ScorecardArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ScorecardArgs {
+    /// Output folder of `callsift run`
+    #[arg(long)]
+    pub features: PathBuf,
+    /// Survey answers (CSV or Parquet), for NPS, CSAT and FCR per agent
+    #[arg(long)]
+    pub surveys: Option<PathBuf>,
+    /// Agents' self-assessment (interaction_id, agent_self_score), for the gap to CSAT
+    #[arg(long)]
+    pub self_scores: Option<PathBuf>,
+    /// day, week, month or all
+    #[arg(long, default_value = "week")]
+    pub period: String,
+    /// A call by the same customer within this many days is a repeat contact
+    #[arg(long, default_value_t = 7)]
+    pub repeat_days: i64,
+    /// Output folder for scorecard.parquet and scorecard.csv
+    #[arg(long, short)]
+    pub out: PathBuf,
 }
 
 #[derive(clap::Args, Debug)]

@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod record;
 pub mod sample;
 pub mod score;
+pub mod scorecard;
 pub mod settings;
 pub mod transcribe;
 pub mod vad;

@@ -111,6 +111,27 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Scorecard(a) => {
+            let (rows, written) = callsift::scorecard::run(
+                &a.features,
+                a.surveys.as_deref(),
+                a.self_scores.as_deref(),
+                callsift::sample::Period::parse(&a.period)?,
+                a.repeat_days,
+                &a.out,
+            )?;
+            if !cli.quiet {
+                let agents: std::collections::BTreeSet<(&str, &str)> = rows
+                    .iter()
+                    .map(|r| (r.agent_id.as_str(), r.period.as_str()))
+                    .collect();
+                println!("scorecards for {} agent-periods", agents.len());
+                for p in &written {
+                    println!("wrote {}", p.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Sample(a) => {
             use callsift::sample;
             if a.per_agent == 0 || !(0.0..=1.0).contains(&a.targeted_share) {

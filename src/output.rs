@@ -694,6 +694,8 @@ pub fn read_features(dir: &Path) -> Result<crate::score::FeatureTable, OutputErr
         );
         t.agent_id.extend(pick(text("agent_id")?));
         t.customer_id.extend(pick(text("customer_id")?));
+        t.queue.extend(pick(text("queue")?));
+        t.channel.extend(pick(text("channel")?));
         let started = cast(&path, &need(b, "started_at")?, &DataType::Int64)?;
         let started = started.as_primitive::<arrow::datatypes::Int64Type>();
         t.started_at.extend(
@@ -874,6 +876,42 @@ pub fn write_qa_sample(
         strings(rows.iter().map(|r| Some(r.review_page.as_str()))),
     ];
     write_one(path, qa_sample_schema(), cols)
+}
+
+pub fn scorecard_schema() -> SchemaRef {
+    let s = |n: &str| Field::new(n, DataType::Utf8, false);
+    Arc::new(Schema::new(vec![
+        s("agent_id"),
+        s("period"),
+        s("queue"),
+        s("channel"),
+        Field::new("calls", DataType::Int64, false),
+        s("metric"),
+        Field::new("value", DataType::Float64, true),
+        Field::new("n", DataType::Int64, false),
+        Field::new("percentile", DataType::Float64, true),
+        Field::new("peers", DataType::Int64, false),
+    ]))
+}
+
+/// Write scorecard.parquet (complete or absent).
+pub fn write_scorecard(
+    path: &Path,
+    rows: &[crate::scorecard::CardRow],
+) -> Result<PathBuf, OutputError> {
+    let cols: Vec<ArrayRef> = vec![
+        strings(rows.iter().map(|r| Some(r.agent_id.as_str()))),
+        strings(rows.iter().map(|r| Some(r.period.as_str()))),
+        strings(rows.iter().map(|r| Some(r.queue.as_str()))),
+        strings(rows.iter().map(|r| Some(r.channel.as_str()))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.calls))),
+        strings(rows.iter().map(|r| Some(r.metric.as_str()))),
+        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.value))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.n))),
+        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.percentile))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.peers))),
+    ];
+    write_one(path, scorecard_schema(), cols)
 }
 
 #[cfg(test)]

@@ -166,6 +166,31 @@ fn sample_picks_per_agent_and_week_with_clips_and_review_pages() {
             .unwrap()
             .contains("QA sample")
     );
+    // scorecards into the same folder: both tables as documented in docs/qa.md
+    let cards = Command::new(env!("CARGO_BIN_EXE_callsift"))
+        .args(["scorecard", "--period", "week", "--features"])
+        .arg(&features)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        cards.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cards.stderr)
+    );
+    let mut rd = csv::Reader::from_path(out.join("scorecard.csv")).unwrap();
+    let esc: Vec<(String, String, f64)> = rd
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[5] == "escalation_rate_pct")
+        .map(|r| (r[0].to_string(), r[1].to_string(), r[6].parse().unwrap()))
+        .collect();
+    // ag-a week 47: calls 0, 2, 4, 6 -> escalations at 0 and 6: 50%
+    assert!(
+        esc.contains(&("ag-a".into(), "2026-W47".into(), 50.0)),
+        "{esc:?}"
+    );
     let check = Command::new("python3")
         .arg(root().join("tests/support/check_parquet.py"))
         .arg(&out)
@@ -174,7 +199,9 @@ fn sample_picks_per_agent_and_week_with_clips_and_review_pages() {
         .unwrap();
     let said_check = String::from_utf8_lossy(&check.stdout);
     assert!(
-        check.status.success() && said_check.contains("ok: qa_sample.parquet"),
+        check.status.success()
+            && said_check.contains("ok: qa_sample.parquet")
+            && said_check.contains("ok: scorecard.parquet"),
         "{said_check}"
     );
 

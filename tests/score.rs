@@ -77,6 +77,8 @@ fn table(d: &Data) -> FeatureTable {
         started_at: (0..N)
             .map(|i| Some(1_700_000_000_000 + i as i64 * 3_600_000))
             .collect(),
+        queue: vec![None; N],
+        channel: vec![None; N],
         flags: PLANTED
             .iter()
             .enumerate()

@@ -50,6 +50,8 @@ pub struct FeatureTable {
     pub customer_id: Vec<Option<String>>,
     /// Milliseconds since the epoch.
     pub started_at: Vec<Option<i64>>,
+    pub queue: Vec<Option<String>>,
+    pub channel: Vec<Option<String>>,
     /// Boolean features: `beh_*`, `evt_*`, `topic_*` (and derived ones added by the analysis).
     pub flags: Vec<(String, Vec<Option<bool>>)>,
     pub numeric: Vec<(String, Vec<Option<f64>>)>,
@@ -447,7 +449,8 @@ pub struct BehaviourGap {
     pub difference: Option<f64>,
 }
 
-fn rows_of(path: &Path) -> Result<output::TextRows, ScoreError> {
+/// Rows of a CSV file, or of a Parquet file when the name ends in `.parquet`.
+pub fn rows_of(path: &Path) -> Result<output::TextRows, ScoreError> {
     let is_parquet = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
@@ -946,6 +949,8 @@ mod tests {
                 None,
             ],
             started_at: vec![Some(0), Some(3 * day), Some(11 * day), Some(day), Some(day)],
+            queue: vec![None; 5],
+            channel: vec![None; 5],
             flags: vec![
                 (
                     "beh_empathy".into(),

@@ -1,0 +1,383 @@
+//! Scorecard: a balanced picture of each agent per period — handle time, non-talk share,
+//! hold, behaviour rates, complaint and escalation rates, survey outcomes with their n,
+//! repeat contacts, self-assessment gap — each also as a percentile among the agents of the
+//! same queue and channel in that period, so agents on hard queues are compared with their
+//! peers. Long format: one row per agent, period and metric. Pure computation in `build`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::output;
+use crate::sample::Period;
+use crate::score::{self, FeatureTable, ScoreError};
+
+/// One row of scorecard.parquet / scorecard.csv.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CardRow {
+    pub agent_id: String,
+    pub period: String,
+    /// The agent's most frequent queue / channel in the period (the peer group).
+    pub queue: String,
+    pub channel: String,
+    pub calls: i64,
+    pub metric: String,
+    pub value: Option<f64>,
+    /// Calls (or survey answers) the value rests on.
+    pub n: i64,
+    /// Mid-rank percentile of the value among the peer group's agents (0-100), null when
+    /// the value is null.
+    pub percentile: Option<f64>,
+    /// Agents in the peer group with a value.
+    pub peers: i64,
+}
+
+/// Per-call outcome inputs the scorecard may use (aligned with the feature table rows).
+#[derive(Debug, Clone, Default)]
+pub struct Outcomes {
+    pub nps: Vec<Option<f64>>,
+    pub csat: Vec<Option<f64>>,
+    pub fcr: Vec<Option<bool>>,
+    pub self_score: Vec<Option<f64>>,
+}
+
+fn col<'a>(t: &'a FeatureTable, name: &str) -> Option<&'a Vec<Option<f64>>> {
+    t.numeric.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+}
+
+fn flag<'a>(t: &'a FeatureTable, name: &str) -> Option<&'a Vec<Option<bool>>> {
+    t.flags.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+}
+
+fn mode(v: impl Iterator<Item = Option<String>>) -> String {
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    for x in v {
+        *count
+            .entry(x.unwrap_or_else(|| "(none)".into()))
+            .or_default() += 1;
+    }
+    let best = count.values().copied().max().unwrap_or(0);
+    count
+        .into_iter()
+        .find(|(_, c)| *c == best)
+        .map_or_else(|| "(none)".into(), |(k, _)| k)
+}
+
+/// Mid-rank percentile of `x` among `all` (which contains it): share below plus half the
+/// share equal, × 100.
+pub fn percentile(x: f64, all: &[f64]) -> f64 {
+    let below = all.iter().filter(|v| **v < x).count() as f64;
+    let equal = all.iter().filter(|v| **v == x).count() as f64;
+    100.0 * (below + 0.5 * equal) / all.len() as f64
+}
+
+/// Build the scorecard.
+pub fn build(t: &FeatureTable, o: &Outcomes, period: Period, repeat_days: i64) -> Vec<CardRow> {
+    let repeat = score::repeat_contacts(t, repeat_days);
+    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for i in 0..t.len() {
+        let agent = t.agent_id[i].clone().unwrap_or_else(|| "(unknown)".into());
+        groups
+            .entry((agent, period.label(t.started_at[i])))
+            .or_default()
+            .push(i);
+    }
+    type Metric<'a> = (String, Box<dyn Fn(&[usize]) -> (Option<f64>, i64) + 'a>);
+    let mean_of = |v: Option<&'_ Vec<Option<f64>>>| {
+        let v = v.cloned();
+        move |rows: &[usize]| {
+            let x: Vec<f64> = rows
+                .iter()
+                .filter_map(|&i| v.as_ref().and_then(|v| v[i]))
+                .collect();
+            (score::stats::mean(&x), x.len() as i64)
+        }
+    };
+    let rate_of = |v: Vec<Option<bool>>| {
+        move |rows: &[usize]| {
+            let x: Vec<f64> = rows
+                .iter()
+                .filter_map(|&i| v[i].map(|b| if b { 100.0 } else { 0.0 }))
+                .collect();
+            (score::stats::mean(&x), x.len() as i64)
+        }
+    };
+    let mut metrics: Vec<Metric> = vec![
+        ("aht_ms".into(), Box::new(mean_of(col(t, "duration_ms")))),
+        (
+            "non_talk_share_pct".into(),
+            Box::new(|rows: &[usize]| {
+                let (d, nt) = (col(t, "duration_ms"), col(t, "non_talk_time_ms"));
+                let (mut a, mut b, mut n) = (0.0, 0.0, 0);
+                for &i in rows {
+                    if let (Some(Some(x)), Some(Some(y))) = (d.map(|d| d[i]), nt.map(|v| v[i])) {
+                        a += y;
+                        b += x;
+                        n += 1;
+                    }
+                }
+                ((b > 0.0).then(|| 100.0 * a / b), n)
+            }),
+        ),
+        (
+            "hold_time_ms".into(),
+            Box::new(mean_of(col(t, "hold_time_ms"))),
+        ),
+        (
+            "sentiment_customer_change".into(),
+            Box::new(mean_of(col(t, "sentiment_customer_change"))),
+        ),
+    ];
+    for (name, v) in t.flags.iter().filter(|(n, _)| n.starts_with("beh_")) {
+        metrics.push((format!("{name}_pct"), Box::new(rate_of(v.clone()))));
+    }
+    let complaint: Vec<Option<bool>> = (0..t.len())
+        .map(|i| {
+            let topics: Vec<Option<bool>> = t
+                .flags
+                .iter()
+                .filter(|(n, _)| n.starts_with("topic_"))
+                .map(|(_, v)| v[i])
+                .collect();
+            if topics.iter().all(Option::is_none) {
+                None
+            } else {
+                Some(topics.contains(&Some(true)))
+            }
+        })
+        .collect();
+    metrics.push(("complaint_rate_pct".into(), Box::new(rate_of(complaint))));
+    if let Some(e) = flag(t, "evt_escalation_request") {
+        metrics.push(("escalation_rate_pct".into(), Box::new(rate_of(e.clone()))));
+    }
+    metrics.push(("repeat_contact_rate_pct".into(), Box::new(rate_of(repeat))));
+    let nps = o.nps.clone();
+    if nps.iter().any(Option::is_some) {
+        metrics.push((
+            "nps".into(),
+            Box::new(move |rows: &[usize]| {
+                let x: Vec<f64> = rows
+                    .iter()
+                    .filter_map(|&i| {
+                        nps[i].map(|v| {
+                            if v >= 9.0 {
+                                100.0
+                            } else if v <= 6.0 {
+                                -100.0
+                            } else {
+                                0.0
+                            }
+                        })
+                    })
+                    .collect();
+                (score::stats::mean(&x), x.len() as i64)
+            }),
+        ));
+    }
+    let csat = o.csat.clone();
+    if csat.iter().any(Option::is_some) {
+        metrics.push((
+            "csat_top2_pct".into(),
+            Box::new(rate_of(csat.iter().map(|c| c.map(|c| c >= 4.0)).collect())),
+        ));
+    }
+    if o.fcr.iter().any(Option::is_some) {
+        metrics.push(("fcr_pct".into(), Box::new(rate_of(o.fcr.clone()))));
+    }
+    if o.self_score.iter().any(Option::is_some) {
+        let gap: Vec<Option<f64>> = (0..t.len())
+            .map(|i| {
+                o.self_score
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .zip(o.csat.get(i).copied().flatten())
+                    .map(|(s, c)| s - c)
+            })
+            .collect();
+        metrics.push(("self_assessment_gap".into(), Box::new(mean_of(Some(&gap)))));
+    }
+
+    // values per agent-period, then percentiles within queue x channel x period
+    struct Cell {
+        agent: String,
+        period: String,
+        queue: String,
+        channel: String,
+        calls: i64,
+        values: Vec<(Option<f64>, i64)>,
+    }
+    let cells: Vec<Cell> = groups
+        .into_iter()
+        .map(|((agent, period), rows)| Cell {
+            queue: mode(rows.iter().map(|&i| t.queue[i].clone())),
+            channel: mode(rows.iter().map(|&i| t.channel[i].clone())),
+            calls: rows.len() as i64,
+            values: metrics.iter().map(|(_, f)| f(&rows)).collect(),
+            agent,
+            period,
+        })
+        .collect();
+    let mut peers: HashMap<(&str, &str, &str, usize), Vec<f64>> = HashMap::new();
+    for c in &cells {
+        for (m, (v, _)) in c.values.iter().enumerate() {
+            if let Some(v) = v {
+                peers
+                    .entry((&c.period, &c.queue, &c.channel, m))
+                    .or_default()
+                    .push(*v);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for c in &cells {
+        for (m, (v, n)) in c.values.iter().enumerate() {
+            let group = peers.get(&(c.period.as_str(), c.queue.as_str(), c.channel.as_str(), m));
+            out.push(CardRow {
+                agent_id: c.agent.clone(),
+                period: c.period.clone(),
+                queue: c.queue.clone(),
+                channel: c.channel.clone(),
+                calls: c.calls,
+                metric: metrics[m].0.clone(),
+                value: *v,
+                n: *n,
+                percentile: v.zip(group).map(|(v, g)| percentile(v, g)),
+                peers: group.map_or(0, |g| g.len() as i64),
+            });
+        }
+    }
+    out
+}
+
+/// Run `scorecard`: read the features (and surveys / self-scores), write scorecard.parquet
+/// and scorecard.csv.
+pub fn run(
+    features: &Path,
+    surveys: Option<&Path>,
+    self_scores: Option<&Path>,
+    period: Period,
+    repeat_days: i64,
+    out: &Path,
+) -> Result<(Vec<CardRow>, Vec<PathBuf>), ScoreError> {
+    let t = output::read_features(features)?;
+    let ids: HashMap<String, usize> = t
+        .ids
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, s)| (s, i))
+        .collect();
+    let mut o = Outcomes {
+        nps: vec![None; t.len()],
+        csat: vec![None; t.len()],
+        fcr: vec![None; t.len()],
+        self_score: vec![None; t.len()],
+    };
+    if let Some(p) = surveys {
+        let (h, rows) = score::rows_of(p)?;
+        let sv = score::surveys::parse(&p.display().to_string(), &h, &rows, &ids)?;
+        for (i, r) in &sv.responses {
+            o.nps[*i] = o.nps[*i].or(r.nps);
+            o.csat[*i] = o.csat[*i].or(r.csat);
+            o.fcr[*i] = o.fcr[*i].or(r.fcr);
+        }
+    }
+    if let Some(p) = self_scores {
+        let (h, rows) = score::rows_of(p)?;
+        let c = |n: &str| h.iter().position(|x| x == n);
+        if let (Some(ic), Some(sc)) = (c("interaction_id").or(c("call_id")), c("agent_self_score"))
+        {
+            for r in &rows {
+                if let (Some(Some(id)), Some(Some(v))) = (r.get(ic), r.get(sc))
+                    && let (Some(&i), Ok(v)) = (ids.get(id.trim()), v.trim().parse::<f64>())
+                {
+                    o.self_score[i] = Some(v);
+                }
+            }
+        }
+    }
+    let rows = build(&t, &o, period, repeat_days);
+    std::fs::create_dir_all(out).map_err(|e| ScoreError::Read {
+        path: out.into(),
+        detail: e.to_string(),
+    })?;
+    let csv_path = out.join("scorecard.csv");
+    let write_csv = || -> Result<(), csv::Error> {
+        let mut w = csv::Writer::from_path(&csv_path)?;
+        for r in &rows {
+            w.serialize(r)?;
+        }
+        w.flush()?;
+        Ok(())
+    };
+    write_csv().map_err(|e| ScoreError::Read {
+        path: csv_path.clone(),
+        detail: e.to_string(),
+    })?;
+    let pq = output::write_scorecard(&out.join("scorecard.parquet"), &rows)?;
+    Ok((rows, vec![pq, csv_path]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_by_hand() {
+        assert_eq!(percentile(30.0, &[10.0, 20.0, 30.0, 40.0]), 62.5);
+        assert_eq!(percentile(10.0, &[10.0, 10.0]), 50.0);
+        assert_eq!(percentile(5.0, &[5.0]), 50.0);
+    }
+
+    #[test]
+    fn agents_are_ranked_within_their_queue() {
+        // queue "billing": agents a (AHT 100 s), b (200 s), c (300 s); queue "tech": d (600 s)
+        let aht = [100.0, 200.0, 300.0, 600.0];
+        let n = 8;
+        let agent = |i: usize| ["a", "b", "c", "d"][i % 4];
+        let t = FeatureTable {
+            ids: (0..n).map(|i| format!("c{i}")).collect(),
+            agent_id: (0..n).map(|i| Some(agent(i).to_string())).collect(),
+            customer_id: vec![None; n],
+            started_at: vec![Some(1_794_787_200_000); n],
+            queue: (0..n)
+                .map(|i| Some(if i % 4 == 3 { "tech" } else { "billing" }.to_string()))
+                .collect(),
+            channel: vec![Some("phone".into()); n],
+            flags: vec![("beh_empathy".into(), (0..n).map(|i| Some(i < 4)).collect())],
+            numeric: vec![(
+                "duration_ms".into(),
+                (0..n).map(|i| Some(aht[i % 4] * 1000.0)).collect(),
+            )],
+        };
+        let o = Outcomes {
+            nps: (0..n)
+                .map(|i| Some(if i % 4 == 0 { 10.0 } else { 3.0 }))
+                .collect(),
+            ..Default::default()
+        };
+        let rows = build(&t, &o, Period::Week, 7);
+        let get = |a: &str, m: &str| {
+            rows.iter()
+                .find(|r| r.agent_id == a && r.metric == m)
+                .unwrap()
+                .clone()
+        };
+        let c = get("c", "aht_ms");
+        assert_eq!((c.value, c.n, c.calls, c.peers), (Some(300_000.0), 2, 2, 3));
+        assert_eq!(c.percentile, Some(100.0 * (2.0 + 0.5) / 3.0));
+        assert_eq!(get("a", "aht_ms").percentile, Some(100.0 * 0.5 / 3.0));
+        // d is alone in its queue: the 50th percentile, not the slowest of all
+        let d = get("d", "aht_ms");
+        assert_eq!(
+            (d.queue.as_str(), d.percentile, d.peers),
+            ("tech", Some(50.0), 1)
+        );
+        assert_eq!(get("a", "beh_empathy_pct").value, Some(50.0));
+        assert_eq!(get("a", "nps").value, Some(100.0));
+        assert_eq!(get("b", "nps").value, Some(-100.0));
+        assert_eq!(get("a", "nps").period, "2026-W47");
+    }
+}
