@@ -9,6 +9,7 @@ APT_PACKAGES=(
   cmake clang libclang-dev                         # whisper-rs builds whisper.cpp (bindgen)
   sox libsox-fmt-mp3 ffmpeg                        # tests: make and probe audio variants
   festival festvox-kallpc16k festvox-us-slt-hts    # samples/generate.py voices
+  chromium                                         # tests: the HTML report in a real browser
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

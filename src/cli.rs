@@ -45,6 +45,27 @@ pub enum Command {
     Sample(SampleArgs),
     /// Balanced agent scorecards per period, with percentiles within queue and channel
     Scorecard(ScorecardArgs),
+    /// One self-contained HTML dashboard over the outputs of run, score, sample, scorecard
+    Report(ReportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// Output folder of `callsift run`
+    #[arg(long)]
+    pub features: PathBuf,
+    /// Output folder of `callsift score`
+    #[arg(long)]
+    pub scores: Option<PathBuf>,
+    /// Output folder of `callsift sample`
+    #[arg(long)]
+    pub qa: Option<PathBuf>,
+    /// Output folder of `callsift scorecard`
+    #[arg(long)]
+    pub cards: Option<PathBuf>,
+    /// The HTML file to write
+    #[arg(long, short)]
+    pub out: PathBuf,
 }
 
 #[derive(clap::Args, Debug)]

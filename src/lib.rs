@@ -13,6 +13,7 @@ pub mod models;
 pub mod output;
 pub mod pipeline;
 pub mod record;
+pub mod report;
 pub mod sample;
 pub mod score;
 pub mod scorecard;

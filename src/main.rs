@@ -111,6 +111,21 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Report(a) => {
+            let path = callsift::report::run(
+                &callsift::report::ReportInputs {
+                    features: a.features,
+                    scores: a.scores,
+                    qa: a.qa,
+                    cards: a.cards,
+                },
+                &a.out,
+            )?;
+            if !cli.quiet {
+                println!("wrote {}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Scorecard(a) => {
             let (rows, written) = callsift::scorecard::run(
                 &a.features,

@@ -1,0 +1,230 @@
+//! The whole analyst/QA workflow after `run`, on a features folder written by the real
+//! Parquet writer with a planted effect (escalations lower NPS): score → sample → scorecard →
+//! report, then the report in a real headless browser (Debian chromium): it loads without
+//! errors, shows every section and the drivers chart, and links to the QA review pages.
+//! Needs no model; needs chromium (installed by scripts/setup.sh).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use callsift::analyze::rules::{Hit, RuleSet};
+use callsift::output::ParquetSink;
+use callsift::record::{Interaction, Role};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+const N: usize = 240;
+
+fn escalated(i: usize) -> bool {
+    i.is_multiple_of(4)
+}
+
+fn write_features(dir: &Path) {
+    let rules = RuleSet::builtin();
+    let esc = rules
+        .categories
+        .iter()
+        .position(|c| c.id == "escalation_request")
+        .unwrap();
+    let mut sink = ParquetSink::create(dir, &rules, &[], &[]).unwrap();
+    for i in 0..N {
+        sink.push(Interaction {
+            interaction_id: format!("C-{i:03}"),
+            source_path: root().join("samples/call_003.flac").display().to_string(),
+            ok: true,
+            model: "tiny.en".into(),
+            language: "en".into(),
+            agent_id: Some(format!("ag-{}", i % 6)),
+            customer_id: Some(format!("cust-{}", i % 200)),
+            queue: Some(if i % 6 < 3 { "billing" } else { "tech" }.into()),
+            channel: Some("phone".into()),
+            started_at: Some(1_794_787_200_000 + (i as i64 % 14) * 86_400_000),
+            duration_ms: Some(60_000 + (i as i64 % 7) * 10_000),
+            categories: rules
+                .categories
+                .iter()
+                .enumerate()
+                .map(|(k, _)| Some(k == esc && escalated(i)))
+                .collect(),
+            hits: if escalated(i) {
+                vec![Hit {
+                    category: esc,
+                    role: Role::Customer,
+                    start_ms: 10_000,
+                    end_ms: 13_000,
+                    evidence: "I want to speak to a supervisor.".into(),
+                }]
+            } else {
+                Vec::new()
+            },
+            metrics: Some(callsift::analyze::metrics::Metrics {
+                longest_silence_ms: (i as i64 % 5) * 4_000,
+                non_talk_time_ms: (i as i64 % 5) * 4_000,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    sink.finish().unwrap();
+}
+
+fn callsift(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_callsift"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "callsift {args:?}: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+#[test]
+fn report_opens_in_a_headless_browser_with_every_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |p: &str| dir.path().join(p).display().to_string();
+    write_features(dir.path().join("features").as_path());
+    // NPS: escalated calls mostly detractors, the rest mostly promoters (deterministic mix)
+    let mut csv = String::from("call_id,nps,csat\n");
+    for i in (0..N).filter(|i| i % 2 == 0 || i % 3 == 0) {
+        let nps = if escalated(i) {
+            [2, 4, 9][i % 3]
+        } else {
+            [9, 10, 8, 10, 6][i % 5]
+        };
+        csv.push_str(&format!(
+            "C-{i:03},{nps},{}\n",
+            if nps >= 9 { 5 } else { 2 }
+        ));
+    }
+    std::fs::write(dir.path().join("surveys.csv"), csv).unwrap();
+    callsift(&[
+        "score",
+        "--quiet",
+        "--bootstrap",
+        "200",
+        "--features",
+        &d("features"),
+        "--surveys",
+        &d("surveys.csv"),
+        "--out",
+        &d("scores"),
+    ]);
+    callsift(&[
+        "sample",
+        "--quiet",
+        "--per-agent",
+        "2",
+        "--seed",
+        "3",
+        "--features",
+        &d("features"),
+        "--scores",
+        &d("scores"),
+        "--out",
+        &d("report/qa"),
+    ]);
+    callsift(&[
+        "scorecard",
+        "--quiet",
+        "--features",
+        &d("features"),
+        "--surveys",
+        &d("surveys.csv"),
+        "--out",
+        &d("cards"),
+    ]);
+    callsift(&[
+        "report",
+        "--features",
+        &d("features"),
+        "--scores",
+        &d("scores"),
+        "--qa",
+        &d("report/qa"),
+        "--cards",
+        &d("cards"),
+        "--out",
+        &d("report/index.html"),
+    ]);
+    let page = format!("file://{}", d("report/index.html"));
+
+    let chromium = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("chromium is not installed: run scripts/setup.sh");
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--enable-logging=stderr",
+        "--v=0",
+    ];
+    let dom = Command::new(chromium)
+        .args(flags)
+        .arg("--dump-dom")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(dom.status.success());
+    let html = String::from_utf8_lossy(&dom.stdout);
+    let log = String::from_utf8_lossy(&dom.stderr);
+    for bad in ["Uncaught", "Failed to load resource", "net::ERR_"] {
+        assert!(!log.contains(bad), "the browser reported {bad}:\n{log}");
+    }
+    for section in [
+        "volume",
+        "drivers",
+        "topics",
+        "silence",
+        "checklist",
+        "scorecards",
+        "qa",
+    ] {
+        assert!(
+            html.contains(&format!("<section id=\"{section}\">")),
+            "section {section} missing"
+        );
+    }
+    assert!(html.contains("<b>240</b> recordings"), "volume");
+    // the planted driver shows in the forest plot, and no section lacks its input
+    assert!(
+        html.contains("evt_escalation_request: -"),
+        "escalation not shown as a negative driver"
+    );
+    assert!(!html.contains("class=\"missing\""), "a section has no data");
+    // QA links point at review pages that exist
+    let links: Vec<&str> = html
+        .match_indices("href=\"qa/review/")
+        .map(|(i, _)| &html[i + 6..])
+        .collect();
+    assert!(!links.is_empty());
+    for l in links {
+        let rel = &l[..l.find('"').unwrap()];
+        assert!(dir.path().join("report").join(rel).exists(), "{rel}");
+    }
+    // and it renders: a screenshot of the page
+    let shot = dir.path().join("report.png");
+    let s = Command::new(chromium)
+        .args(flags)
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=1280,2400")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(s.status.success() && std::fs::metadata(&shot).unwrap().len() > 20_000);
+    if let Ok(keep) = std::env::var("CALLSIFT_REPORT_SCREENSHOT") {
+        std::fs::copy(&shot, keep).unwrap();
+    }
+}
