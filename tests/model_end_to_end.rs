@@ -226,6 +226,89 @@ fn model_samples_and_broken_files_end_to_end() {
         "rules on ASR output: {labels}"
     );
 
+    // the analyst and QA commands on real ASR output: score, sample (clips cut from the real
+    // recordings), scorecard, report
+    let cmd = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_callsift"))
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(
+            o.status.success(),
+            "{args:?}: {text}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        text
+    };
+    let d = |p: &str| dir.path().join(p).display().to_string();
+    let surveys = root().join("samples/surveys.csv").display().to_string();
+    let o = out.display().to_string();
+    let said = cmd(&[
+        "score",
+        "--features",
+        &o,
+        "--surveys",
+        &surveys,
+        "--out",
+        &d("scores"),
+    ]);
+    assert!(said.contains("response rate post_call: 6 of 8"), "{said}");
+    let said = cmd(&[
+        "sample",
+        "--features",
+        &o,
+        "--scores",
+        &d("scores"),
+        "--per-agent",
+        "1",
+        "--period",
+        "all",
+        "--targeted-share",
+        "1",
+        "--seed",
+        "1",
+        "--out",
+        &d("qa"),
+    ]);
+    assert!(said.contains("picked 7 calls"), "{said}");
+    let qa = fs::read_to_string(dir.path().join("qa/qa_sample.csv")).unwrap();
+    let esc = qa
+        .lines()
+        .find(|l| l.starts_with("C-1003,") && l.contains(",escalation_request,"))
+        .unwrap_or_else(|| panic!("C-1003's escalation is not in the sample:\n{qa}"));
+    let clip = esc.split(',').rev().nth(1).unwrap();
+    let wav = fs::read(dir.path().join("qa").join(clip)).unwrap();
+    assert!(
+        wav.starts_with(b"RIFF") && wav.len() > 16_000 * 2 * 2 * 6,
+        "{clip}"
+    );
+    cmd(&[
+        "scorecard",
+        "--features",
+        &o,
+        "--surveys",
+        &surveys,
+        "--out",
+        &d("cards"),
+    ]);
+    cmd(&[
+        "report",
+        "--features",
+        &o,
+        "--scores",
+        &d("scores"),
+        "--qa",
+        &d("qa"),
+        "--cards",
+        &d("cards"),
+        "--out",
+        &d("report.html"),
+    ]);
+    let html = fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.contains("<b>11</b> recordings, <b>8</b> processed, <b>3</b> failed"));
+    assert!(!html.contains("class=\"missing\""));
+
     // transcription quality against the scripts the samples were synthesised from
     let wer = python(
         "wer.py",
