@@ -573,21 +573,23 @@ pub fn run(
             }
         };
         let mut moments = String::new();
+        // one row per flagged moment, or one row without evidence
+        let row = |e: Option<&Evidence>, clip: Option<String>| SampleRow {
+            interaction_id: c.interaction_id.clone(),
+            agent_id: p.agent_id.clone(),
+            period: p.period.clone(),
+            pick: if p.targeted { "targeted" } else { "random" },
+            reasons: reasons.clone(),
+            category_id: e.map(|e| e.category_id.clone()),
+            role: e.map(|e| e.role.clone()),
+            start_ms: e.map(|e| e.start_ms),
+            end_ms: e.map(|e| e.end_ms),
+            evidence: e.map(|e| e.text.clone()),
+            clip,
+            review_page: page.clone(),
+        };
         if evidence.is_empty() {
-            rows.push(SampleRow {
-                interaction_id: c.interaction_id.clone(),
-                agent_id: p.agent_id.clone(),
-                period: p.period.clone(),
-                pick: if p.targeted { "targeted" } else { "random" },
-                reasons: reasons.clone(),
-                category_id: None,
-                role: None,
-                start_ms: None,
-                end_ms: None,
-                evidence: None,
-                clip: None,
-                review_page: page.clone(),
-            });
+            rows.push(row(None, None));
         }
         for (k, e) in evidence.iter().enumerate() {
             let mut clip = None;
@@ -643,20 +645,7 @@ pub fn run(
                 clock(e.end_ms),
                 esc(&e.text),
             ));
-            rows.push(SampleRow {
-                interaction_id: c.interaction_id.clone(),
-                agent_id: p.agent_id.clone(),
-                period: p.period.clone(),
-                pick: if p.targeted { "targeted" } else { "random" },
-                reasons: reasons.clone(),
-                category_id: Some(e.category_id.clone()),
-                role: Some(e.role.clone()),
-                start_ms: Some(e.start_ms),
-                end_ms: Some(e.end_ms),
-                evidence: Some(e.text.clone()),
-                clip,
-                review_page: page.clone(),
-            });
+            rows.push(row(Some(e), clip));
         }
         if moments.is_empty() {
             moments = "<p>No flagged moment: a random pick for an unbiased view; listen to the whole call.</p>".into();

@@ -262,13 +262,7 @@ pub fn run(
     out: &Path,
 ) -> Result<(Vec<CardRow>, Vec<PathBuf>), ScoreError> {
     let t = output::read_features(features)?;
-    let ids: HashMap<String, usize> = t
-        .ids
-        .iter()
-        .cloned()
-        .enumerate()
-        .map(|(i, s)| (s, i))
-        .collect();
+    let ids = t.row_index();
     let mut o = Outcomes {
         nps: vec![None; t.len()],
         csat: vec![None; t.len()],

@@ -4,7 +4,6 @@
 //! must predict detractors out of sample. Edge cases: no survey matches, a constant feature,
 //! a single-class outcome, bad survey rows — clear messages, no panic. Needs no model.
 
-use std::collections::HashMap;
 use std::process::Command;
 
 use callsift::analyze::metrics::Metrics;
@@ -109,13 +108,7 @@ fn survey_rows(d: &Data) -> (Vec<String>, Vec<Vec<Option<String>>>) {
 
 fn analyse(d: &Data) -> score::Report {
     let mut t = table(d);
-    let ids: HashMap<String, usize> = t
-        .ids
-        .iter()
-        .cloned()
-        .enumerate()
-        .map(|(i, s)| (s, i))
-        .collect();
+    let ids = t.row_index();
     let (h, rows) = survey_rows(d);
     let sv = surveys::parse("s.csv", &h, &rows, &ids).unwrap();
     score::analyse(

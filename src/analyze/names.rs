@@ -136,19 +136,11 @@ pub fn agent_name_uses(utts: &[Utterance], names: &[String]) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::rules::{RuleSet, fixture};
+    use crate::analyze::rules::{RuleSet, fixture, fixture_utterances};
 
     fn names_of(text: &str) -> (Vec<String>, Option<i32>) {
         let lines = fixture(text);
-        let utts: Vec<Utterance> = lines
-            .iter()
-            .map(|(role, start, t)| Utterance {
-                role: *role,
-                start_ms: *start,
-                end_ms: start + 4_000,
-                text: t,
-            })
-            .collect();
+        let utts = fixture_utterances(&lines);
         let names = customer_names(&utts);
         let uses = agent_name_uses(&utts, &names);
         (names, uses)

@@ -608,9 +608,9 @@ pub fn fixture(text: &str) -> Vec<(Role, i64, String)> {
         .collect()
 }
 
-/// Evaluate fixture lines (as `fixture` returns them): each is a 4 s turn, 5 s apart.
-pub fn evaluate_fixture(rules: &RuleSet, lines: &[(Role, i64, String)]) -> Vec<Hit> {
-    let utts: Vec<Utterance> = lines
+/// Fixture lines (as `fixture` returns them) as utterances: each a 4 s turn, 5 s apart.
+pub fn fixture_utterances(lines: &[(Role, i64, String)]) -> Vec<Utterance<'_>> {
+    lines
         .iter()
         .map(|(role, start, t)| Utterance {
             role: *role,
@@ -618,7 +618,12 @@ pub fn evaluate_fixture(rules: &RuleSet, lines: &[(Role, i64, String)]) -> Vec<H
             end_ms: start + 4_000,
             text: t,
         })
-        .collect();
+        .collect()
+}
+
+/// Evaluate fixture lines (as `fixture` returns them).
+pub fn evaluate_fixture(rules: &RuleSet, lines: &[(Role, i64, String)]) -> Vec<Hit> {
+    let utts = fixture_utterances(lines);
     let names = crate::analyze::names::customer_names(&utts);
     rules.evaluate(&utts, lines.len() as i64 * 5_000, &names)
 }

@@ -64,6 +64,15 @@ impl FeatureTable {
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }
+    /// Row of each interaction id.
+    pub fn row_index(&self) -> HashMap<String, usize> {
+        self.ids
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, id)| (id, i))
+            .collect()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -858,13 +867,7 @@ pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
             features: s.features.clone(),
         });
     }
-    let ids: HashMap<String, usize> = t
-        .ids
-        .iter()
-        .cloned()
-        .enumerate()
-        .map(|(i, id)| (id, i))
-        .collect();
+    let ids = t.row_index();
     if let Some(m) = &s.manifest {
         apply_manifest(&mut t, m, &ids)?;
     }
@@ -993,13 +996,7 @@ mod tests {
     #[test]
     fn self_assessment_gap_per_agent_and_behaviour() {
         let mut t = table();
-        let ids: HashMap<String, usize> = t
-            .ids
-            .iter()
-            .cloned()
-            .enumerate()
-            .map(|(i, s)| (s, i))
-            .collect();
+        let ids = t.row_index();
         let header = vec!["interaction_id".to_string(), "csat".to_string()];
         let rows: Vec<Vec<Option<String>>> = [("a", "5"), ("b", "2"), ("c", "4"), ("d", "1")]
             .iter()
