@@ -10,6 +10,7 @@ APT_PACKAGES=(
   sox libsox-fmt-mp3 ffmpeg                        # tests: make and probe audio variants
   festival festvox-kallpc16k festvox-us-slt-hts    # samples/generate.py voices
   chromium                                         # tests: the HTML report in a real browser
+  slurm-wlm munge                                  # tests: a real single-node Slurm array job
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -23,9 +24,9 @@ if ((${#missing[@]})); then
 fi
 
 PY=${PYTHON:-python3}
-if ! "$PY" -c "import pyarrow, duckdb" 2>/dev/null; then
-  echo "setup: installing pyarrow and duckdb (Parquet read-back tests)"
-  "$PY" -m pip install --quiet --disable-pip-version-check pyarrow duckdb
+if ! "$PY" -c "import pyarrow, duckdb, polars, yaml" 2>/dev/null; then
+  echo "setup: installing pyarrow, duckdb, polars, pyyaml (read-back and deploy tests)"
+  "$PY" -m pip install --quiet --disable-pip-version-check pyarrow duckdb polars pyyaml
 fi
 
 echo "setup: building callsift (release)"

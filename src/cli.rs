@@ -13,7 +13,7 @@ use callsift::analyze::metrics::MetricParams;
 use callsift::analyze::rules::RuleSet;
 use callsift::models;
 use callsift::pipeline::{FileReport, Observer};
-use callsift::settings::{AgentChannel, RunSettings};
+use callsift::settings::{AgentChannel, RunSettings, Shard};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -127,7 +127,7 @@ pub struct SampleArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct ScoreArgs {
-    /// Output folder of `callsift run` (holding interactions.parquet)
+    /// Dataset folder of `callsift run` (holding interactions/, segments/, events/)
     #[arg(long)]
     pub features: PathBuf,
     /// Survey answers, CSV or Parquet: interaction_id (or call_id), [survey_type,] nps, csat, fcr
@@ -252,9 +252,20 @@ pub struct RunArgs {
     /// CSV with call_id,path[,agent_id,customer_id,started_at,queue,channel,...]; paths relative to it
     #[arg(long)]
     pub manifest: Option<PathBuf>,
-    /// Output folder for interactions.parquet and segments.parquet
+    /// Dataset folder: interactions/, segments/ and events/ grow here run by run (inputs the
+    /// dataset already holds with the same content and settings are skipped)
     #[arg(long, short)]
     pub out: PathBuf,
+    /// Process every input again, replacing its earlier rows
+    #[arg(long)]
+    pub force: bool,
+    /// Take only slice K of N (0-based) of the inputs, by a stable hash of the interaction id
+    /// [default: from SLURM_ARRAY_TASK_ID/_COUNT or JOB_COMPLETION_INDEX + CALLSIFT_SHARD_COUNT]
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Calls per committed batch: a killed run redoes at most this many finished calls
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+    pub commit_every: u64,
     /// Model name (tiny.en, base, tiny.en-q8_0, ...) or path to a ggml .bin file
     #[arg(long, default_value = "tiny.en")]
     pub model: String,
@@ -318,6 +329,19 @@ impl RunArgs {
         let dir = self.models_dir.unwrap_or_else(models::default_dir);
         // a bad rules file stops the run before any audio is read
         let (rules, rules_source) = load_rules(self.rules.as_deref())?;
+        let rules_text = match &self.rules {
+            Some(p) => std::fs::read(p)?,
+            None => callsift::analyze::rules::BUILTIN.as_bytes().to_vec(),
+        };
+        let rules_sha256 = {
+            use sha2::Digest;
+            let h = sha2::Sha256::digest(&rules_text);
+            h.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        };
+        let shard = match &self.shard {
+            Some(v) => Shard::parse(v, "--shard")?,
+            None => Shard::from_env(|k| std::env::var(k).ok())?.unwrap_or_default(),
+        };
         let model = models::resolve(&self.model, &dir)?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let s = RunSettings {
@@ -342,6 +366,10 @@ impl RunArgs {
             redact_pii: !self.no_redact_pii,
             rules: std::sync::Arc::new(rules),
             rules_source,
+            rules_sha256,
+            shard,
+            force: self.force,
+            commit_every: self.commit_every as usize,
         };
         s.validate()?;
         Ok(s)

@@ -87,6 +87,27 @@ impl Audio {
 /// Decode the whole file and resample each channel to 16 kHz.
 pub fn decode_file(path: &Path) -> Result<Audio, DecodeError> {
     let (planes, rate, codec) = decode_native(path)?;
+    finish(path, planes, rate, codec)
+}
+
+/// Decode a recording held in memory; `name` is used for the format hint (its extension) and
+/// in error messages. What the `decode` fuzz target drives.
+pub fn decode_bytes(bytes: Vec<u8>, name: &Path) -> Result<Audio, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty {
+            path: name.to_path_buf(),
+        });
+    }
+    let (planes, rate, codec) = decode_source(Box::new(std::io::Cursor::new(bytes)), name)?;
+    finish(name, planes, rate, codec)
+}
+
+fn finish(
+    path: &Path,
+    planes: Vec<Vec<f32>>,
+    rate: u32,
+    codec: String,
+) -> Result<Audio, DecodeError> {
     let frames = planes[0].len() as u64;
     let duration_ms = frames * 1000 / rate as u64;
     let channels = planes
@@ -114,7 +135,15 @@ pub fn decode_native(path: &Path) -> Result<(Vec<Vec<f32>>, u32, String), Decode
     if len == 0 {
         return Err(DecodeError::Empty { path: p() });
     }
-    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    decode_source(Box::new(file), path)
+}
+
+fn decode_source(
+    source: Box<dyn symphonia::core::io::MediaSource>,
+    path: &Path,
+) -> Result<(Vec<Vec<f32>>, u32, String), DecodeError> {
+    let p = || path.to_path_buf();
+    let mss = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);

@@ -42,17 +42,32 @@ fn run() -> anyhow::Result<ExitCode> {
             let summary = pipeline::run(&settings, &progress)?;
             progress.finish();
             if !cli.quiet {
+                if settings.shard.count > 1 {
+                    println!(
+                        "shard {}/{} (from {}): {} of {} inputs",
+                        settings.shard.index,
+                        settings.shard.count,
+                        settings.shard.origin,
+                        summary.in_shard,
+                        summary.inputs
+                    );
+                }
                 println!(
-                    "processed {} recordings ({:.2} h of audio) in {:.1} s: {} ok, {} failed",
+                    "processed {} recordings ({:.2} h of audio) in {:.1} s: {} ok, {} failed; {} unchanged skipped, {} replaced",
                     summary.total,
                     summary.audio_ms as f64 / 3.6e6,
                     summary.wall.as_secs_f64(),
                     summary.ok,
-                    summary.failed.len()
+                    summary.failed.len(),
+                    summary.skipped,
+                    summary.replaced,
                 );
-                for p in &summary.outputs {
-                    println!("wrote {}", p.display());
-                }
+                println!(
+                    "run {}: {} part files under {}",
+                    summary.run_id,
+                    summary.outputs.len(),
+                    settings.out_dir.display()
+                );
             }
             if summary.failed.is_empty() {
                 Ok(ExitCode::SUCCESS)

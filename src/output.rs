@@ -1,7 +1,9 @@
-//! Output: the only module that knows Parquet. A `ParquetSink` owns the writers of one run's
-//! tables, writes zstd-compressed row groups as records arrive, and makes each file visible
-//! atomically (temp file, fsync, rename) when the run finishes. Dropped unfinished, it leaves
-//! nothing behind.
+//! Output: the only module that knows Parquet. `run` writes a dataset (see [`dataset`]):
+//! hive-partitioned `interactions/`, `segments/` and `events/` tables that grow run by run, in
+//! small committed batches, each part file complete or absent (temp file, fsync, rename).
+//! Also the readers the later commands use, and the single-file tables they write.
+
+pub mod dataset;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -14,19 +16,12 @@ use arrow::array::{
 };
 use arrow::buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
 
 use crate::analyze::metrics::{Metrics, Span};
 use crate::analyze::rules::{Hit, RuleSet};
 use crate::analyze::sentiment::CallSentiment;
 use crate::record::Interaction;
-
-pub const INTERACTIONS_FILE: &str = "interactions.parquet";
-pub const SEGMENTS_FILE: &str = "segments.parquet";
-pub const EVENTS_FILE: &str = "events.parquet";
 
 /// Version of the column layout; bumped on any incompatible change (see docs/schema.md).
 pub const SCHEMA_VERSION: &str = "1";
@@ -61,7 +56,7 @@ pub enum OutputError {
     ColumnClash(String),
 }
 
-/// Columns of interactions.parquet, in order: the built-in ones, one boolean per rule
+/// Columns of the interactions table, in order: the built-in ones, one boolean per rule
 /// category (`beh_*`, `evt_*`, `topic_*`), then the manifest's pass-through columns.
 pub fn interactions_schema(
     categories: &[String],
@@ -74,6 +69,8 @@ pub fn interactions_schema(
         s("status", false),
         s("error", true),
         s("content_sha256", true),
+        s("settings_sha256", true),
+        s("run_id", false),
         Field::new("duration_ms", DataType::Int64, true),
         Field::new("sample_rate_hz", DataType::Int32, true),
         Field::new("channels", DataType::Int32, true),
@@ -135,7 +132,7 @@ pub fn interactions_schema(
     Ok(Arc::new(Schema::new(fields)))
 }
 
-/// Sentiment columns of interactions.parquet, in order (see `sentiment_values`).
+/// Sentiment columns of the interactions table, in order (see `sentiment_values`).
 const SENTIMENT_COLUMNS: [&str; 12] = [
     "sentiment_overall",
     "sentiment_agent",
@@ -241,172 +238,262 @@ pub fn segments_schema() -> SchemaRef {
     ]))
 }
 
-struct Table {
-    final_path: PathBuf,
-    tmp_path: PathBuf,
-    writer: Option<ArrowWriter<File>>,
-    schema: SchemaRef,
+/// Rows per committed batch and the longest a finished row waits to be committed.
+#[derive(Debug, Clone, Copy)]
+pub struct CommitPolicy {
+    pub rows: usize,
+    pub max_wait: std::time::Duration,
 }
 
-impl Table {
-    fn create(
-        dir: &Path,
-        name: &str,
-        schema: SchemaRef,
-        meta: &[(String, String)],
-    ) -> Result<Table, OutputError> {
-        let final_path = dir.join(name);
-        let tmp_path = dir.join(format!(".{name}.partial"));
-        let file = File::create(&tmp_path).map_err(|source| OutputError::Io {
-            path: tmp_path.clone(),
-            source,
-        })?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(
-                ZstdLevel::try_new(3).expect("valid zstd level"),
-            ))
-            .set_key_value_metadata(Some(
-                meta.iter()
-                    .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
-                    .collect(),
-            ))
-            .build();
-        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|source| {
-            OutputError::Parquet {
-                path: tmp_path.clone(),
-                source,
-            }
-        })?;
-        Ok(Table {
-            final_path,
-            tmp_path,
-            writer: Some(writer),
-            schema,
-        })
-    }
-
-    fn write(&mut self, columns: Vec<ArrayRef>) -> Result<(), OutputError> {
-        let batch = RecordBatch::try_new(self.schema.clone(), columns).map_err(|source| {
-            OutputError::Arrow {
-                path: self.final_path.clone(),
-                source,
-            }
-        })?;
-        if let Some(w) = self.writer.as_mut() {
-            w.write(&batch).map_err(|source| OutputError::Parquet {
-                path: self.tmp_path.clone(),
-                source,
-            })?;
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self) -> Result<(), OutputError> {
-        let Some(w) = self.writer.take() else {
-            return Ok(());
-        };
-        let file = w.into_inner().map_err(|source| OutputError::Parquet {
-            path: self.tmp_path.clone(),
-            source,
-        })?;
-        let io = |source| OutputError::Io {
-            path: self.final_path.clone(),
-            source,
-        };
-        file.sync_all().map_err(io)?;
-        std::fs::rename(&self.tmp_path, &self.final_path).map_err(io)?;
-        if let Some(dir) = self.final_path.parent()
-            && let Ok(d) = File::open(dir)
-        {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Table {
-    fn drop(&mut self) {
-        if self.writer.is_some() {
-            let _ = std::fs::remove_file(&self.tmp_path);
+impl Default for CommitPolicy {
+    fn default() -> Self {
+        CommitPolicy {
+            rows: 32,
+            max_wait: std::time::Duration::from_secs(60),
         }
     }
 }
 
-/// Writes interactions and segments of one run. Records are buffered and written as row
-/// groups of `batch_rows` interactions.
+/// `YYYY-MM-DD` (UTC) of a time in ms since the epoch: the `date=` partition of a call.
+pub fn partition_date(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// Writes one run's rows into the dataset under `dir` (see [`dataset`]): rows are buffered and
+/// committed in small batches (one part file per table and date partition), so a killed run
+/// loses at most the rows of its current batch. Dropped unfinished, it leaves nothing visible
+/// beyond the batches already committed.
 pub struct ParquetSink {
-    interactions: Table,
-    segments: Table,
-    events: Table,
+    ds: dataset::Dataset,
+    interactions_schema: SchemaRef,
+    meta: Vec<KeyValue>,
     /// (id, kind) of each rule category, in column order.
     categories: Vec<(String, &'static str)>,
-    pending: Vec<Interaction>,
-    batch_rows: usize,
     extra_columns: usize,
+    pending: Vec<Interaction>,
+    policy: CommitPolicy,
+    oldest_pending: Option<std::time::Instant>,
+    seq: u32,
+    parts: Vec<PathBuf>,
+    committed: (usize, usize),
+    /// Run manifest fields set by the caller; counts and parts are added on each commit.
+    run_info: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ParquetSink {
+    /// A sink for a new unsharded run with the default commit policy.
     pub fn create(
         dir: &Path,
         rules: &RuleSet,
         extra_columns: &[String],
         meta: &[(String, String)],
     ) -> Result<Self, OutputError> {
-        std::fs::create_dir_all(dir).map_err(|source| OutputError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        Self::open(
+            dir,
+            dataset::RunKey::new(0, 1),
+            rules,
+            extra_columns,
+            meta,
+            CommitPolicy::default(),
+        )
+    }
+
+    /// Open the dataset under `dir` for the run `key` (cleaning up after dead runs).
+    pub fn open(
+        dir: &Path,
+        key: dataset::RunKey,
+        rules: &RuleSet,
+        extra_columns: &[String],
+        meta: &[(String, String)],
+        policy: CommitPolicy,
+    ) -> Result<Self, OutputError> {
         let columns: Vec<String> = rules.categories.iter().map(|c| c.column()).collect();
-        let schema = interactions_schema(&columns, extra_columns)?;
-        Ok(ParquetSink {
-            interactions: Table::create(dir, INTERACTIONS_FILE, schema, meta)?,
-            segments: Table::create(dir, SEGMENTS_FILE, segments_schema(), meta)?,
-            events: Table::create(dir, EVENTS_FILE, events_schema(), meta)?,
+        let interactions_schema = interactions_schema(&columns, extra_columns)?;
+        let ds = dataset::Dataset::open(dir, key)?;
+        let mut run_info = serde_json::Map::new();
+        run_info.insert("run_id".into(), ds.key.run_id.clone().into());
+        run_info.insert("shard".into(), ds.key.shard.clone().into());
+        run_info.insert("status".into(), "running".into());
+        run_info.insert(
+            "started_at".into(),
+            chrono::Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                .into(),
+        );
+        let sink = ParquetSink {
+            ds,
+            interactions_schema,
+            meta: meta
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+                .collect(),
             categories: rules
                 .categories
                 .iter()
                 .map(|c| (c.id.clone(), c.kind.as_str()))
                 .collect(),
-            pending: Vec::new(),
-            batch_rows: 256,
             extra_columns: extra_columns.len(),
-        })
+            pending: Vec::new(),
+            policy,
+            oldest_pending: None,
+            seq: 0,
+            parts: Vec::new(),
+            committed: (0, 0),
+            run_info,
+        };
+        sink.write_manifest()?;
+        Ok(sink)
     }
 
-    pub fn push(&mut self, rec: Interaction) -> Result<(), OutputError> {
+    /// Key-value metadata of the part files written from now on.
+    pub fn set_file_metadata(&mut self, meta: &[(String, String)]) {
+        self.meta = meta
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+            .collect();
+    }
+
+    pub fn run_key(&self) -> &dataset::RunKey {
+        &self.ds.key
+    }
+
+    /// Record a field of the run manifest (`_callsift/runs/<run>-<shard>.json`).
+    pub fn note(&mut self, key: &str, value: serde_json::Value) -> Result<(), OutputError> {
+        self.run_info.insert(key.into(), value);
+        self.write_manifest()
+    }
+
+    fn write_manifest(&self) -> Result<(), OutputError> {
+        let mut v = self.run_info.clone();
+        v.insert("rows_committed".into(), self.committed.0.into());
+        v.insert("rows_failed".into(), self.committed.1.into());
+        v.insert("batches".into(), self.seq.into());
+        let root = &self.ds.root;
+        v.insert(
+            "parts".into(),
+            self.parts
+                .iter()
+                .map(|p| {
+                    p.strip_prefix(root)
+                        .unwrap_or(p)
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect::<Vec<_>>()
+                .into(),
+        );
+        self.ds.write_manifest(&serde_json::Value::Object(v))
+    }
+
+    /// What the dataset already holds for these interaction ids.
+    pub fn stored(
+        &self,
+        ids: &std::collections::HashSet<String>,
+    ) -> Result<std::collections::HashMap<String, dataset::Stored>, OutputError> {
+        self.ds.stored(ids)
+    }
+
+    /// Remove earlier rows of these ids (before they are processed again).
+    pub fn remove(
+        &self,
+        ids: &std::collections::HashSet<String>,
+        stored: &[&dataset::Stored],
+    ) -> Result<(), OutputError> {
+        self.ds.remove(ids, stored)
+    }
+
+    /// Buffer a row; commits a batch when the policy says so.
+    pub fn push(&mut self, mut rec: Interaction) -> Result<(), OutputError> {
+        rec.run_id = self.ds.key.run_id.clone();
         self.pending.push(rec);
-        if self.pending.len() >= self.batch_rows {
-            self.flush()?;
+        let oldest = *self
+            .oldest_pending
+            .get_or_insert_with(std::time::Instant::now);
+        if self.pending.len() >= self.policy.rows || oldest.elapsed() >= self.policy.max_wait {
+            self.commit()?;
         }
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), OutputError> {
+    /// Commit the buffered rows now (one part per table and date partition).
+    pub fn commit(&mut self) -> Result<(), OutputError> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let recs = std::mem::take(&mut self.pending);
-        self.interactions.write(interaction_columns(
-            &recs,
-            self.categories.len(),
-            self.extra_columns,
-        ))?;
-        self.segments.write(segment_columns(&recs))?;
-        self.events.write(event_columns(&recs, &self.categories))?;
-        Ok(())
+        self.oldest_pending = None;
+        let today = partition_date(chrono::Utc::now().timestamp_millis());
+        let mut by_date: std::collections::BTreeMap<String, Vec<Interaction>> = Default::default();
+        for r in recs {
+            let date = r
+                .partition_date
+                .clone()
+                .or_else(|| r.started_at.map(partition_date))
+                .unwrap_or_else(|| today.clone());
+            by_date.entry(format!("date={date}")).or_default().push(r);
+        }
+        let batch = |schema: &SchemaRef, cols: Vec<ArrayRef>| {
+            RecordBatch::try_new(schema.clone(), cols).map_err(|source| OutputError::Arrow {
+                path: self.ds.root.clone(),
+                source,
+            })
+        };
+        let mut parts = std::collections::BTreeMap::new();
+        let mut counts = (0, 0);
+        for (partition, recs) in &by_date {
+            counts.0 += recs.len();
+            counts.1 += recs.iter().filter(|r| !r.ok).count();
+            let tables = vec![
+                (
+                    "segments",
+                    segments_schema(),
+                    self.meta.clone(),
+                    batch(&segments_schema(), segment_columns(recs))?,
+                ),
+                (
+                    "events",
+                    events_schema(),
+                    self.meta.clone(),
+                    batch(&events_schema(), event_columns(recs, &self.categories))?,
+                ),
+                (
+                    dataset::INTERACTIONS,
+                    self.interactions_schema.clone(),
+                    self.meta.clone(),
+                    batch(
+                        &self.interactions_schema,
+                        interaction_columns(recs, self.categories.len(), self.extra_columns),
+                    )?,
+                ),
+            ];
+            parts.insert(partition.clone(), tables);
+        }
+        self.seq += 1;
+        let published = self.ds.publish(self.seq, &parts)?;
+        self.parts.extend(published);
+        self.committed.0 += counts.0;
+        self.committed.1 += counts.1;
+        self.write_manifest()
     }
 
-    /// Flush, close and publish both files.
+    /// Commit what is left, mark the run complete and release the dataset. Returns the
+    /// interactions parts this run wrote.
     pub fn finish(mut self) -> Result<Vec<PathBuf>, OutputError> {
-        self.flush()?;
-        self.interactions.finish()?;
-        self.segments.finish()?;
-        self.events.finish()?;
-        Ok(vec![
-            self.interactions.final_path.clone(),
-            self.segments.final_path.clone(),
-            self.events.final_path.clone(),
-        ])
+        self.commit()?;
+        self.run_info.insert("status".into(), "complete".into());
+        self.run_info.insert(
+            "finished_at".into(),
+            chrono::Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                .into(),
+        );
+        self.write_manifest()?;
+        let parts = std::mem::take(&mut self.parts);
+        self.ds.close();
+        Ok(parts)
     }
 }
 
@@ -441,6 +528,8 @@ fn interaction_columns(recs: &[Interaction], categories: usize, extra: usize) ->
         strings(recs.iter().map(|r| Some(if r.ok { "ok" } else { "error" }))),
         strings(recs.iter().map(|r| r.error.as_deref())),
         strings(recs.iter().map(|r| r.content_sha256.as_deref())),
+        strings(recs.iter().map(|r| r.settings_sha256.as_deref())),
+        strings(recs.iter().map(|r| Some(r.run_id.as_str()))),
         Arc::new(Int64Array::from_iter(recs.iter().map(|r| r.duration_ms))),
         Arc::new(Int32Array::from_iter(recs.iter().map(|r| r.sample_rate_hz))),
         Arc::new(Int32Array::from_iter(recs.iter().map(|r| r.channels))),
@@ -600,66 +689,115 @@ fn cast(path: &Path, col: &ArrayRef, to: &DataType) -> Result<ArrayRef, OutputEr
 /// A header and rows of optional text values.
 pub type TextRows = (Vec<String>, Vec<Vec<Option<String>>>);
 
-/// Every column of a Parquet file as text (timestamps as epoch integers).
-pub fn read_text_rows(path: &Path) -> Result<TextRows, OutputError> {
-    let batches = read_batches(path)?;
-    let header: Vec<String> = batches.first().map_or_else(Vec::new, |b| {
-        b.schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect()
-    });
-    let mut rows = Vec::new();
-    for b in &batches {
-        let cols: Vec<ArrayRef> = b
-            .columns()
-            .iter()
-            .map(|c| match c.data_type() {
-                // timestamps become their integer value (ms since the epoch for ours)
-                DataType::Timestamp(..) => {
-                    cast(path, &cast(path, c, &DataType::Int64)?, &DataType::Utf8)
-                }
-                _ => cast(path, c, &DataType::Utf8),
-            })
-            .collect::<Result<_, _>>()?;
-        for i in 0..b.num_rows() {
-            rows.push(
-                cols.iter()
-                    .map(|c| {
-                        let s = c.as_string::<i32>();
-                        s.is_valid(i).then(|| s.value(i).to_string())
-                    })
-                    .collect(),
-            );
+/// The Parquet files behind `path`: the file itself, or every part of a dataset table folder
+/// (`OUT/interactions`, …) in path order.
+pub fn table_files(path: &Path) -> Result<Vec<PathBuf>, OutputError> {
+    if !path.is_dir() {
+        if !path.exists() {
+            return Err(OutputError::Read {
+                path: path.to_path_buf(),
+                detail: "no such file or folder".into(),
+            });
         }
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let (Some(root), Some(table)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
+    else {
+        return Ok(Vec::new());
+    };
+    dataset::part_files(root, table)
+}
+
+/// Every column of a Parquet file, or of all parts of a dataset table folder, as text
+/// (timestamps as epoch integers). The header is the union of the parts' columns, in order of
+/// appearance; a column a part lacks reads as null.
+pub fn read_text_rows(path: &Path) -> Result<TextRows, OutputError> {
+    let mut header: Vec<String> = Vec::new();
+    let mut rows: Vec<Vec<Option<String>>> = Vec::new();
+    for file in table_files(path)? {
+        for b in read_batches(&file)? {
+            let names: Vec<String> = b
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            let pos: Vec<usize> = names
+                .iter()
+                .map(|n| match header.iter().position(|h| h == n) {
+                    Some(i) => i,
+                    None => {
+                        header.push(n.clone());
+                        header.len() - 1
+                    }
+                })
+                .collect();
+            let cols: Vec<ArrayRef> = b
+                .columns()
+                .iter()
+                .map(|c| match c.data_type() {
+                    // timestamps become their integer value (ms since the epoch for ours)
+                    DataType::Timestamp(..) => {
+                        cast(&file, &cast(&file, c, &DataType::Int64)?, &DataType::Utf8)
+                    }
+                    _ => cast(&file, c, &DataType::Utf8),
+                })
+                .collect::<Result<_, _>>()?;
+            for i in 0..b.num_rows() {
+                let mut row = vec![None; header.len()];
+                for (c, &p) in cols.iter().zip(&pos) {
+                    let s = c.as_string::<i32>();
+                    row[p] = s.is_valid(i).then(|| s.value(i).to_string());
+                }
+                rows.push(row);
+            }
+        }
+    }
+    for r in rows.iter_mut() {
+        r.resize(header.len(), None);
     }
     Ok((header, rows))
 }
 
-/// The successfully processed interactions of `dir/interactions.parquet` as a feature table.
+/// The successfully processed interactions of the dataset in `dir` (the `--out` folder of
+/// `callsift run`) as a feature table.
 pub fn read_features(dir: &Path) -> Result<crate::score::FeatureTable, OutputError> {
-    let path = dir.join("interactions.parquet");
+    let table = dir.join(dataset::INTERACTIONS);
+    let files = table_files(&table)?;
+    if files.is_empty() {
+        return Err(OutputError::Read {
+            path: table,
+            detail: "the dataset holds no interactions".into(),
+        });
+    }
+    let mut batches = Vec::new();
+    for f in &files {
+        batches.extend(read_batches(f)?);
+    }
+    let path = table;
     let mut t = crate::score::FeatureTable::default();
-    let batches = read_batches(&path)?;
-    let Some(schema) = batches.first().map(|b| b.schema()) else {
-        return Ok(t);
-    };
-    let flag_names: Vec<String> = schema
-        .fields()
-        .iter()
-        .filter(|f| {
-            f.data_type() == &DataType::Boolean
+    // the union of the parts' columns (parts of different runs may differ, e.g. in rules)
+    let mut flag_names: Vec<String> = Vec::new();
+    for b in &batches {
+        for f in b.schema().fields() {
+            if f.data_type() == &DataType::Boolean
                 && ["beh_", "evt_", "topic_"]
                     .iter()
                     .any(|p| f.name().starts_with(p))
-        })
-        .map(|f| f.name().clone())
-        .collect();
+                && !flag_names.contains(f.name())
+            {
+                flag_names.push(f.name().clone());
+            }
+        }
+    }
     let numeric_names: Vec<&str> = crate::score::NUMERIC_FEATURES
         .iter()
         .copied()
-        .filter(|n| schema.field_with_name(n).is_ok())
+        .filter(|n| {
+            batches
+                .iter()
+                .any(|b| b.schema().field_with_name(n).is_ok())
+        })
         .collect();
     t.flags = flag_names.iter().map(|n| (n.clone(), Vec::new())).collect();
     t.numeric = numeric_names
@@ -703,12 +841,19 @@ pub fn read_features(dir: &Path) -> Result<crate::score::FeatureTable, OutputErr
                 .map(|&i| started.is_valid(i).then(|| started.value(i))),
         );
         for (name, v) in t.flags.iter_mut() {
-            let c = need(b, name)?;
+            let Some(c) = b.column_by_name(name) else {
+                v.extend(keep.iter().map(|_| None));
+                continue;
+            };
             let c = c.as_boolean();
             v.extend(keep.iter().map(|&i| c.is_valid(i).then(|| c.value(i))));
         }
         for (name, v) in t.numeric.iter_mut() {
-            let c = cast(&path, &need(b, name)?, &DataType::Float64)?;
+            let Some(c) = b.column_by_name(name) else {
+                v.extend(keep.iter().map(|_| None));
+                continue;
+            };
+            let c = cast(&path, c, &DataType::Float64)?;
             let c = c.as_primitive::<arrow::datatypes::Float64Type>();
             v.extend(keep.iter().map(|&i| c.is_valid(i).then(|| c.value(i))));
         }
@@ -736,9 +881,18 @@ fn write_one(
             SCHEMA_VERSION.to_string(),
         ),
     ];
-    let mut t = Table::create(dir, name, schema, &meta)?;
-    t.write(columns)?;
-    t.finish()?;
+    let batch =
+        RecordBatch::try_new(schema.clone(), columns).map_err(|source| OutputError::Arrow {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let tmp = dir.join(format!(".{name}.partial"));
+    let meta = meta.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect();
+    dataset::write_synced(&tmp, schema, Some(meta), &[batch])?;
+    std::fs::rename(&tmp, path).map_err(|source| OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(path.to_path_buf())
 }
 
@@ -944,8 +1098,22 @@ mod tests {
         }
     }
 
+    fn parts(dir: &Path, table: &str) -> Vec<PathBuf> {
+        dataset::part_files(dir, table).unwrap()
+    }
+
+    fn rows_in(files: &[PathBuf]) -> i64 {
+        files
+            .iter()
+            .map(|f| {
+                let r = SerializedFileReader::new(File::open(f).unwrap()).unwrap();
+                r.metadata().file_metadata().num_rows()
+            })
+            .sum()
+    }
+
     #[test]
-    fn files_appear_only_when_finished_and_carry_metadata() {
+    fn batches_appear_only_when_committed_and_carry_metadata() {
         let dir = tempfile::tempdir().unwrap();
         let meta = vec![("callsift.version".to_string(), "test".to_string())];
         let mut sink =
@@ -953,31 +1121,88 @@ mod tests {
                 .unwrap();
         sink.push(rec("a", true)).unwrap();
         sink.push(rec("b", false)).unwrap();
-        assert!(!dir.path().join(INTERACTIONS_FILE).exists());
+        assert!(parts(dir.path(), "interactions").is_empty());
         sink.finish().unwrap();
-        let f = File::open(dir.path().join(INTERACTIONS_FILE)).unwrap();
-        let r = SerializedFileReader::new(f).unwrap();
-        assert_eq!(r.metadata().file_metadata().num_rows(), 2);
+        let inter = parts(dir.path(), "interactions");
+        assert_eq!(inter.len(), 1);
+        assert!(inter[0].to_string_lossy().contains("date=2023-11-14"));
+        assert_eq!(rows_in(&inter), 2);
+        let r = SerializedFileReader::new(File::open(&inter[0]).unwrap()).unwrap();
         let kv = r.metadata().file_metadata().key_value_metadata().unwrap();
         assert!(kv.iter().any(|k| k.key == "callsift.version"));
-        let f = File::open(dir.path().join(SEGMENTS_FILE)).unwrap();
-        let r = SerializedFileReader::new(f).unwrap();
-        assert_eq!(r.metadata().file_metadata().num_rows(), 2);
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        assert_eq!(rows_in(&parts(dir.path(), "segments")), 2);
+        // the manifest says what the run did
+        let runs: Vec<_> = std::fs::read_dir(dir.path().join("_callsift/runs"))
             .unwrap()
             .flatten()
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
             .collect();
-        assert!(leftovers.is_empty());
+        assert_eq!(runs.len(), 1);
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(runs[0].path()).unwrap()).unwrap();
+        assert_eq!(m["status"], "complete");
+        assert_eq!(m["rows_committed"], 2);
+        assert_eq!(m["rows_failed"], 1);
     }
 
     #[test]
-    fn an_abandoned_sink_leaves_nothing() {
+    fn an_abandoned_sink_leaves_only_committed_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = ParquetSink::open(
+            dir.path(),
+            dataset::RunKey::new(0, 1),
+            &RuleSet::default(),
+            &[],
+            &[],
+            CommitPolicy {
+                rows: 2,
+                max_wait: std::time::Duration::from_secs(3600),
+            },
+        )
+        .unwrap();
+        for id in ["a", "b", "c"] {
+            sink.push(rec(id, true)).unwrap();
+        }
+        drop(sink);
+        assert_eq!(rows_in(&parts(dir.path(), "interactions")), 2);
+        // rerun: the dead run's manifest is marked interrupted
+        let sink = ParquetSink::create(dir.path(), &RuleSet::default(), &[], &[]).unwrap();
+        sink.finish().unwrap();
+        let statuses: Vec<String> = std::fs::read_dir(dir.path().join("_callsift/runs"))
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                let v: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap();
+                v["status"].as_str().unwrap().to_string()
+            })
+            .collect();
+        assert!(
+            statuses.contains(&"interrupted".to_string()),
+            "{statuses:?}"
+        );
+    }
+
+    #[test]
+    fn removed_rows_leave_every_table() {
         let dir = tempfile::tempdir().unwrap();
         let mut sink = ParquetSink::create(dir.path(), &RuleSet::default(), &[], &[]).unwrap();
-        sink.push(rec("a", true)).unwrap();
-        drop(sink);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        for id in ["a", "b"] {
+            sink.push(rec(id, true)).unwrap();
+        }
+        sink.finish().unwrap();
+        let sink = ParquetSink::create(dir.path(), &RuleSet::default(), &[], &[]).unwrap();
+        let ids: std::collections::HashSet<String> = ["a".to_string(), "zz".to_string()].into();
+        let stored = sink.stored(&ids).unwrap();
+        assert_eq!(stored.len(), 1);
+        assert!(stored["a"].ok);
+        sink.remove(&ids, &stored.values().collect::<Vec<_>>())
+            .unwrap();
+        sink.finish().unwrap();
+        assert_eq!(rows_in(&parts(dir.path(), "interactions")), 1);
+        assert_eq!(rows_in(&parts(dir.path(), "segments")), 1);
+        let (h, rows) = read_text_rows(&dir.path().join("interactions")).unwrap();
+        let id = h.iter().position(|c| c == "interaction_id").unwrap();
+        assert_eq!(rows[0][id].as_deref(), Some("b"));
     }
 
     #[test]

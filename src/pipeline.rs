@@ -70,6 +70,18 @@ pub trait Observer: Sync {
 /// The result of a finished run.
 #[derive(Debug, Clone)]
 pub struct Summary {
+    /// Run id (names this run's part files and its manifest under `_callsift/runs/`).
+    pub run_id: String,
+    /// Inputs given, before sharding.
+    pub inputs: usize,
+    /// Inputs in this shard.
+    pub in_shard: usize,
+    /// Inputs skipped because the dataset already holds an up-to-date row for them.
+    pub skipped: usize,
+    /// Inputs whose earlier rows were replaced (changed content or settings, earlier failure,
+    /// or `--force`).
+    pub replaced: usize,
+    /// Inputs processed by this run.
     pub total: usize,
     pub ok: usize,
     pub failed: Vec<FileReport>,
@@ -126,6 +138,55 @@ fn run_metadata(s: &RunSettings, sha: &str, jobs: usize, threads: usize) -> Vec<
     ]
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hash of the run-wide settings that shape a row: code and schema version, model, decoding,
+/// channel layout, metric thresholds, redaction, rules.
+fn settings_hash(s: &RunSettings, model_sha: &str) -> String {
+    use sha2::Digest;
+    let v = serde_json::json!({
+        "callsift": env!("CARGO_PKG_VERSION"),
+        "schema": output::SCHEMA_VERSION,
+        "model_sha256": model_sha,
+        "language": s.language,
+        "beam_size": s.beam_size,
+        "agent_channel": s.agent_channel,
+        "metrics": s.metrics,
+        "redact_pii": s.redact_pii,
+        "rules_sha256": s.rules_sha256,
+    });
+    hex(&sha2::Sha256::digest(v.to_string().as_bytes()))
+}
+
+/// The run-wide hash plus this call's manifest metadata (a corrected manifest row is redone).
+fn call_settings_hash(run_hash: &str, call: &CallInput, extra_columns: &[String]) -> String {
+    use sha2::Digest;
+    let v = serde_json::json!({
+        "settings": run_hash,
+        "path": call.path,
+        "agent_id": call.agent_id,
+        "customer_id": call.customer_id,
+        "started_at": call.started_at,
+        "queue": call.queue,
+        "channel": call.channel,
+        "extra": extra_columns.iter().zip(&call.extra).collect::<Vec<_>>(),
+    });
+    hex(&sha2::Sha256::digest(v.to_string().as_bytes()))
+}
+
+/// The `date=` partition of a call: its start time's UTC date, else the recording's
+/// modification date, else today.
+fn partition_of(call: &CallInput) -> String {
+    let ms = call.started_at.or_else(|| {
+        let m = std::fs::metadata(&call.path).ok()?.modified().ok()?;
+        let d = m.duration_since(std::time::UNIX_EPOCH).ok()?;
+        Some(d.as_millis() as i64)
+    });
+    output::partition_date(ms.unwrap_or_else(|| chrono::Utc::now().timestamp_millis()))
+}
+
 /// Process one file. Never panics outward: the caller wraps it in `catch_unwind`.
 fn process(
     call: &CallInput,
@@ -134,7 +195,6 @@ fn process(
     worker: &mut Worker,
     row: &mut Interaction,
 ) -> Result<(), FileError> {
-    row.content_sha256 = models::sha256_file(&call.path).ok();
     let audio = decode::decode_file(&call.path)?;
     row.duration_ms = Some(audio.duration_ms as i64);
     row.sample_rate_hz = Some(audio.source_rate as i32);
@@ -200,13 +260,118 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Run a batch end to end.
+/// Run a batch end to end: the inputs of this shard that the dataset does not yet hold with
+/// the same content and settings are processed and committed in small batches.
 pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, PipelineError> {
     let started = Instant::now();
     s.validate()?;
     let set = collect_inputs(s)?;
-    let (jobs, threads) = settings::plan_threads(s.jobs, s.threads, s.cores, set.calls.len())?;
+    let inputs = set.calls.len();
+    let shard_calls: Vec<CallInput> = set
+        .calls
+        .iter()
+        .filter(|c| s.shard.takes(&c.interaction_id))
+        .cloned()
+        .collect();
+    let in_shard = shard_calls.len();
     let model_sha = models::sha256_file(&s.model.path)?;
+    let run_hash = settings_hash(s, &model_sha);
+    let mut sink = ParquetSink::open(
+        &s.out_dir,
+        output::dataset::RunKey::new(s.shard.index, s.shard.count),
+        &s.rules,
+        &set.extra_columns,
+        &[],
+        output::CommitPolicy {
+            rows: s.commit_every.max(1),
+            ..Default::default()
+        },
+    )?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(s.cores.max(1))
+        .build()
+        .map_err(|_| PipelineError::Pool(s.cores))?;
+    // content hashes (in parallel) decide what is new or changed; an unreadable file gets no
+    // hash and is processed, so it becomes an error row with the reason
+    let keyed: Vec<(CallInput, Option<String>, String)> = pool.install(|| {
+        shard_calls
+            .into_par_iter()
+            .map(|c| {
+                let content = models::sha256_file(&c.path).ok();
+                let settings = call_settings_hash(&run_hash, &c, &set.extra_columns);
+                (c, content, settings)
+            })
+            .collect()
+    });
+    drop(pool);
+    let ids: std::collections::HashSet<String> = keyed
+        .iter()
+        .map(|(c, ..)| c.interaction_id.clone())
+        .collect();
+    let stored = sink.stored(&ids)?;
+    let mut todo = Vec::new();
+    let mut replace = std::collections::HashSet::new();
+    for (c, content, settings) in keyed {
+        match stored.get(&c.interaction_id) {
+            Some(st)
+                if !s.force
+                    && st.ok
+                    && content.is_some()
+                    && st.content_sha256 == content
+                    && st.settings_sha256.as_deref() == Some(settings.as_str()) => {}
+            Some(_) => {
+                replace.insert(c.interaction_id.clone());
+                todo.push((c, content, settings));
+            }
+            None => todo.push((c, content, settings)),
+        }
+    }
+    let skipped = in_shard - todo.len();
+    let replaced = replace.len();
+    sink.note(
+        "inputs",
+        serde_json::json!({
+            "given": inputs,
+            "in_shard": in_shard,
+            "skipped_unchanged": skipped,
+            "replaced": replaced,
+            "to_process": todo.len(),
+        }),
+    )?;
+    sink.note(
+        "shard",
+        serde_json::json!({"index": s.shard.index, "count": s.shard.count, "origin": s.shard.origin}),
+    )?;
+    sink.note("settings_sha256", run_hash.clone().into())?;
+    sink.note("model", s.model.name.clone().into())?;
+    sink.note("model_sha256", model_sha.clone().into())?;
+    sink.note("force", s.force.into())?;
+    // earlier rows of what is redone go first (journaled: a crash here is finished next run)
+    let old: Vec<&output::dataset::Stored> =
+        replace.iter().filter_map(|id| stored.get(id)).collect();
+    sink.remove(&replace, &old)?;
+
+    let mut summary = Summary {
+        run_id: sink.run_key().run_id.clone(),
+        inputs,
+        in_shard,
+        skipped,
+        replaced,
+        total: todo.len(),
+        ok: 0,
+        failed: Vec::new(),
+        audio_ms: 0,
+        wall: Duration::ZERO,
+        outputs: Vec::new(),
+    };
+    if todo.is_empty() {
+        // nothing new: no model load, no transcription
+        summary.outputs = sink.finish()?;
+        summary.wall = started.elapsed();
+        return Ok(summary);
+    }
+    let (jobs, threads) = settings::plan_threads(s.jobs, s.threads, s.cores, todo.len())?;
+    sink.set_file_metadata(&run_metadata(s, &model_sha, jobs, threads));
     let transcriber = Transcriber::load(
         &s.model.name,
         &s.model.path,
@@ -216,12 +381,6 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
             threads: threads as u32,
         },
     )?;
-    let mut sink = ParquetSink::create(
-        &s.out_dir,
-        &s.rules,
-        &set.extra_columns,
-        &run_metadata(s, &model_sha, jobs, threads),
-    )?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("callsift-worker-{i}"))
@@ -229,84 +388,81 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
         .map_err(|_| PipelineError::Pool(jobs))?;
     // one whisper state per worker thread, created on first use, replaced after a panic
     let workers: Vec<Mutex<Option<Worker>>> = (0..jobs).map(|_| Mutex::new(None)).collect();
-    observer.started(set.calls.len(), jobs, threads);
+    observer.started(todo.len(), jobs, threads);
 
     let (tx, rx) = sync_channel::<(Interaction, FileReport)>(jobs * 2);
-    let mut summary = Summary {
-        total: set.calls.len(),
-        ok: 0,
-        failed: Vec::new(),
-        audio_ms: 0,
-        wall: Duration::ZERO,
-        outputs: Vec::new(),
-    };
-    let calls = &set.calls;
+    let calls = &todo;
     // set when the writer fails: the run is lost, so workers stop taking new files
     let abort = AtomicBool::new(false);
     let write_result: Result<(), OutputError> = std::thread::scope(|scope| {
         scope.spawn(|| {
             pool.install(|| {
-                calls.par_iter().for_each_with(tx, |tx, call| {
-                    if abort.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let t0 = Instant::now();
-                    let mut row = Interaction {
-                        interaction_id: call.interaction_id.clone(),
-                        source_path: call.path.to_string_lossy().into_owned(),
-                        agent_id: call.agent_id.clone(),
-                        customer_id: call.customer_id.clone(),
-                        started_at: call.started_at,
-                        queue: call.queue.clone(),
-                        channel: call.channel.clone(),
-                        model: s.model.name.clone(),
-                        language: s.language.clone(),
-                        extra: call.extra.clone(),
-                        ..Default::default()
-                    };
-                    let idx = rayon::current_thread_index().unwrap_or(0) % workers.len();
-                    let mut slot = workers[idx].lock().unwrap_or_else(|p| p.into_inner());
-                    let result = catch_unwind(AssertUnwindSafe(|| -> Result<(), FileError> {
-                        if slot.is_none() {
-                            *slot = Some(transcriber.worker()?);
+                calls
+                    .par_iter()
+                    .for_each_with(tx, |tx, (call, content, settings)| {
+                        if abort.load(Ordering::Relaxed) {
+                            return;
                         }
-                        let worker = slot.as_mut().expect("worker state was just created");
-                        process(call, s, &transcriber, worker, &mut row)
-                    }));
-                    let error = match result {
-                        Ok(Ok(())) => None,
-                        Ok(Err(e)) => Some(e),
-                        Err(p) => {
-                            *slot = None; // the state may be inconsistent; start afresh
-                            Some(FileError::Panic {
-                                path: call.path.clone(),
-                                message: panic_message(p.as_ref()),
-                            })
+                        let t0 = Instant::now();
+                        let mut row = Interaction {
+                            interaction_id: call.interaction_id.clone(),
+                            content_sha256: content.clone(),
+                            settings_sha256: Some(settings.clone()),
+                            partition_date: Some(partition_of(call)),
+                            source_path: call.path.to_string_lossy().into_owned(),
+                            agent_id: call.agent_id.clone(),
+                            customer_id: call.customer_id.clone(),
+                            started_at: call.started_at,
+                            queue: call.queue.clone(),
+                            channel: call.channel.clone(),
+                            model: s.model.name.clone(),
+                            language: s.language.clone(),
+                            extra: call.extra.clone(),
+                            ..Default::default()
+                        };
+                        let idx = rayon::current_thread_index().unwrap_or(0) % workers.len();
+                        let mut slot = workers[idx].lock().unwrap_or_else(|p| p.into_inner());
+                        let result = catch_unwind(AssertUnwindSafe(|| -> Result<(), FileError> {
+                            if slot.is_none() {
+                                *slot = Some(transcriber.worker()?);
+                            }
+                            let worker = slot.as_mut().expect("worker state was just created");
+                            process(call, s, &transcriber, worker, &mut row)
+                        }));
+                        let error = match result {
+                            Ok(Ok(())) => None,
+                            Ok(Err(e)) => Some(e),
+                            Err(p) => {
+                                *slot = None; // the state may be inconsistent; start afresh
+                                Some(FileError::Panic {
+                                    path: call.path.clone(),
+                                    message: panic_message(p.as_ref()),
+                                })
+                            }
+                        };
+                        drop(slot);
+                        if let Some(e) = &error {
+                            row.ok = false;
+                            row.error = Some(crate::error_chain(e));
+                            row.segments.clear();
+                            row.transcript = None;
+                            row.metrics = None;
+                            row.hits.clear();
+                            row.categories = vec![None; s.rules.categories.len()];
+                        } else {
+                            row.ok = true;
                         }
-                    };
-                    drop(slot);
-                    if let Some(e) = &error {
-                        row.ok = false;
-                        row.error = Some(crate::error_chain(e));
-                        row.segments.clear();
-                        row.transcript = None;
-                        row.metrics = None;
-                        row.hits.clear();
-                        row.categories = vec![None; s.rules.categories.len()];
-                    } else {
-                        row.ok = true;
-                    }
-                    row.processing_ms = t0.elapsed().as_millis() as i64;
-                    let report = FileReport {
-                        interaction_id: row.interaction_id.clone(),
-                        path: call.path.clone(),
-                        audio_ms: row.duration_ms.unwrap_or(0).max(0) as u64,
-                        elapsed: t0.elapsed(),
-                        error: row.error.clone(),
-                    };
-                    // the receiver only goes away if writing failed; then the run is over anyway
-                    let _ = tx.send((row, report));
-                });
+                        row.processing_ms = t0.elapsed().as_millis() as i64;
+                        let report = FileReport {
+                            interaction_id: row.interaction_id.clone(),
+                            path: call.path.clone(),
+                            audio_ms: row.duration_ms.unwrap_or(0).max(0) as u64,
+                            elapsed: t0.elapsed(),
+                            error: row.error.clone(),
+                        };
+                        // the receiver only goes away if writing failed; then the run is over anyway
+                        let _ = tx.send((row, report));
+                    });
             });
         });
         // this thread is the single writer
@@ -326,6 +482,21 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
         Ok(())
     });
     write_result?;
+    sink.note(
+        "failed",
+        summary
+            .failed
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "interaction_id": f.interaction_id,
+                    "path": f.path,
+                    "error": f.error.as_deref().map(|e| e.lines().next().unwrap_or(e)),
+                })
+            })
+            .collect::<Vec<_>>()
+            .into(),
+    )?;
     summary.outputs = sink.finish()?;
     summary.wall = started.elapsed();
     Ok(summary)

@@ -35,7 +35,7 @@ pub struct SegmentRow {
     pub no_speech_prob: f32,
 }
 
-/// One row of `interactions.parquet`. Fields that could not be measured are `None`.
+/// One row of the `interactions` table. Fields that could not be measured are `None`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Interaction {
     pub interaction_id: String,
@@ -43,6 +43,13 @@ pub struct Interaction {
     pub ok: bool,
     pub error: Option<String>,
     pub content_sha256: Option<String>,
+    /// Hash of everything besides the audio that shapes this row (model, settings, rules,
+    /// manifest metadata): with `content_sha256`, decides whether a rerun may skip the file.
+    pub settings_sha256: Option<String>,
+    /// The run that wrote the row (set by the writer).
+    pub run_id: String,
+    /// `YYYY-MM-DD` partition; when `None` the writer uses `started_at`'s date (UTC), else today.
+    pub partition_date: Option<String>,
     pub duration_ms: Option<i64>,
     pub sample_rate_hz: Option<i32>,
     pub channels: Option<i32>,

@@ -123,7 +123,7 @@ fn missing(what: &str, cmd: &str) -> String {
 
 /// Build the HTML (reads the tables; writes nothing).
 pub fn build(inp: &ReportInputs, out_dir: &Path) -> Result<String, OutputError> {
-    let interactions = table(&inp.features.join("interactions.parquet"))?.unwrap_or_default();
+    let interactions = table(&inp.features.join("interactions"))?.unwrap_or_default();
     let ok: Vec<&BTreeMap<String, String>> = interactions
         .iter()
         .filter(|r| r.get("status").map(String::as_str) == Some("ok"))

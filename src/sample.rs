@@ -311,7 +311,7 @@ fn num(v: &Option<String>) -> Option<f64> {
 
 /// Read the candidates from a run's output (and optional scores).
 pub fn load(features: &Path, scores: Option<&Path>) -> Result<Loaded, SampleError> {
-    let (h, rows) = output::read_text_rows(&features.join("interactions.parquet"))?;
+    let (h, rows) = output::read_text_rows(&features.join("interactions"))?;
     let col = |h: &[String], n: &str| h.iter().position(|x| x == n);
     let (id, st, ag, sa, sp) = (
         col(&h, "interaction_id"),
@@ -343,7 +343,7 @@ pub fn load(features: &Path, scores: Option<&Path>) -> Result<Loaded, SampleErro
         by_id.insert(c.interaction_id.clone(), cands.len());
         cands.push(c);
     }
-    let events = features.join("events.parquet");
+    let events = features.join("events");
     if events.exists() {
         let (h, rows) = output::read_text_rows(&events)?;
         let f = |r: &Vec<Option<String>>, n: &str| {
@@ -393,7 +393,7 @@ pub fn load(features: &Path, scores: Option<&Path>) -> Result<Loaded, SampleErro
             }
         }
     }
-    let segments = output::read_text_rows(&features.join("segments.parquet")).ok();
+    let segments = output::read_text_rows(&features.join("segments")).ok();
     Ok(Loaded { cands, segments })
 }
 

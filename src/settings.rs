@@ -42,6 +42,135 @@ pub enum SettingsError {
     BeamSize(u32),
     #[error("give recordings to process (files or folders) or --manifest calls.csv")]
     NoInput,
+    #[error("{origin}: {value:?} is not a shard\nhint: {hint}")]
+    Shard {
+        origin: String,
+        value: String,
+        hint: &'static str,
+    },
+}
+
+/// A deterministic slice of the inputs: the calls whose interaction id hashes to `index`
+/// modulo `count`. Shards of one input set are disjoint and together cover it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Shard {
+    /// 0-based, `< count`.
+    pub index: usize,
+    pub count: usize,
+    /// Where it came from: `--shard`, an environment variable, or `none`.
+    pub origin: String,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard {
+            index: 0,
+            count: 1,
+            origin: "none".into(),
+        }
+    }
+}
+
+const SHARD_HINT: &str = "use --shard K/N with 0 <= K < N, e.g. --shard 0/4 for the first of four";
+
+impl Shard {
+    /// `K/N`, 0-based K.
+    pub fn parse(value: &str, origin: &str) -> Result<Shard, SettingsError> {
+        let bad = || SettingsError::Shard {
+            origin: origin.into(),
+            value: value.into(),
+            hint: SHARD_HINT,
+        };
+        let (k, n) = value.split_once('/').ok_or_else(bad)?;
+        let index: usize = k.trim().parse().map_err(|_| bad())?;
+        let count: usize = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard {
+            index,
+            count,
+            origin: origin.into(),
+        })
+    }
+
+    /// The shard given by a cluster engine, from its environment: a Slurm job array
+    /// (`SLURM_ARRAY_TASK_ID` − `SLURM_ARRAY_TASK_MIN` of `SLURM_ARRAY_TASK_COUNT`) or a
+    /// Kubernetes Indexed Job (`JOB_COMPLETION_INDEX` of `CALLSIFT_SHARD_COUNT`, which the
+    /// Job sets to its `completions`). `None` outside both.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Option<Shard>, SettingsError> {
+        let num = |name: &str| -> Result<Option<usize>, SettingsError> {
+            match var(name) {
+                None => Ok(None),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| SettingsError::Shard {
+                        origin: name.into(),
+                        value: v,
+                        hint: "the variable must be a non-negative integer",
+                    }),
+            }
+        };
+        if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
+            let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+            let count = num("SLURM_ARRAY_TASK_COUNT")?.ok_or(SettingsError::Shard {
+                origin: "SLURM_ARRAY_TASK_COUNT".into(),
+                value: String::new(),
+                hint: "SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; pass --shard K/N",
+            })?;
+            let index = id.checked_sub(min).ok_or(SettingsError::Shard {
+                origin: "SLURM_ARRAY_TASK_ID".into(),
+                value: id.to_string(),
+                hint: "the task id is below SLURM_ARRAY_TASK_MIN; pass --shard K/N",
+            })?;
+            if index >= count {
+                return Err(SettingsError::Shard {
+                    origin: "SLURM_ARRAY_TASK_ID".into(),
+                    value: format!("{index}/{count}"),
+                    hint: "use a contiguous array (--array=0-N) or pass --shard K/N",
+                });
+            }
+            return Ok(Some(Shard {
+                index,
+                count,
+                origin: "SLURM_ARRAY_TASK_ID".into(),
+            }));
+        }
+        if let Some(index) = num("JOB_COMPLETION_INDEX")? {
+            let count = num("CALLSIFT_SHARD_COUNT")?.ok_or(SettingsError::Shard {
+                origin: "CALLSIFT_SHARD_COUNT".into(),
+                value: String::new(),
+                hint: "JOB_COMPLETION_INDEX is set: set CALLSIFT_SHARD_COUNT to the Job's completions, or pass --shard K/N",
+            })?;
+            if count == 0 || index >= count {
+                return Err(SettingsError::Shard {
+                    origin: "JOB_COMPLETION_INDEX".into(),
+                    value: format!("{index}/{count}"),
+                    hint: "CALLSIFT_SHARD_COUNT must equal the Job's completions",
+                });
+            }
+            return Ok(Some(Shard {
+                index,
+                count,
+                origin: "JOB_COMPLETION_INDEX".into(),
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Whether this shard takes the call with this id (stable across machines and versions:
+    /// the first 8 bytes of SHA-256 of the id, modulo the shard count).
+    pub fn takes(&self, interaction_id: &str) -> bool {
+        use sha2::Digest;
+        if self.count <= 1 {
+            return true;
+        }
+        let h = sha2::Sha256::digest(interaction_id.as_bytes());
+        let v = u64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
+        (v % self.count as u64) as usize == self.index
+    }
 }
 
 /// Everything `callsift run` needs.
@@ -68,6 +197,14 @@ pub struct RunSettings {
     /// Behaviour/event/topic categories, validated before any audio is read.
     #[serde(skip)]
     pub rules: std::sync::Arc<crate::analyze::rules::RuleSet>,
+    /// SHA-256 of the rules text (part of the settings hash that decides what a rerun skips).
+    pub rules_sha256: String,
+    /// Which slice of the inputs this process takes.
+    pub shard: Shard,
+    /// Process every input again, even when the dataset holds an up-to-date row for it.
+    pub force: bool,
+    /// Rows per committed batch (a killed run loses at most this many finished calls).
+    pub commit_every: usize,
 }
 
 impl RunSettings {
@@ -122,6 +259,61 @@ pub fn plan_threads(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shards_parse_and_partition_the_ids() {
+        let s = Shard::parse("2/4", "--shard").unwrap();
+        assert_eq!((s.index, s.count), (2, 4));
+        for bad in ["4/4", "1", "a/2", "0/0", "-1/3"] {
+            assert!(Shard::parse(bad, "--shard").is_err(), "{bad}");
+        }
+        let ids: Vec<String> = (0..400).map(|i| format!("C-{i}")).collect();
+        let shards: Vec<Shard> = (0..4)
+            .map(|k| Shard::parse(&format!("{k}/4"), "t").unwrap())
+            .collect();
+        for id in &ids {
+            assert_eq!(shards.iter().filter(|s| s.takes(id)).count(), 1, "{id}");
+        }
+        for s in &shards {
+            let n = ids.iter().filter(|id| s.takes(id)).count();
+            assert!((60..140).contains(&n), "shard {} takes {n} of 400", s.index);
+        }
+        // stable: the same id always lands in the same shard
+        assert!(Shard::parse("3/4", "t").unwrap().takes("C-1001") == shards[3].takes("C-1001"));
+    }
+
+    #[test]
+    fn shards_come_from_the_cluster_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(Shard::from_env(env(&[])).unwrap(), None);
+        let s = Shard::from_env(env(&[
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!((s.index, s.count), (2, 4));
+        let s = Shard::from_env(env(&[
+            ("JOB_COMPLETION_INDEX", "0"),
+            ("CALLSIFT_SHARD_COUNT", "2"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (s.index, s.count, s.origin.as_str()),
+            (0, 2, "JOB_COMPLETION_INDEX")
+        );
+        assert!(Shard::from_env(env(&[("JOB_COMPLETION_INDEX", "0")])).is_err());
+        assert!(Shard::from_env(env(&[("SLURM_ARRAY_TASK_ID", "0")])).is_err());
+    }
 
     #[test]
     fn threads_never_exceed_cores() {

@@ -40,16 +40,24 @@ fn python(script: &str, args: &[&str]) -> String {
     text
 }
 
-/// (interaction_id, status, error, duration_ms) of every row.
-fn rows(path: &Path) -> Vec<(String, String, Option<String>, Option<i64>)> {
-    let f = fs::File::open(path).unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(f)
-        .unwrap()
-        .build()
-        .unwrap();
+/// Every record batch of a dataset table folder (all partitions and parts).
+fn batches(table: &Path) -> Vec<arrow::array::RecordBatch> {
     let mut out = Vec::new();
-    for batch in reader {
-        let b = batch.unwrap();
+    for path in callsift::output::table_files(table).unwrap() {
+        let f = fs::File::open(path).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+            .unwrap()
+            .build()
+            .unwrap();
+        out.extend(reader.map(Result::unwrap));
+    }
+    out
+}
+
+/// (interaction_id, status, error, duration_ms) of every row.
+fn rows(table: &Path) -> Vec<(String, String, Option<String>, Option<i64>)> {
+    let mut out = Vec::new();
+    for b in batches(table) {
         let id = b
             .column_by_name("interaction_id")
             .unwrap()
@@ -134,7 +142,7 @@ fn model_samples_and_broken_files_end_to_end() {
         assert!(stderr.contains(f), "stderr does not name {f}:\n{stderr}");
     }
 
-    let rows = rows(&out.join("interactions.parquet"));
+    let rows = rows(&out.join("interactions"));
     assert_eq!(rows.len(), 11, "one row per input, failures included");
     let by_id = |id: &str| rows.iter().find(|r| r.0 == id).unwrap();
     assert!(
@@ -365,14 +373,8 @@ fn model_segments_follow_the_scripted_timeline() {
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(0));
-    let f = fs::File::open(out.join("segments.parquet")).unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(f)
-        .unwrap()
-        .build()
-        .unwrap();
     let mut segs = Vec::new();
-    for b in reader {
-        let b = b.unwrap();
+    for b in batches(&out.join("segments")) {
         let role = b.column_by_name("role").unwrap().as_string::<i32>().clone();
         let start = b
             .column_by_name("start_ms")
@@ -413,7 +415,7 @@ fn model_segments_follow_the_scripted_timeline() {
         prev_end = end;
     }
     // stable derived id when no manifest is given
-    let rows = rows(&out.join("interactions.parquet"));
+    let rows = rows(&out.join("interactions"));
     assert_eq!(
         rows[0].0,
         callsift::input::derived_id(&root().join("samples/call_001.wav"))

@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::output::{self, OutputError};
 use surveys::{Response, SurveyError, Surveys};
 
-/// Continuous features analysed when present in interactions.parquet.
+/// Continuous features analysed when present in the interactions table.
 pub const NUMERIC_FEATURES: &[&str] = &[
     "duration_ms",
     "talk_time_agent_ms",

@@ -19,10 +19,10 @@ def main():
     out = sys.argv[1]
     con = duckdb.connect()
     rows = con.execute(
-        f"select interaction_id, {', '.join(COLUMNS)} from '{out}/interactions.parquet'"
+        f"select interaction_id, {', '.join(COLUMNS)} from read_parquet('{out}/interactions/*/*.parquet', hive_partitioning = true)"
     ).fetchall()
     seg = dict(con.execute(
-        f"select interaction_id, min(sentiment) from '{out}/segments.parquet' group by 1"
+        f"select interaction_id, min(sentiment) from read_parquet('{out}/segments/*/*.parquet', hive_partitioning = true) group by 1"
     ).fetchall())
     result = {r[0]: dict(zip(COLUMNS, r[1:]), min_segment_sentiment=seg.get(r[0])) for r in rows}
     print(json.dumps(result))

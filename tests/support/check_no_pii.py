@@ -27,7 +27,7 @@ def main():
     # every column that can hold what was said
     for table, cols in (("interactions", "transcript, error"), ("segments", "text"),
                         ("events", "evidence")):
-        for row in con.execute(f"select {cols} from '{out}/{table}.parquet'").fetchall():
+        for row in con.execute(f"select {cols} from read_parquet('{out}/{table}/*/*.parquet', hive_partitioning = true)").fetchall():
             texts += [v for v in row if v]
     for needle in ("4539", "1488", "0343", "6467", "0928", "123"):
         for t in texts:
@@ -40,7 +40,7 @@ def main():
             print(f"FAIL: a run of 13+ digits survives in: {t[:200]!r}")
             sys.exit(1)
     row = con.execute(
-        f"select transcript, pii_redactions from '{out}/interactions.parquet' where interaction_id = ?", [call]
+        f"select transcript, pii_redactions from read_parquet('{out}/interactions/*/*.parquet', hive_partitioning = true) where interaction_id = ?", [call]
     ).fetchone()
     transcript, n = row
     if "[CARD_NUMBER]" not in transcript or n < 2:

@@ -45,7 +45,7 @@ def main():
             continue  # not a bundled sample (e.g. a deliberately broken file)
         timeline = list(csv.DictReader(open(f"{samples}/{call}.timeline.csv")))
         segs = con.execute(
-            f"select role, text from '{out}/segments.parquet' where interaction_id = ? order by start_ms",
+            f"select role, text from read_parquet('{out}/segments/*/*.parquet', hive_partitioning = true) where interaction_id = ? order by start_ms",
             [m["call_id"]],
         ).fetchall()
         if any("[" in t for _, t in segs):
