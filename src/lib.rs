@@ -8,6 +8,8 @@
 pub mod analyze;
 pub mod decode;
 pub mod features;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod input;
 pub mod models;
 pub mod output;

@@ -161,11 +161,11 @@ fn settings_hash(s: &RunSettings, model_sha: &str) -> String {
 }
 
 /// The run-wide hash plus this call's manifest metadata (a corrected manifest row is redone).
+/// The file's path is not part of it: moving the recordings does not redo them.
 fn call_settings_hash(run_hash: &str, call: &CallInput, extra_columns: &[String]) -> String {
     use sha2::Digest;
     let v = serde_json::json!({
         "settings": run_hash,
-        "path": call.path,
         "agent_id": call.agent_id,
         "customer_id": call.customer_id,
         "started_at": call.started_at,

@@ -332,3 +332,57 @@ fn model_two_shards_write_one_dataset() {
         (0, pb, 0)
     );
 }
+
+/// Unmounts the test's small file system however the test ends.
+struct Mount(PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+#[ignore = "model-backed (slow), mounts a tmpfs (root): run with `make test`"]
+fn model_a_full_disk_stops_the_run_cleanly_and_a_rerun_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = calls(dir.path());
+    let out = dir.path().join("out");
+    fs::create_dir(&out).unwrap();
+    // a dataset folder with room for about two committed calls
+    let mount = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=100k", "tmpfs"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        mount.status.success(),
+        "cannot mount a tmpfs (the test needs root): {}",
+        String::from_utf8_lossy(&mount.stderr)
+    );
+    let _m = Mount(out.clone());
+    let full = run(&manifest, &out, &["--commit-every", "1"]);
+    let stderr = String::from_utf8_lossy(&full.stderr);
+    assert_eq!(full.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("No space left on device") && stderr.contains(out.to_str().unwrap()),
+        "the error names the cause and the path: {stderr}"
+    );
+    assert_clean(&out);
+    let committed = table(&out, &["status"]).len();
+    assert!(committed < 4, "{committed}");
+
+    // space is freed: the same command finishes the night, every call once
+    let grow = Command::new("mount")
+        .args(["-o", "remount,size=20m"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(grow.success());
+    let again = run(&manifest, &out, &[]);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(counts(&again), (4 - committed, committed, 0));
+    assert_eq!(table(&out, &["status"]).len(), 4);
+    assert_clean(&out);
+    check_parquet(&out);
+}

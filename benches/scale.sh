@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Peak memory against input count: `callsift run` over N short stereo calls (hard links of one
+# 6 s 8 kHz µ-law clip cut from samples/call_004.wav, each a distinct input and id), for each
+# N given (default: 10 100 1000). Prints a table: N, wall, CPU, peak RSS; then a rerun over
+# the largest set (nothing new: the incremental path). Needs sox and /usr/bin/time.
+#   benches/scale.sh [N ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=target/release/callsift
+[ -x "$bin" ] || cargo build --release --locked --quiet
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+sox samples/call_004.wav "$work/clip.wav" trim 1.5 6
+sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(10 100 1000)
+printf "| inputs | wall | CPU (user+sys) | peak RSS | per input |\n|---|---|---|---|---|\n"
+for n in "${sizes[@]}"; do
+  dir="$work/in-$n"; mkdir -p "$dir"
+  for i in $(seq -w 1 "$n"); do ln "$work/clip.wav" "$dir/c$i.wav"; done
+  out="$work/out-$n"
+  /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$bin" run --quiet --out "$out" "$dir" || true
+  read -r wall user sys rss < "$work/time"
+  printf "| %s | %.1f s | %.1f s | %d MiB | %.2f s |\n" "$n" "$wall" "$(echo "$user + $sys" | bc)" \
+    $((rss / 1024)) "$(echo "$wall / $n" | bc -l)"
+  last=$n
+done
+/usr/bin/time -f "%e %U %S %M" -o "$work/time" "$bin" run --quiet --out "$work/out-$last" "$work/in-$last"
+read -r wall user sys rss < "$work/time"
+printf "| %s again (all unchanged) | %.1f s | %.1f s | %d MiB | |\n" "$last" "$wall" \
+  "$(echo "$user + $sys" | bc)" $((rss / 1024))
