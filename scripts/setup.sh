@@ -11,6 +11,7 @@ APT_PACKAGES=(
   festival festvox-kallpc16k festvox-us-slt-hts    # samples/generate.py voices
   chromium                                         # tests: the HTML report in a real browser
   slurm-wlm munge                                  # tests: a real single-node Slurm array job
+  libopenblas-dev                                  # optional `--features openblas` build
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
