@@ -112,8 +112,9 @@ pub struct Stored {
     pub file: String,
 }
 
-/// Every part file of `table` (sorted by path); an absent table has none.
-pub fn part_files(root: &Path, table: &str) -> Result<Vec<PathBuf>, OutputError> {
+/// Every file inside the partition folders of `table` (parts and temporary files alike);
+/// an absent table has none.
+fn partition_files(root: &Path, table: &str) -> Result<Vec<PathBuf>, OutputError> {
     let dir = root.join(table);
     let mut out = Vec::new();
     let Ok(parts) = fs::read_dir(&dir) else {
@@ -125,13 +126,22 @@ pub fn part_files(root: &Path, table: &str) -> Result<Vec<PathBuf>, OutputError>
             continue;
         }
         for f in fs::read_dir(&p).map_err(io(&p))? {
-            let f = f.map_err(io(&p))?.path();
-            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if name.starts_with("part-") && name.ends_with(".parquet") {
-                out.push(f);
-            }
+            out.push(f.map_err(io(&p))?.path());
         }
     }
+    Ok(out)
+}
+
+fn file_name(p: &Path) -> &str {
+    p.file_name().and_then(|n| n.to_str()).unwrap_or("")
+}
+
+/// Every part file of `table` (sorted by path); an absent table has none.
+pub fn part_files(root: &Path, table: &str) -> Result<Vec<PathBuf>, OutputError> {
+    let mut out: Vec<PathBuf> = partition_files(root, table)?
+        .into_iter()
+        .filter(|f| file_name(f).starts_with("part-") && file_name(f).ends_with(".parquet"))
+        .collect();
     out.sort();
     Ok(out)
 }
@@ -284,34 +294,23 @@ impl Dataset {
             fs::remove_file(&j).map_err(io(&j))?;
         }
         for table in PUBLISH_ORDER {
-            let dir = self.root.join(table);
-            let Ok(parts) = fs::read_dir(&dir) else {
-                continue;
-            };
-            for p in parts {
-                let p = p.map_err(io(&dir))?.path();
-                if !p.is_dir() {
+            for f in partition_files(&self.root, table)? {
+                let name = file_name(&f);
+                let Some(prefix) = prefix_of(name) else {
                     continue;
-                }
-                for f in fs::read_dir(&p).map_err(io(&p))? {
-                    let f = f.map_err(io(&p))?.path();
-                    let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                    let Some(prefix) = prefix_of(name) else {
-                        continue;
-                    };
-                    let temporary = name.ends_with(".partial");
-                    let orphan = !temporary && table != INTERACTIONS && {
-                        let partition = p.file_name().unwrap_or_default();
-                        !self
-                            .root
-                            .join(INTERACTIONS)
-                            .join(partition)
-                            .join(name)
-                            .exists()
-                    };
-                    if (temporary || orphan) && !self.is_alive(prefix) {
-                        fs::remove_file(&f).map_err(io(&f))?;
-                    }
+                };
+                let temporary = name.ends_with(".partial");
+                let orphan = !temporary && table != INTERACTIONS && {
+                    let partition = f.parent().and_then(|p| p.file_name()).unwrap_or_default();
+                    !self
+                        .root
+                        .join(INTERACTIONS)
+                        .join(partition)
+                        .join(name)
+                        .exists()
+                };
+                if (temporary || orphan) && !self.is_alive(prefix) {
+                    fs::remove_file(&f).map_err(io(&f))?;
                 }
             }
         }
