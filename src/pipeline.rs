@@ -152,6 +152,7 @@ fn settings_hash(s: &RunSettings, model_sha: &str) -> String {
         "model_sha256": model_sha,
         "language": s.language,
         "beam_size": s.beam_size,
+        "audio_context": if s.full_context { "full" } else { "trimmed" },
         "agent_channel": s.agent_channel,
         "metrics": s.metrics,
         "redact_pii": s.redact_pii,
@@ -379,6 +380,7 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
             language: s.language.clone(),
             beam_size: s.beam_size,
             threads: threads as u32,
+            full_context: s.full_context,
         },
     )?;
     let pool = rayon::ThreadPoolBuilder::new()

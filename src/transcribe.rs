@@ -38,6 +38,20 @@ pub struct DecodeOptions {
     pub beam_size: u32,
     /// Threads used inside whisper.cpp by one worker.
     pub threads: u32,
+    /// Encode every window at whisper's full 30 s context instead of one trimmed to the
+    /// window's length (slower; see [`audio_ctx`]).
+    pub full_context: bool,
+}
+
+/// Encoder context (in 20 ms frames) for a window of `samples` 16 kHz samples: the window's
+/// length plus 32 frames (0.64 s) of padding, rounded up to a multiple of 16 — whisper.cpp's
+/// fast matrix kernels need the attention's inner dimension to be a multiple of 16 — and at
+/// most whisper's 1,500. The encoder's cost is about proportional to it, and most windows are
+/// shorter than 30 s (the last one of every channel, and every one of a short call).
+pub fn audio_ctx(samples: usize) -> usize {
+    const MAX: usize = 1_500;
+    let frames = samples.div_ceil(320) + 32;
+    (frames.div_ceil(16) * 16).min(MAX)
 }
 
 /// One transcribed stretch of a channel.
@@ -55,12 +69,81 @@ pub struct Segment {
 struct RawToken {
     text: String,
     p: f32,
-    /// Token start/end in ms (only meaningful with token timestamps on).
-    t0: i64,
-    t1: i64,
-    /// Best estimate of when the token is spoken: its DTW time, else the middle of t0..t1.
+    /// When the token is spoken (window ms): its DTW time, else the middle of whisper's
+    /// token timestamps.
     at: i64,
 }
+
+/// What a pass over a window left undone.
+#[derive(Debug, PartialEq)]
+struct Unreached {
+    /// The last group's piece is redone whole, so its words are dropped.
+    drop_last: bool,
+    /// The last group's piece is redone from here (call ms), so its words end here.
+    cut_at_ms: Option<i64>,
+    /// Speech (source samples) to transcribe again, in order, before anything else.
+    requeue: Vec<crate::vad::Region>,
+}
+
+/// Given the piece and DTW time (window ms) of whisper's last word in `window`, or `None`
+/// when it found no words: the speech whisper did not reach. Pieces after the last word's
+/// piece are redone; so is the last word's piece when its speech runs on well past that word
+/// (whisper stopped early) — whole, unless it is the window's first piece, where only the
+/// part after the word is redone (redoing all of it could stop at the same place again).
+fn unreached(window: &crate::vad::Window, last: Option<(usize, i64)>) -> Unreached {
+    let mut out = Unreached {
+        drop_last: false,
+        cut_at_ms: None,
+        requeue: Vec::new(),
+    };
+    let Some((l, last_at)) = last else {
+        return out;
+    };
+    let stopped_early = window.piece_end_ms(l) - last_at > STOPPED_EARLY_MS;
+    let mut from_piece = l + 1;
+    if stopped_early && l > 0 {
+        out.drop_last = true;
+        from_piece = l;
+    } else if stopped_early {
+        let r = window.piece_region(l);
+        let from = window.to_source_sample(last_at + WORD_TAIL_MS);
+        if from + MIN_REDO < r.end {
+            out.cut_at_ms = Some(window.to_source_ms(last_at + WORD_TAIL_MS));
+            out.requeue.push(crate::vad::Region {
+                start: from.max(r.start),
+                end: r.end,
+            });
+        }
+    }
+    out.requeue
+        .extend((from_piece..window.piece_count()).map(|i| window.piece_region(i)));
+    out
+}
+
+/// The words of one window that fall in one piece of speech.
+struct Group {
+    piece: usize,
+    /// DTW times (window ms) of the group's first and last words.
+    first_at: i64,
+    last_at: i64,
+    text: String,
+    probs: Vec<f32>,
+    no_speech_prob: f32,
+}
+
+/// A piece whose speech runs on this long (ms) after whisper's last word was cut short.
+const STOPPED_EARLY_MS: i64 = 1_500;
+/// A group whose first word (DTW time) comes this long (ms) after its piece's start starts at
+/// that word, EARLY_WORD_MS before it; otherwise at the piece's start.
+const LATE_START_MS: i64 = 1_000;
+const EARLY_WORD_MS: i64 = 200;
+/// Where the rest of a cut-short first piece resumes after its last word's DTW time (ms).
+const WORD_TAIL_MS: i64 = 300;
+/// Shortest rest of a piece worth another pass (0.5 s of 16 kHz samples).
+const MIN_REDO: usize = 8_000;
+/// Windows are padded with silence to at least this many samples (0.5 s): whisper.cpp's DTW
+/// aborts the process on audio shorter than its median filter.
+const MIN_WINDOW: usize = 8_000;
 
 struct RawSegment {
     no_speech_prob: f32,
@@ -142,6 +225,11 @@ impl Transcriber {
     /// hallucinated there); each whisper segment is then split at the packed pieces by its
     /// token timestamps, so every segment lies inside one stretch of real speech and carries
     /// call time.
+    ///
+    /// whisper decodes each window in one pass (no seeking inside it). When it stops before
+    /// the window's speech is done — it ends its text early now and then — the pieces it did
+    /// not reach, and a piece it stopped in the middle of, go back to the front of the queue
+    /// and open the next window, so no speech is skipped.
     pub fn transcribe_regions(
         &self,
         worker: &mut Worker,
@@ -149,54 +237,88 @@ impl Transcriber {
         regions: &[crate::vad::Region],
     ) -> Result<Vec<Segment>, TranscribeError> {
         let mut out = Vec::new();
-        for window in crate::vad::pack(samples, regions, 28_000, 1_000) {
-            for seg in self.run(worker, &window.samples)? {
-                // group the segment's tokens by the piece their midpoint falls in
-                let mut groups: Vec<(usize, i64, i64, String, Vec<f32>)> = Vec::new();
-                for tok in &seg.tokens {
-                    let word = tok.text.trim_start();
-                    let current = groups.last().map(|g| g.0);
-                    let piece = if !word.chars().any(char::is_alphanumeric) && current.is_some() {
-                        // punctuation belongs to the word before it
-                        current.unwrap_or_default()
-                    } else if let Some((prev, next)) = window.gap_at(tok.at) {
-                        // DTW places a word in the inserted pause: a capitalised word opens the
-                        // next utterance, anything else finishes the previous one — unless the
-                        // previous stretch of speech has no words yet (a one-word "Fine.")
-                        let prev_has_words = current.is_some_and(|c| c >= prev);
-                        if word.starts_with(char::is_uppercase) && prev_has_words {
-                            next
-                        } else {
-                            prev
-                        }
+        let mut queue = regions.to_vec();
+        while let Some((window, rest)) = crate::vad::pack_next(samples, &queue, 28_000, 1_000) {
+            let tokens: Vec<(RawToken, f32)> = self
+                .run(worker, &window.samples)?
+                .into_iter()
+                .flat_map(|seg| {
+                    let nsp = seg.no_speech_prob;
+                    seg.tokens.into_iter().map(move |t| (t, nsp))
+                })
+                .collect();
+            // group the tokens by the piece of speech they are spoken in
+            let mut groups: Vec<Group> = Vec::new();
+            for (tok, no_speech_prob) in tokens {
+                let word = tok.text.trim_start();
+                let current = groups.last().map(|g| g.piece);
+                let piece = if !word.chars().any(char::is_alphanumeric) && current.is_some() {
+                    // punctuation belongs to the word before it
+                    current.unwrap_or_default()
+                } else if let Some((prev, next)) = window.gap_at(tok.at) {
+                    // DTW places a word in the inserted pause: a capitalised word opens the
+                    // next utterance, anything else finishes the previous one — unless the
+                    // previous stretch of speech has no words yet (a one-word "Fine.")
+                    let prev_has_words = current.is_some_and(|c| c >= prev);
+                    if word.starts_with(char::is_uppercase) && prev_has_words {
+                        next
                     } else {
-                        window.piece_at(tok.at)
-                    };
-                    match groups.last_mut() {
-                        Some(g) if g.0 == piece => {
-                            g.2 = tok.t1;
-                            g.3.push_str(&tok.text);
-                            g.4.push(tok.p);
-                        }
-                        _ => groups.push((piece, tok.t0, tok.t1, tok.text.clone(), vec![tok.p])),
+                        prev
                     }
-                }
-                for (piece, t0, t1, text, probs) in groups {
-                    let text = text.trim().to_string();
-                    if is_non_speech(&text) {
-                        continue;
+                } else {
+                    window.piece_at(tok.at)
+                };
+                // whisper's words never go back in time
+                let piece = piece.max(current.unwrap_or(0));
+                match groups.last_mut() {
+                    Some(g) if g.piece == piece => {
+                        g.last_at = tok.at;
+                        g.text.push_str(&tok.text);
+                        g.probs.push(tok.p);
                     }
-                    let (ps, pe) = window.piece_source_ms(piece);
-                    let start = window.to_source_ms(t0).clamp(ps, pe);
-                    let end = window.to_source_ms(t1).clamp(start, pe);
-                    out.push(Segment {
-                        start_ms: start,
-                        end_ms: end,
-                        text,
-                        avg_token_prob: probs.iter().sum::<f32>() / probs.len().max(1) as f32,
-                        no_speech_prob: seg.no_speech_prob,
-                    });
+                    _ => groups.push(Group {
+                        piece,
+                        first_at: tok.at,
+                        last_at: tok.at,
+                        text: tok.text.clone(),
+                        probs: vec![tok.p],
+                        no_speech_prob,
+                    }),
                 }
+            }
+            // what whisper did not reach goes back to the queue
+            let next = unreached(&window, groups.last().map(|g| (g.piece, g.last_at)));
+            let keep = groups.len() - usize::from(next.drop_last);
+            let cut_at = next.cut_at_ms;
+            let mut requeue = next.requeue;
+            requeue.extend(rest);
+            queue = requeue;
+            for g in groups.into_iter().take(keep) {
+                let text = g.text.trim().to_string();
+                if is_non_speech(&text) {
+                    continue;
+                }
+                // a piece is one stretch of speech found by voice activity, and holds this
+                // group only: it starts where the piece does unless its first word comes well
+                // after that (noise before it), and ends with the piece unless cut short
+                let (ps, pe) = window.piece_source_ms(g.piece);
+                let first = window.to_source_ms(g.first_at);
+                let start = if first - ps > LATE_START_MS {
+                    (first - EARLY_WORD_MS).clamp(ps, pe)
+                } else {
+                    ps
+                };
+                let end = match cut_at {
+                    Some(cut) if g.piece == 0 && keep == 1 => cut.clamp(start, pe),
+                    _ => pe,
+                };
+                out.push(Segment {
+                    start_ms: start,
+                    end_ms: end,
+                    text,
+                    avg_token_prob: g.probs.iter().sum::<f32>() / g.probs.len().max(1) as f32,
+                    no_speech_prob: g.no_speech_prob,
+                });
             }
         }
         Ok(out)
@@ -213,6 +335,13 @@ impl Transcriber {
         if samples.len() < 1_600 {
             return Ok(Vec::new());
         }
+        let padded;
+        let samples = if samples.len() < MIN_WINDOW {
+            padded = [samples, &[0.0; MIN_WINDOW][..MIN_WINDOW - samples.len()]].concat();
+            &padded[..]
+        } else {
+            samples
+        };
         let strategy = if self.options.beam_size > 1 {
             SamplingStrategy::BeamSearch {
                 beam_size: self.options.beam_size as i32,
@@ -234,6 +363,13 @@ impl Transcriber {
         p.set_suppress_blank(true);
         p.set_suppress_nst(true);
         p.set_token_timestamps(true);
+        // one pass over the whole window: whisper.cpp's own seeking inside a window re-runs
+        // the encoder on what is left and can hand DTW a stretch too short for its median
+        // filter, which aborts the process; transcribe_regions requeues what a pass misses
+        p.set_single_segment(true);
+        if !self.options.full_context {
+            p.set_audio_ctx(audio_ctx(samples.len()) as i32);
+        }
         worker
             .state
             .full(p, samples)
@@ -263,8 +399,6 @@ impl Transcriber {
                             .map(|c| c.into_owned())
                             .unwrap_or_default(),
                         p: tok.token_probability(),
-                        t0: d.t0 * 10,
-                        t1: d.t1 * 10,
                         at: if self.dtw && d.t_dtw >= 0 {
                             d.t_dtw * 10
                         } else {
@@ -307,7 +441,81 @@ fn is_non_speech(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_non_speech;
+    use super::{Unreached, audio_ctx, is_non_speech, unreached};
+    use crate::vad::{Region, pack_next};
+
+    fn r(start_s: f64, end_s: f64) -> Region {
+        Region {
+            start: (start_s * 16_000.0) as usize,
+            end: (end_s * 16_000.0) as usize,
+        }
+    }
+
+    #[test]
+    fn speech_whisper_did_not_reach_is_redone() {
+        let samples = vec![0.0; 60 * 16_000];
+        // pieces in the window at 0–4 s, 5–9 s (1 s pauses between), 10–13 s
+        let regions = [r(1.0, 5.0), r(10.0, 14.0), r(20.0, 23.0)];
+        let (w, rest) = pack_next(&samples, &regions, 28_000, 1_000).unwrap();
+        assert!(rest.is_empty());
+        // no words at all: nothing to redo
+        assert_eq!(unreached(&w, None).requeue, vec![]);
+        // the last word near the end of the last piece: done
+        let done = unreached(&w, Some((2, 12_500)));
+        assert_eq!(
+            done,
+            Unreached {
+                drop_last: false,
+                cut_at_ms: None,
+                requeue: vec![]
+            }
+        );
+        // words stop at the end of the first piece: the other two are redone
+        let next = unreached(&w, Some((0, 3_600)));
+        assert_eq!(next.requeue, vec![r(10.0, 14.0), r(20.0, 23.0)]);
+        assert!(!next.drop_last);
+        // words stop early in the second piece: it is redone whole, its words dropped
+        let next = unreached(&w, Some((1, 6_000)));
+        assert!(next.drop_last);
+        assert_eq!(next.requeue, vec![r(10.0, 14.0), r(20.0, 23.0)]);
+        // words stop early in the first piece: only the rest of it is redone
+        let next = unreached(&w, Some((0, 1_000)));
+        assert!(!next.drop_last);
+        assert_eq!(next.cut_at_ms, Some(2_300));
+        assert_eq!(
+            next.requeue[0],
+            Region {
+                start: 2_300 * 16,
+                end: 5 * 16_000
+            }
+        );
+        assert_eq!(next.requeue[1..], [r(10.0, 14.0), r(20.0, 23.0)]);
+    }
+
+    #[test]
+    fn windows_leave_the_rest_of_a_long_region() {
+        let samples = vec![0.0; 90 * 16_000];
+        let (w, rest) = pack_next(&samples, &[r(0.0, 40.0), r(50.0, 55.0)], 28_000, 1_000).unwrap();
+        assert_eq!(w.piece_count(), 1);
+        assert_eq!(w.piece_region(0), r(0.0, 28.0));
+        assert_eq!(rest, vec![r(28.0, 40.0), r(50.0, 55.0)]);
+        assert!(pack_next(&samples, &[], 28_000, 1_000).is_none());
+    }
+
+    #[test]
+    fn audio_context_covers_the_window_in_multiples_of_16() {
+        // 1 s = 50 frames + 32 padding = 82 → 96
+        assert_eq!(audio_ctx(16_000), 96);
+        // 28 s (the longest packed window) = 1,400 + 32 = 1,432 → 1,440
+        assert_eq!(audio_ctx(28 * 16_000), 1_440);
+        // never beyond whisper's 30 s
+        assert_eq!(audio_ctx(30 * 16_000), 1_500);
+        for n in (1_600..30 * 16_000).step_by(7_919) {
+            let ctx = audio_ctx(n);
+            assert!(ctx * 320 >= n, "{n} samples need more than {ctx} frames");
+            assert!(ctx.is_multiple_of(16) || ctx == 1_500);
+        }
+    }
 
     #[test]
     fn annotations_are_not_speech() {

@@ -228,11 +228,70 @@ impl Window {
         })
     }
 
+    /// Number of pieces (stretches of source speech) in the window.
+    pub fn piece_count(&self) -> usize {
+        self.pieces.len()
+    }
+
+    /// Source samples of piece `i`.
+    pub fn piece_region(&self, i: usize) -> Region {
+        let (_, s, len) = self.pieces[i];
+        Region {
+            start: s,
+            end: s + len,
+        }
+    }
+
+    /// Window time (ms) where piece `i` ends.
+    pub fn piece_end_ms(&self, i: usize) -> i64 {
+        let (w, _, len) = self.pieces[i];
+        ((w + len) * 1000 / RATE) as i64
+    }
+
+    /// Source sample at window time `ms` (clamped into the pieces, like [`Self::to_source_ms`]).
+    pub fn to_source_sample(&self, window_ms: i64) -> usize {
+        self.to_source_ms(window_ms) as usize * RATE / 1000
+    }
+
     /// Call-time span (ms) of piece `i`.
     pub fn piece_source_ms(&self, i: usize) -> (i64, i64) {
         let (_, s, len) = self.pieces[i];
         ((s * 1000 / RATE) as i64, ((s + len) * 1000 / RATE) as i64)
     }
+}
+
+/// The first window [`pack`] would make of `regions`, and the regions (or the rest of a split
+/// one) left for later windows.
+pub fn pack_next(
+    samples: &[f32],
+    regions: &[Region],
+    max_ms: u32,
+    gap_ms: u32,
+) -> Option<(Window, Vec<Region>)> {
+    // a window never holds more than max_ms of speech, so the regions it can reach are few
+    let mut reach = 0;
+    let mut total = 0;
+    let max = max_ms as usize * RATE / 1000;
+    while reach < regions.len() && total <= max {
+        total += regions[reach].end - regions[reach].start;
+        reach += 1;
+    }
+    let window = pack(samples, &regions[..reach], max_ms, gap_ms)
+        .into_iter()
+        .next()?;
+    let (_, s, len) = *window.pieces.last()?;
+    let covered_to = s + len;
+    let mut rest = Vec::new();
+    for r in regions {
+        if r.end <= covered_to {
+            continue;
+        }
+        rest.push(Region {
+            start: r.start.max(covered_to),
+            end: r.end,
+        });
+    }
+    Some((window, rest))
 }
 
 /// Pack regions into windows of at most `max_ms`, separated by `gap_ms` of silence. A region

@@ -518,6 +518,7 @@ fn model_converter_writes_a_complete_verified_model() {
             language: "en".into(),
             beam_size: 1,
             threads: 2,
+            full_context: false,
         },
     )
     .unwrap();
