@@ -222,9 +222,9 @@ impl Transcriber {
 
     /// Transcribe only the speech regions of one channel. Regions are packed into ≤ 28 s
     /// windows with 1 s pauses between them (silence costs nothing and nothing is
-    /// hallucinated there); each whisper segment is then split at the packed pieces by its
-    /// token timestamps, so every segment lies inside one stretch of real speech and carries
-    /// call time.
+    /// hallucinated there); whisper's words are then grouped by the packed piece their DTW
+    /// times fall in, so every segment lies inside one stretch of real speech and carries call
+    /// time.
     ///
     /// whisper decodes each window in one pass (no seeking inside it). When it stops before
     /// the window's speech is done — it ends its text early now and then — the pieces it did
@@ -308,10 +308,9 @@ impl Transcriber {
                 } else {
                     ps
                 };
-                let end = match cut_at {
-                    Some(cut) if g.piece == 0 && keep == 1 => cut.clamp(start, pe),
-                    _ => pe,
-                };
+                // only a window whose words all lie in its first piece is cut (words never go
+                // back in time), so the cut is that one group's
+                let end = cut_at.map_or(pe, |cut| cut.clamp(start, pe));
                 out.push(Segment {
                     start_ms: start,
                     end_ms: end,
