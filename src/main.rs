@@ -89,9 +89,16 @@ fn run() -> anyhow::Result<ExitCode> {
             let wtype = WeightType::parse(&weights).ok_or_else(|| {
                 anyhow::anyhow!("unknown --weights {weights:?}\nhint: use f16 or q8_0")
             })?;
+            // the names `--model` takes work here too: `tiny.en-q8_0` is tiny.en in q8_0
+            let (name, named) = models::split_name(&name);
+            let wtype = if named == WeightType::F16 {
+                wtype
+            } else {
+                named
+            };
             let dir = dir.unwrap_or_else(models::default_dir);
             let quiet = cli.quiet;
-            let out = models::fetch(&name, wtype, &dir, force, &mut |line| {
+            let out = models::fetch(name, wtype, &dir, force, &mut |line| {
                 if !quiet {
                     eprintln!("{line}");
                 }

@@ -143,7 +143,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Hash of the run-wide settings that shape a row: code and schema version, model, decoding,
-/// channel layout, metric thresholds, redaction, rules.
+/// windowing, channel layout, metric thresholds, redaction, rules.
 fn settings_hash(s: &RunSettings, model_sha: &str) -> String {
     use sha2::Digest;
     let v = serde_json::json!({
@@ -153,6 +153,7 @@ fn settings_hash(s: &RunSettings, model_sha: &str) -> String {
         "language": s.language,
         "beam_size": s.beam_size,
         "audio_context": if s.full_context { "full" } else { "trimmed" },
+        "windows_ms": [crate::transcribe::WINDOW_MS, crate::transcribe::WINDOW_GAP_MS],
         "agent_channel": s.agent_channel,
         "metrics": s.metrics,
         "redact_pii": s.redact_pii,

@@ -141,6 +141,12 @@ const EARLY_WORD_MS: i64 = 200;
 const WORD_TAIL_MS: i64 = 300;
 /// Shortest rest of a piece worth another pass (0.5 s of 16 kHz samples).
 const MIN_REDO: usize = 8_000;
+/// Longest window whisper sees (ms), within its 30 s context.
+pub const WINDOW_MS: u32 = 28_000;
+/// Silence put between packed speech regions (ms). Enough for whisper to hear a break between
+/// utterances; longer only costs encoder time (1 s: 18% slower end to end and no better WER on
+/// the benchmark set, benches/RESULTS.md).
+pub const WINDOW_GAP_MS: u32 = 500;
 /// Windows are padded with silence to at least this many samples (0.5 s): whisper.cpp's DTW
 /// aborts the process on audio shorter than its median filter.
 const MIN_WINDOW: usize = 8_000;
@@ -221,7 +227,7 @@ impl Transcriber {
     }
 
     /// Transcribe only the speech regions of one channel. Regions are packed into ≤ 28 s
-    /// windows with 1 s pauses between them (silence costs nothing and nothing is
+    /// windows with 0.5 s pauses between them (silence costs nothing and nothing is
     /// hallucinated there); whisper's words are then grouped by the packed piece their DTW
     /// times fall in, so every segment lies inside one stretch of real speech and carries call
     /// time.
@@ -238,7 +244,9 @@ impl Transcriber {
     ) -> Result<Vec<Segment>, TranscribeError> {
         let mut out = Vec::new();
         let mut queue = regions.to_vec();
-        while let Some((window, rest)) = crate::vad::pack_next(samples, &queue, 28_000, 1_000) {
+        while let Some((window, rest)) =
+            crate::vad::pack_next(samples, &queue, WINDOW_MS, WINDOW_GAP_MS)
+        {
             let tokens: Vec<(RawToken, f32)> = self
                 .run(worker, &window.samples)?
                 .into_iter()

@@ -52,6 +52,10 @@ fn unknown_model_and_bad_usage_exit_2() {
     );
     assert_eq!(code, Some(2));
     assert!(err.contains("hint: use f16 or q8_0"), "{err}");
+    // fetch takes the names --model takes (and its not-installed hint gives)
+    let (code, err) = callsift(&["models", "fetch", "huge-q8_0"], dir.path());
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unknown model \"huge\""), "{err}");
 }
 
 #[test]

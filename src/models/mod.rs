@@ -117,6 +117,15 @@ pub struct ResolvedModel {
     pub path: PathBuf,
 }
 
+/// Split a model name as `--model` takes it into the base model and its weight storage:
+/// `tiny.en-q8_0` → (`tiny.en`, q8_0); a name without a suffix is f16.
+pub fn split_name(name: &str) -> (&str, WeightType) {
+    match name.strip_suffix("-q8_0") {
+        Some(b) => (b, WeightType::Q8_0),
+        None => (name, WeightType::F16),
+    }
+}
+
 /// Resolve `--model`: a known name (optionally with `-q8_0`) in `dir`, or a path to a file.
 pub fn resolve(arg: &str, dir: &Path) -> Result<ResolvedModel, ModelError> {
     let looks_like_path = arg.contains('/') || arg.ends_with(".bin");
@@ -131,10 +140,7 @@ pub fn resolve(arg: &str, dir: &Path) -> Result<ResolvedModel, ModelError> {
             .unwrap_or_else(|| arg.to_string());
         return Ok(ResolvedModel { name, path });
     }
-    let (base, wtype) = match arg.strip_suffix("-q8_0") {
-        Some(b) => (b, WeightType::Q8_0),
-        None => (arg, WeightType::F16),
-    };
+    let (base, wtype) = split_name(arg);
     spec(base)?;
     let path = dir.join(file_name(base, wtype));
     if !path.is_file() {
