@@ -144,8 +144,8 @@ const MIN_REDO: usize = 8_000;
 /// Longest window whisper sees (ms), within its 30 s context.
 pub const WINDOW_MS: u32 = 28_000;
 /// Silence put between packed speech regions (ms). Enough for whisper to hear a break between
-/// utterances; longer only costs encoder time (1 s: 18% slower end to end and no better WER on
-/// the benchmark set, benches/RESULTS.md).
+/// utterances; longer only costs encoder time (1 s: about 15% slower end to end and a worse
+/// WER on the benchmark set, benches/RESULTS.md).
 pub const WINDOW_GAP_MS: u32 = 500;
 /// Windows are padded with silence to at least this many samples (0.5 s): whisper.cpp's DTW
 /// aborts the process on audio shorter than its median filter.
