@@ -117,13 +117,14 @@ pub struct ResolvedModel {
     pub path: PathBuf,
 }
 
-/// Split a model name as `--model` takes it into the base model and its weight storage:
-/// `tiny.en-q8_0` → (`tiny.en`, q8_0); a name without a suffix is f16.
+/// Split a model name as `--model` takes it into the base model and its weight storage, the
+/// inverse of [`file_name`]: `tiny.en-q8_0` → (`tiny.en`, q8_0); a name without a weight
+/// suffix is f16 (f16 files carry no suffix, so neither do their names).
 pub fn split_name(name: &str) -> (&str, WeightType) {
-    match name.strip_suffix("-q8_0") {
-        Some(b) => (b, WeightType::Q8_0),
-        None => (name, WeightType::F16),
-    }
+    name.rsplit_once('-')
+        .and_then(|(base, w)| WeightType::parse(w).map(|t| (base, t)))
+        .filter(|&(_, t)| t != WeightType::F16)
+        .unwrap_or((name, WeightType::F16))
 }
 
 /// Resolve `--model`: a known name (optionally with `-q8_0`) in `dir`, or a path to a file.
@@ -411,4 +412,23 @@ pub fn list(dir: &Path) -> Result<Vec<ListedModel>, ModelError> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_names_split_into_base_and_weights() {
+        assert_eq!(split_name("tiny.en"), ("tiny.en", WeightType::F16));
+        assert_eq!(split_name("tiny.en-q8_0"), ("tiny.en", WeightType::Q8_0));
+        assert_eq!(split_name("base-q3"), ("base-q3", WeightType::F16));
+        assert_eq!(split_name("base-f16"), ("base-f16", WeightType::F16));
+        // the inverse of file_name
+        for w in [WeightType::F16, WeightType::Q8_0] {
+            let file = file_name("base", w);
+            let stem = file.trim_start_matches("ggml-").trim_end_matches(".bin");
+            assert_eq!(split_name(stem), ("base", w));
+        }
+    }
 }
