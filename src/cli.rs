@@ -266,6 +266,13 @@ pub struct RunArgs {
     /// Calls per committed batch: a killed run redoes at most this many finished calls
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
     pub commit_every: u64,
+    /// Watchdog: seconds every file may take whatever its length; a file that takes longer than
+    /// this plus --watchdog-factor times its audio becomes an error row and the run goes on
+    #[arg(long, value_name = "SECS", default_value_t = 300.0)]
+    pub watchdog_base: f64,
+    /// Watchdog: seconds of processing allowed per second of audio, on top of --watchdog-base
+    #[arg(long, value_name = "X", default_value_t = 10.0)]
+    pub watchdog_factor: f64,
     /// Model name (tiny.en, base, tiny.en-q8_0, ...) or path to a ggml .bin file
     #[arg(long, default_value = "tiny.en")]
     pub model: String,
@@ -375,6 +382,15 @@ impl RunArgs {
             shard,
             force: self.force,
             commit_every: self.commit_every as usize,
+            watchdog: callsift::watchdog::Limits {
+                base: std::time::Duration::try_from_secs_f64(self.watchdog_base).map_err(|_| {
+                    anyhow::anyhow!(
+                        "--watchdog-base {} is not a number of seconds\nhint: give a value such as 300",
+                        self.watchdog_base
+                    )
+                })?,
+                per_audio: self.watchdog_factor,
+            },
         };
         s.validate()?;
         Ok(s)

@@ -16,6 +16,8 @@ use symphonia::core::meta::MetadataOptions;
 
 use rubato::audioadapter_buffers;
 
+use crate::watchdog::Deadline;
+
 /// Sample rate Whisper works at.
 pub const TARGET_RATE: u32 = 16_000;
 
@@ -43,6 +45,22 @@ pub enum DecodeError {
     TooManyChannels { path: PathBuf, channels: usize },
     #[error("{path}: sample rate is unknown")]
     UnknownRate { path: PathBuf },
+    #[error(
+        "{path}: the header declares a sample rate of 0 Hz\nhint: the file's header is damaged; re-export the recording"
+    )]
+    ZeroRate { path: PathBuf },
+    #[error(
+        "{path} runs longer than {hours} hours; callsift stops reading there\nhint: split the recording into calls, or check that the path names one call"
+    )]
+    TooLong { path: PathBuf, hours: u64 },
+    #[error(
+        "{path}: decoding took longer than the watchdog allows ({seconds} s) after {decoded_ms} ms of audio\nhint: the file is probably crafted or damaged; raise --watchdog-base if it is a real recording"
+    )]
+    TimedOut {
+        path: PathBuf,
+        seconds: u64,
+        decoded_ms: u64,
+    },
     #[error("{path} contains no audio samples")]
     NoSamples { path: PathBuf },
     #[error(
@@ -84,9 +102,17 @@ impl Audio {
     }
 }
 
+/// Longest recording decoded (hours): far beyond any call, short of exhausting memory.
+pub const MAX_HOURS: u64 = 12;
+
 /// Decode the whole file and resample each channel to 16 kHz.
 pub fn decode_file(path: &Path) -> Result<Audio, DecodeError> {
-    let (planes, rate, codec) = decode_native(path)?;
+    decode_file_until(path, Deadline::none())
+}
+
+/// [`decode_file`], giving up with [`DecodeError::TimedOut`] once `deadline` has passed.
+pub fn decode_file_until(path: &Path, deadline: Deadline) -> Result<Audio, DecodeError> {
+    let (planes, rate, codec) = decode_native_until(path, deadline)?;
     finish(path, planes, rate, codec)
 }
 
@@ -98,7 +124,11 @@ pub fn decode_bytes(bytes: Vec<u8>, name: &Path) -> Result<Audio, DecodeError> {
             path: name.to_path_buf(),
         });
     }
-    let (planes, rate, codec) = decode_source(Box::new(std::io::Cursor::new(bytes)), name)?;
+    let (planes, rate, codec) = decode_source(
+        Box::new(std::io::Cursor::new(bytes)),
+        name,
+        Deadline::none(),
+    )?;
     finish(name, planes, rate, codec)
 }
 
@@ -129,18 +159,72 @@ fn finish(
 
 /// Decode to per-channel samples at the native rate. Returns (planes, rate, codec name).
 pub fn decode_native(path: &Path) -> Result<(Vec<Vec<f32>>, u32, String), DecodeError> {
+    decode_native_until(path, Deadline::none())
+}
+
+fn decode_native_until(
+    path: &Path,
+    deadline: Deadline,
+) -> Result<(Vec<Vec<f32>>, u32, String), DecodeError> {
     let p = || path.to_path_buf();
-    let file = File::open(path).map_err(|source| DecodeError::Open { path: p(), source })?;
+    let mut file = File::open(path).map_err(|source| DecodeError::Open { path: p(), source })?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     if len == 0 {
         return Err(DecodeError::Empty { path: p() });
     }
-    decode_source(Box::new(file), path)
+    if let Some(bytes) =
+        streamed_wav(&mut file, len).map_err(|source| DecodeError::Open { path: p(), source })?
+    {
+        return decode_source(Box::new(std::io::Cursor::new(bytes)), path, deadline);
+    }
+    decode_source(Box::new(file), path, deadline)
+}
+
+/// A WAV written as a stream (by a recorder that could not seek back) declares its RIFF and
+/// data sizes as 0 or 0xFFFFFFFF. Such a file is read whole and its sizes set from its length,
+/// so its audio is decoded like any other; `None` for every other file (only its first 64 KiB
+/// are looked at, and it is rewound).
+fn streamed_wav(file: &mut File, len: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut head = Vec::with_capacity(1 << 16);
+    (&mut *file).take(1 << 16).read_to_end(&mut head)?;
+    file.seek(SeekFrom::Start(0))?;
+    let Some(data_at) = streamed_data_chunk(&head) else {
+        return Ok(None);
+    };
+    let mut bytes = Vec::with_capacity(len as usize);
+    (&mut *file).take(len).read_to_end(&mut bytes)?;
+    file.seek(SeekFrom::Start(0))?;
+    let data = (bytes.len() - data_at - 8).min(u32::MAX as usize - 64) as u32;
+    bytes[data_at + 4..data_at + 8].copy_from_slice(&data.to_le_bytes());
+    let riff = (bytes.len() - 8).min(u32::MAX as usize) as u32;
+    bytes[4..8].copy_from_slice(&riff.to_le_bytes());
+    Ok(Some(bytes))
+}
+
+/// Offset of the `data` chunk of a RIFF/WAVE file (given its first bytes) when that chunk
+/// declares a streamed size (0 or 0xFFFFFFFF) and audio follows it.
+fn streamed_data_chunk(head: &[u8]) -> Option<usize> {
+    if head.len() < 44 || &head[..4] != b"RIFF" || &head[8..12] != b"WAVE" {
+        return None;
+    }
+    let u32_at = |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+    let mut at = 12;
+    while at + 8 <= head.len() {
+        let size = u32_at(at + 4);
+        if &head[at..at + 4] == b"data" {
+            let streamed = (size == 0 || size == u32::MAX) && head.len() > at + 8;
+            return streamed.then_some(at);
+        }
+        at = at.checked_add(8 + size as usize + (size as usize & 1))?;
+    }
+    None
 }
 
 fn decode_source(
     source: Box<dyn symphonia::core::io::MediaSource>,
     path: &Path,
+    deadline: Deadline,
 ) -> Result<(Vec<Vec<f32>>, u32, String), DecodeError> {
     let p = || path.to_path_buf();
     let mss = MediaSourceStream::new(source, Default::default());
@@ -183,6 +267,9 @@ fn decode_source(
             channels: ch.count(),
         });
     }
+    if params.sample_rate == Some(0) {
+        return Err(DecodeError::ZeroRate { path: p() });
+    }
     let mut decoder = codecs
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| DecodeError::UnsupportedCodec {
@@ -196,6 +283,9 @@ fn decode_source(
     let mut bad_packets = 0usize;
     let mut good_packets = 0usize;
     loop {
+        if let Some(err) = over_limits(path, &planes, rate, deadline) {
+            return Err(err);
+        }
         let packet = match format.next_packet() {
             Ok(Some(packet)) => packet,
             Ok(None) => break,
@@ -232,6 +322,9 @@ fn decode_source(
                 }
                 if rate.is_none() {
                     rate = Some(buf.spec().rate());
+                }
+                if rate == Some(0) {
+                    return Err(DecodeError::ZeroRate { path: p() });
                 }
                 buf.copy_to_vec_interleaved(&mut scratch);
                 for (i, s) in scratch.iter().enumerate() {
@@ -293,6 +386,31 @@ fn decode_source(
     Ok((planes, rate, codec))
 }
 
+/// Why decoding must stop now, if it must: the watchdog's deadline passed, or the stream runs
+/// on past [`MAX_HOURS`] (a header-less or endless stream).
+fn over_limits(
+    path: &Path,
+    planes: &[Vec<f32>],
+    rate: Option<u32>,
+    deadline: Deadline,
+) -> Option<DecodeError> {
+    let frames = planes.first().map_or(0, Vec::len) as u64;
+    let decoded_ms = rate
+        .filter(|&r| r > 0)
+        .map_or(0, |r| frames * 1000 / r as u64);
+    if deadline.passed() {
+        return Some(DecodeError::TimedOut {
+            path: path.to_path_buf(),
+            seconds: deadline.allowed().as_secs(),
+            decoded_ms,
+        });
+    }
+    (decoded_ms > MAX_HOURS * 3_600_000).then(|| DecodeError::TooLong {
+        path: path.to_path_buf(),
+        hours: MAX_HOURS,
+    })
+}
+
 /// Resample one channel with rubato's FFT resampler (fixed ratio, anti-aliased).
 pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String> {
     if from == to {
@@ -310,6 +428,70 @@ pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A mono 8 kHz 16-bit WAV of a 440 Hz tone, `ms` long.
+    fn tone_wav(path: &Path, ms: u32) -> Vec<u8> {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(path, spec).unwrap();
+        for i in 0..8 * ms {
+            let v = (i as f32 * 440.0 * std::f32::consts::TAU / 8000.0).sin();
+            w.write_sample((v * 8000.0) as i16).unwrap();
+        }
+        w.finalize().unwrap();
+        std::fs::read(path).unwrap()
+    }
+
+    #[test]
+    fn a_streamed_wav_header_is_read_to_the_end_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("streamed.wav");
+        let mut bytes = tone_wav(&p, 2000);
+        let at = streamed_data_chunk(&bytes).map_or_else(
+            || bytes.windows(4).position(|w| w == b"data").unwrap(),
+            |a| a,
+        );
+        for size in [0u32, u32::MAX] {
+            bytes[at + 4..at + 8].copy_from_slice(&size.to_le_bytes());
+            bytes[4..8].copy_from_slice(&size.to_le_bytes());
+            std::fs::write(&p, &bytes).unwrap();
+            let audio = decode_file(&p).unwrap();
+            assert_eq!(audio.duration_ms, 2000, "data size {size:#x}");
+        }
+    }
+
+    #[test]
+    fn a_sample_rate_of_zero_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("zero-rate.wav");
+        let mut bytes = tone_wav(&p, 500);
+        // fmt chunk: sample rate at byte 24, byte rate at 28
+        bytes[24..32].copy_from_slice(&[0; 8]);
+        std::fs::write(&p, &bytes).unwrap();
+        let e = std::panic::catch_unwind(|| decode_file(&p))
+            .expect("no panic")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("zero-rate.wav"), "{e}");
+    }
+
+    #[test]
+    fn decoding_stops_at_the_watchdog() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("tone.wav");
+        tone_wav(&p, 1000);
+        let past = crate::watchdog::Limits {
+            base: std::time::Duration::ZERO,
+            per_audio: 0.0,
+        }
+        .deadline(std::time::Instant::now(), None);
+        let e = decode_file_until(&p, past).unwrap_err().to_string();
+        assert!(e.contains("watchdog"), "{e}");
+    }
 
     #[test]
     fn resampling_keeps_duration_and_a_tone() {

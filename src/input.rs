@@ -46,6 +46,96 @@ pub enum InputError {
     NothingToDo,
 }
 
+/// Largest recording callsift reads (bytes): about 12 hours of 48 kHz stereo 16-bit PCM. A
+/// bigger file is almost certainly not one call, and reading it would only exhaust memory.
+pub const MAX_RECORDING_BYTES: u64 = 8 << 30;
+
+/// Why a recording cannot be read, found from its metadata alone (it is never opened).
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot read {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is {kind}, not a regular file\nhint: callsift reads recordings from regular files only (a FIFO or device would block or never end); copy the recording into a file"
+    )]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error(
+        "{path} is {bytes} bytes, more than the {limit} bytes callsift reads for one recording\nhint: split the recording into calls, or check that the path names a recording"
+    )]
+    TooLarge {
+        path: PathBuf,
+        bytes: u64,
+        limit: u64,
+    },
+}
+
+/// What kind of file system object `ft` is, in words.
+fn kind_of(ft: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_dir() {
+        "a folder"
+    } else if ft.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    }
+}
+
+/// The size of the recording at `path` when it is a regular file (following symbolic links)
+/// of a sane size; never opens it, so a FIFO or device cannot block or stream without end.
+pub fn regular_file_len(path: &Path) -> Result<u64, SourceError> {
+    let meta = std::fs::metadata(path).map_err(|source| SourceError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !meta.file_type().is_file() {
+        return Err(SourceError::NotRegular {
+            path: path.to_path_buf(),
+            kind: kind_of(meta.file_type()),
+        });
+    }
+    if meta.len() > MAX_RECORDING_BYTES {
+        return Err(SourceError::TooLarge {
+            path: path.to_path_buf(),
+            bytes: meta.len(),
+            limit: MAX_RECORDING_BYTES,
+        });
+    }
+    Ok(meta.len())
+}
+
+/// SHA-256 of a recording's bytes (hex), read only when it is a regular file of a sane size
+/// and only up to the length it had when looked at (a file still growing is not chased).
+pub fn content_sha256(path: &Path) -> Result<String, SourceError> {
+    use std::io::Read;
+    let len = regular_file_len(path)?;
+    let io = |source| SourceError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?.take(len);
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
 /// One call to process.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallInput {
@@ -67,10 +157,13 @@ pub struct InputSet {
 }
 
 /// Stable id for a call without a manifest id: file stem plus 8 hex digits of the SHA-256 of
-/// its canonical path, so the same file gets the same id from any working directory.
+/// its canonical path, so the same file gets the same id from any working directory. The hash
+/// is over the path's raw bytes: two names that differ only in bytes that are not UTF-8 (shown
+/// alike as U+FFFD) get different ids.
 pub fn derived_id(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
     let canon = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    let digest = Sha256::digest(canon.to_string_lossy().as_bytes());
+    let digest = Sha256::digest(canon.as_os_str().as_bytes());
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
@@ -79,6 +172,18 @@ pub fn derived_id(path: &Path) -> String {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
+    walk_once(dir, out, &mut HashSet::new())
+}
+
+/// [`walk`], entering each folder once however symbolic links loop back to it.
+fn walk_once(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    seen: &mut HashSet<PathBuf>,
+) -> Result<(), InputError> {
+    if !seen.insert(dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())) {
+        return Ok(());
+    }
     let rd = std::fs::read_dir(dir).map_err(|source| InputError::Io {
         path: dir.to_path_buf(),
         source,
@@ -94,7 +199,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
             continue;
         }
         if path.is_dir() {
-            walk(&path, out)?;
+            walk_once(&path, out, seen)?;
         } else if path
             .extension()
             .and_then(|e| e.to_str())
@@ -291,6 +396,53 @@ mod tests {
         assert_eq!(set.calls[0].queue.as_deref(), Some("billing"));
         assert_eq!(set.calls[0].extra, vec![Some("north".to_string())]);
         assert_eq!(set.calls[1].extra, vec![None]);
+    }
+
+    #[test]
+    fn names_differing_only_in_bytes_that_are_not_utf8_get_their_own_ids() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir
+            .path()
+            .join(std::ffi::OsStr::from_bytes(b"call\xff.wav"));
+        let b = dir
+            .path()
+            .join(std::ffi::OsStr::from_bytes(b"call\xfe.wav"));
+        std::fs::write(&a, b"x").unwrap();
+        std::fs::write(&b, b"y").unwrap();
+        assert_ne!(derived_id(&a), derived_id(&b));
+        assert_eq!(derived_id(&a), derived_id(&a), "stable");
+        let set = from_paths(&[dir.path().to_path_buf()]).unwrap();
+        let ids: HashSet<_> = set.calls.iter().map(|c| &c.interaction_id).collect();
+        assert_eq!(ids.len(), 2);
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("zero.wav");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        let e = content_sha256(&link).unwrap_err().to_string();
+        assert!(e.contains("a character device, not a regular file"), "{e}");
+        assert!(e.contains("hint: "), "{e}");
+        let e = regular_file_len(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("a folder"), "{e}");
+        let f = dir.path().join("a.wav");
+        std::fs::write(&f, b"abc").unwrap();
+        assert_eq!(regular_file_len(&f).unwrap(), 3);
+        assert_eq!(
+            content_sha256(&f).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn a_folder_linked_into_itself_is_walked_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.wav"), b"x").unwrap();
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("loop")).unwrap();
+        let set = from_paths(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(set.calls.len(), 1);
     }
 
     #[test]

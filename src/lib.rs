@@ -22,6 +22,7 @@ pub mod scorecard;
 pub mod settings;
 pub mod transcribe;
 pub mod vad;
+pub mod watchdog;
 
 /// An error and its causes on one line each: `msg: cause: cause`, hints kept on their own lines.
 pub fn error_chain(e: &dyn std::error::Error) -> String {

@@ -62,6 +62,18 @@ fn run() -> anyhow::Result<ExitCode> {
                     summary.skipped,
                     summary.replaced,
                 );
+                if summary.taken_by_other_runs > 0 {
+                    println!(
+                        "{} recordings left to another run processing them now (same dataset)",
+                        summary.taken_by_other_runs
+                    );
+                }
+                if summary.duplicates_repaired > 0 {
+                    println!(
+                        "{} recordings held twice in the dataset were redone to one row each",
+                        summary.duplicates_repaired
+                    );
+                }
                 println!(
                     "run {}: {} part files under {}",
                     summary.run_id,

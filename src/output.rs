@@ -54,6 +54,10 @@ pub enum OutputError {
         "manifest column {0:?} clashes with a built-in column\nhint: rename the column in the manifest"
     )]
     ColumnClash(String),
+    #[error(
+        "{path} is not a folder, but the dataset needs one there\nhint: --out must name a callsift dataset folder (or a new one); move the file away"
+    )]
+    NotAFolder { path: PathBuf },
 }
 
 /// Columns of the interactions table, in order: the built-in ones, one boolean per rule
@@ -124,7 +128,8 @@ pub fn interactions_schema(
         fields.push(Field::new(name, DataType::Boolean, true));
     }
     for name in extra {
-        if fields.iter().any(|f| f.name() == name) {
+        // `date` is the hive partition column readers add from the folder names
+        if name == dataset::PARTITION_COLUMN || fields.iter().any(|f| f.name() == name) {
             return Err(OutputError::ColumnClash(name.clone()));
         }
         fields.push(s(name, true));
@@ -394,6 +399,15 @@ impl ParquetSink {
         ids: &std::collections::HashSet<String>,
     ) -> Result<std::collections::HashMap<String, dataset::Stored>, OutputError> {
         self.ds.stored(ids)
+    }
+
+    /// See [`dataset::Dataset::claim`].
+    pub fn claim(
+        &self,
+        ids: &std::collections::HashSet<String>,
+        choose: impl FnOnce(&dataset::Claimed) -> Vec<String>,
+    ) -> Result<dataset::Claimed, OutputError> {
+        self.ds.claim(ids, choose)
     }
 
     /// Remove earlier rows of these ids (before they are processed again).

@@ -45,6 +45,8 @@ pub enum FileError {
     Decode(#[from] DecodeError),
     #[error(transparent)]
     Transcribe(#[from] TranscribeError),
+    #[error(transparent)]
+    Source(#[from] input::SourceError),
     #[error(
         "internal error while processing {path}: {message}\nhint: please report this with the file"
     )]
@@ -78,9 +80,15 @@ pub struct Summary {
     pub in_shard: usize,
     /// Inputs skipped because the dataset already holds an up-to-date row for them.
     pub skipped: usize,
+    /// Inputs left to another run that is processing them right now (a concurrent run over the
+    /// same dataset).
+    pub taken_by_other_runs: usize,
     /// Inputs whose earlier rows were replaced (changed content or settings, earlier failure,
-    /// or `--force`).
+    /// duplicates, or `--force`).
     pub replaced: usize,
+    /// Inputs found in more than one row (a dataset written by concurrent runs before they
+    /// cooperated), redone so that one row is left.
+    pub duplicates_repaired: usize,
     /// Inputs processed by this run.
     pub total: usize,
     pub ok: usize,
@@ -196,8 +204,14 @@ fn process(
     transcriber: &Transcriber,
     worker: &mut Worker,
     row: &mut Interaction,
+    started: Instant,
 ) -> Result<(), FileError> {
-    let audio = decode::decode_file(&call.path)?;
+    // a FIFO, device or socket is never opened (it could block or stream without end)
+    input::regular_file_len(&call.path)?;
+    let audio = decode::decode_file_until(&call.path, s.watchdog.deadline(started, None))?;
+    let deadline = s
+        .watchdog
+        .deadline(started, Some(Duration::from_millis(audio.duration_ms)));
     row.duration_ms = Some(audio.duration_ms as i64);
     row.sample_rate_hz = Some(audio.source_rate as i32);
     row.channels = Some(audio.channel_count() as i32);
@@ -223,7 +237,7 @@ fn process(
         let (act, speech) = ChannelActivity::measure(samples);
         activity.push(act);
         let padded = vad::pad(&speech, 150, samples.len());
-        for seg in transcriber.transcribe_regions(worker, samples, &padded)? {
+        for seg in transcriber.transcribe_regions(worker, samples, &padded, deadline)? {
             segments.push(SegmentRow {
                 role,
                 channel: ch as i32,
@@ -252,6 +266,49 @@ fn process(
     Ok(())
 }
 
+/// What a run does with its calls, given what the dataset holds.
+#[derive(Default)]
+struct Decision {
+    /// Calls to process, with their content and settings hashes.
+    todo: Vec<(CallInput, Option<String>, String)>,
+    /// Ids whose earlier rows are removed before they are processed again.
+    replace: std::collections::HashSet<String>,
+    /// How many of those are duplicated in the dataset.
+    duplicated: usize,
+}
+
+/// Skip a call the dataset holds once, `ok`, with the same content and settings hashes (unless
+/// `force`); leave one that another live run has claimed; process the rest, replacing what
+/// the dataset holds of them.
+fn decide(
+    keyed: Vec<(CallInput, Option<String>, String)>,
+    found: &output::dataset::Claimed,
+    force: bool,
+) -> Decision {
+    let mut d = Decision::default();
+    for (c, content, settings) in keyed {
+        if found.taken.contains_key(&c.interaction_id) {
+            continue;
+        }
+        match found.stored.get(&c.interaction_id) {
+            Some(st)
+                if !force
+                    && !st.duplicated()
+                    && st.ok
+                    && content.is_some()
+                    && st.content_sha256 == content
+                    && st.settings_sha256.as_deref() == Some(settings.as_str()) => {}
+            Some(st) => {
+                d.duplicated += usize::from(st.duplicated());
+                d.replace.insert(c.interaction_id.clone());
+                d.todo.push((c, content, settings));
+            }
+            None => d.todo.push((c, content, settings)),
+        }
+    }
+    d
+}
+
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         s.to_string()
@@ -276,6 +333,8 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
         .cloned()
         .collect();
     let in_shard = shard_calls.len();
+    // a damaged model would abort the process inside whisper.cpp: refuse it before any work
+    models::validate::validate(&s.model.path)?;
     let model_sha = models::sha256_file(&s.model.path)?;
     let run_hash = settings_hash(s, &model_sha);
     let mut sink = ParquetSink::open(
@@ -299,7 +358,7 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
         shard_calls
             .into_par_iter()
             .map(|c| {
-                let content = models::sha256_file(&c.path).ok();
+                let content = input::content_sha256(&c.path).ok();
                 let settings = call_settings_hash(&run_hash, &c, &set.extra_columns);
                 (c, content, settings)
             })
@@ -310,25 +369,25 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
         .iter()
         .map(|(c, ..)| c.interaction_id.clone())
         .collect();
-    let stored = sink.stored(&ids)?;
-    let mut todo = Vec::new();
-    let mut replace = std::collections::HashSet::new();
-    for (c, content, settings) in keyed {
-        match stored.get(&c.interaction_id) {
-            Some(st)
-                if !s.force
-                    && st.ok
-                    && content.is_some()
-                    && st.content_sha256 == content
-                    && st.settings_sha256.as_deref() == Some(settings.as_str()) => {}
-            Some(_) => {
-                replace.insert(c.interaction_id.clone());
-                todo.push((c, content, settings));
-            }
-            None => todo.push((c, content, settings)),
-        }
-    }
-    let skipped = in_shard - todo.len();
+    let decision = std::cell::RefCell::new(None);
+    let claimed = sink.claim(&ids, |found| {
+        let d = decide(keyed, found, s.force);
+        let mine = d
+            .todo
+            .iter()
+            .map(|(c, ..)| c.interaction_id.clone())
+            .collect();
+        *decision.borrow_mut() = Some(d);
+        mine
+    })?;
+    let Decision {
+        todo,
+        replace,
+        duplicated,
+    } = decision.into_inner().unwrap_or_default();
+    let stored = claimed.stored;
+    let taken = claimed.taken.len();
+    let skipped = in_shard - todo.len() - taken;
     let replaced = replace.len();
     sink.note(
         "inputs",
@@ -336,7 +395,9 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
             "given": inputs,
             "in_shard": in_shard,
             "skipped_unchanged": skipped,
+            "claimed_by_other_runs": claimed.taken.len(),
             "replaced": replaced,
+            "duplicates_repaired": duplicated,
             "to_process": todo.len(),
         }),
     )?;
@@ -358,7 +419,9 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
         inputs,
         in_shard,
         skipped,
+        taken_by_other_runs: taken,
         replaced,
+        duplicates_repaired: duplicated,
         total: todo.len(),
         ok: 0,
         failed: Vec::new(),
@@ -430,11 +493,20 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
                                 *slot = Some(transcriber.worker()?);
                             }
                             let worker = slot.as_mut().expect("worker state was just created");
-                            process(call, s, &transcriber, worker, &mut row)
+                            process(call, s, &transcriber, worker, &mut row, t0)
                         }));
                         let error = match result {
                             Ok(Ok(())) => None,
-                            Ok(Err(e)) => Some(e),
+                            Ok(Err(e)) => {
+                                if matches!(
+                                    e,
+                                    FileError::Transcribe(TranscribeError::TimedOut { .. })
+                                ) {
+                                    // whisper stopped mid-graph: start the next file afresh
+                                    *slot = None;
+                                }
+                                Some(e)
+                            }
                             Err(p) => {
                                 *slot = None; // the state may be inconsistent; start afresh
                                 Some(FileError::Panic {

@@ -40,6 +40,10 @@ pub enum SettingsError {
     Zero { name: &'static str },
     #[error("--beam-size must be between 1 and 16, got {0}")]
     BeamSize(u32),
+    #[error(
+        "--watchdog-factor must be a number of seconds per second of audio, 0 or more, got {0}"
+    )]
+    WatchdogFactor(f64),
     #[error("give recordings to process (files or folders) or --manifest calls.csv")]
     NoInput,
     #[error("{origin}: {value:?} is not a shard\nhint: {hint}")]
@@ -207,6 +211,8 @@ pub struct RunSettings {
     pub force: bool,
     /// Rows per committed batch (a killed run loses at most this many finished calls).
     pub commit_every: usize,
+    /// How long one file may take before it becomes an error row.
+    pub watchdog: crate::watchdog::Limits,
 }
 
 impl RunSettings {
@@ -217,6 +223,9 @@ impl RunSettings {
         }
         if !(1..=16).contains(&self.beam_size) {
             return Err(SettingsError::BeamSize(self.beam_size));
+        }
+        if !self.watchdog.per_audio.is_finite() || self.watchdog.per_audio < 0.0 {
+            return Err(SettingsError::WatchdogFactor(self.watchdog.per_audio));
         }
         plan_threads(self.jobs, self.threads, self.cores, usize::MAX).map(|_| ())
     }

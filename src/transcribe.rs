@@ -27,6 +27,24 @@ pub enum TranscribeError {
     State { name: String, detail: String },
     #[error("whisper failed on {seconds:.1} s of audio: {detail}")]
     Run { seconds: f64, detail: String },
+    #[error(
+        "transcription took longer than the watchdog allows ({seconds} s for this file)\nhint: raise --watchdog-base or --watchdog-factor if the machine is heavily shared"
+    )]
+    TimedOut { seconds: u64 },
+}
+
+thread_local! {
+    /// The deadline of the file this thread is transcribing, read by whisper.cpp's abort
+    /// callback. A thread-local because whisper-rs 0.16's `set_abort_callback_safe` hands the
+    /// callback a pointer to its boxed trait object as if it were the closure itself: only a
+    /// closure that captures nothing (zero-sized) is safe to pass. whisper.cpp calls it on the
+    /// thread that called `whisper_full` (ggml's worker 0 is that thread).
+    static DEADLINE: std::cell::Cell<Option<std::time::Instant>> =
+        const { std::cell::Cell::new(None) };
+}
+
+fn deadline_passed() -> bool {
+    DEADLINE.with(|d| d.get().is_some_and(|t| std::time::Instant::now() >= t))
 }
 
 /// Decoding options shared by every worker.
@@ -236,7 +254,28 @@ impl Transcriber {
     /// the window's speech is done — it ends its text early now and then — the pieces it did
     /// not reach, and a piece it stopped in the middle of, go back to the front of the queue
     /// and open the next window, so no speech is skipped.
+    ///
+    /// Gives up with [`TranscribeError::TimedOut`] once `deadline` has passed (checked between
+    /// windows and inside whisper.cpp's encoder and decoder loops).
     pub fn transcribe_regions(
+        &self,
+        worker: &mut Worker,
+        samples: &[f32],
+        regions: &[crate::vad::Region],
+        deadline: crate::watchdog::Deadline,
+    ) -> Result<Vec<Segment>, TranscribeError> {
+        DEADLINE.with(|d| d.set(deadline.instant()));
+        let result = self.transcribe_until(worker, samples, regions);
+        DEADLINE.with(|d| d.set(None));
+        match result {
+            Err(_) | Ok(_) if deadline.passed() => Err(TranscribeError::TimedOut {
+                seconds: deadline.allowed().as_secs(),
+            }),
+            other => other,
+        }
+    }
+
+    fn transcribe_until(
         &self,
         worker: &mut Worker,
         samples: &[f32],
@@ -247,6 +286,9 @@ impl Transcriber {
         while let Some((window, rest)) =
             crate::vad::pack_next(samples, &queue, WINDOW_MS, WINDOW_GAP_MS)
         {
+            if deadline_passed() {
+                return Ok(out);
+            }
             let tokens: Vec<(RawToken, f32)> = self
                 .run(worker, &window.samples)?
                 .into_iter()
@@ -370,6 +412,7 @@ impl Transcriber {
         p.set_suppress_blank(true);
         p.set_suppress_nst(true);
         p.set_token_timestamps(true);
+        p.set_abort_callback_safe(deadline_passed);
         // one pass over the whole window: whisper.cpp's own seeking inside a window re-runs
         // the encoder on what is left and can hand DTW a stretch too short for its median
         // filter, which aborts the process; transcribe_regions requeues what a pass misses

@@ -4,6 +4,7 @@
 
 pub mod ct2;
 pub mod ggml;
+pub mod validate;
 
 use std::fs;
 use std::io::{BufWriter, Read, Write};
@@ -44,6 +45,18 @@ pub enum ModelError {
     Ct2Format { offset: usize, reason: String },
     #[error("CTranslate2 model has no tensor {0}")]
     MissingTensor(String),
+    #[error(
+        "{path} is not a usable Whisper model (at byte {offset}: {reason})\nhint: the file is damaged or not a ggml Whisper model; run `callsift models fetch <name> --force` to recreate a known model, or pass the path of a ggml .bin file"
+    )]
+    Invalid {
+        path: PathBuf,
+        offset: u64,
+        reason: String,
+    },
+    #[error(
+        "{path} is a folder, not a model file\nhint: pass a model name such as tiny.en (with --models-dir {path} if the models are there), or the path of a ggml .bin file"
+    )]
+    IsFolder { path: PathBuf },
     #[error("cannot convert model: {0}")]
     Convert(String),
     #[error(
@@ -129,9 +142,12 @@ pub fn split_name(name: &str) -> (&str, WeightType) {
 
 /// Resolve `--model`: a known name (optionally with `-q8_0`) in `dir`, or a path to a file.
 pub fn resolve(arg: &str, dir: &Path) -> Result<ResolvedModel, ModelError> {
-    let looks_like_path = arg.contains('/') || arg.ends_with(".bin");
+    let looks_like_path = arg.contains('/') || arg.ends_with(".bin") || Path::new(arg).is_dir();
     if looks_like_path {
         let path = PathBuf::from(arg);
+        if path.is_dir() {
+            return Err(ModelError::IsFolder { path });
+        }
         if !path.is_file() {
             return Err(ModelError::NoSuchFile { path });
         }

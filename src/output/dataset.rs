@@ -8,8 +8,15 @@
 //! OUT/_callsift/runs/<run>-<shard>.json  run manifests
 //! OUT/_callsift/locks/<run>-<shard>.lock held (flock) while that run is alive
 //! OUT/_callsift/journal/<run>-<shard>.json  removals in progress (redo log)
-//! OUT/_callsift/write.lock               serialises removals and clean-up
+//! OUT/_callsift/claims/<run>-<shard>.json   interaction ids a live run is processing
+//! OUT/_callsift/write.lock               serialises claims, removals and clean-up
 //! ```
+//!
+//! Concurrent runs cooperate through claims: under the write lock a run reads what the
+//! dataset holds and which ids other live runs have claimed, then claims what it will process;
+//! an id claimed by a live run is left to it. A claim dies with its run (its lock). An id found
+//! in more than one row (a dataset written before claims existed) is redone by the next run,
+//! which removes every copy first.
 //!
 //! Commit protocol: a batch is written to hidden temporary files, each fsynced, then renamed —
 //! segments and events first, interactions last. The interactions part is the commit point:
@@ -37,6 +44,8 @@ use super::OutputError;
 pub const PUBLISH_ORDER: [&str; 3] = ["segments", "events", "interactions"];
 pub const INTERACTIONS: &str = "interactions";
 pub const META_DIR: &str = "_callsift";
+/// The hive partition column (`date=YYYY-MM-DD` folders) that readers add to every table.
+pub const PARTITION_COLUMN: &str = "date";
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
     move |source| OutputError::Io {
@@ -104,12 +113,35 @@ fn prefix_of(name: &str) -> Option<&str> {
 /// What the dataset already holds for one interaction id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stored {
+    /// Status and hashes of the last row found (parts in path order).
     pub ok: bool,
     pub content_sha256: Option<String>,
     pub settings_sha256: Option<String>,
-    /// Partition folder (`date=…`) and file name of the interactions part holding the row.
-    pub partition: String,
-    pub file: String,
+    /// Partition folder (`date=…`) and file name of every interactions part holding a row of
+    /// the id: one, unless the id is duplicated.
+    pub parts: Vec<(String, String)>,
+    /// How many rows hold the id (more than one is a duplicate to repair).
+    pub rows: usize,
+}
+
+impl Stored {
+    pub fn duplicated(&self) -> bool {
+        self.rows > 1
+    }
+}
+
+/// What a run found when it claimed its calls.
+#[derive(Debug, Default)]
+pub struct Claimed {
+    /// What the dataset holds for the ids asked about.
+    pub stored: HashMap<String, Stored>,
+    /// Ids a live run other than this one is processing, with that run's `<run>-<shard>`.
+    pub taken: HashMap<String, String>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Claims {
+    ids: Vec<String>,
 }
 
 /// Every file inside the partition folders of `table` (parts and temporary files alike);
@@ -216,7 +248,14 @@ struct Journal {
 impl Dataset {
     /// Create the folders, take this run's lock and clean up after dead runs.
     pub fn open(root: &Path, key: RunKey) -> Result<Dataset, OutputError> {
-        for d in ["locks", "runs", "journal"] {
+        // a file where a folder belongs is found now, not when the first batch is written
+        let tables = PUBLISH_ORDER.iter().map(|t| root.join(t));
+        for p in std::iter::once(root.to_path_buf()).chain(tables) {
+            if p.exists() && !p.is_dir() {
+                return Err(OutputError::NotAFolder { path: p });
+            }
+        }
+        for d in ["locks", "runs", "journal", "claims"] {
             let p = root.join(META_DIR).join(d);
             fs::create_dir_all(&p).map_err(io(&p))?;
         }
@@ -321,6 +360,7 @@ impl Dataset {
             if self.is_alive(prefix) {
                 continue;
             }
+            let _ = fs::remove_file(self.claims_path(prefix));
             let manifest = meta.join("runs").join(format!("{prefix}.json"));
             if let Ok(text) = fs::read_to_string(&manifest)
                 && let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&text)
@@ -337,6 +377,59 @@ impl Dataset {
             let _ = fs::remove_file(&l);
         }
         Ok(())
+    }
+
+    fn claims_path(&self, prefix: &str) -> PathBuf {
+        self.root
+            .join(META_DIR)
+            .join("claims")
+            .join(format!("{prefix}.json"))
+    }
+
+    /// Ids claimed by live runs other than this one, each with its run's prefix.
+    fn live_claims(&self) -> Result<HashMap<String, String>, OutputError> {
+        let dir = self.root.join(META_DIR).join("claims");
+        let mut out = HashMap::new();
+        for f in fs::read_dir(&dir).map_err(io(&dir))? {
+            let f = f.map_err(io(&dir))?.path();
+            let Some(prefix) = f.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            if prefix == self.key.prefix() || !self.is_alive(prefix) {
+                continue;
+            }
+            let text = fs::read_to_string(&f).map_err(io(&f))?;
+            let claims: Claims = serde_json::from_str(&text).map_err(|e| read_err(&f, e))?;
+            for id in claims.ids {
+                out.insert(id, prefix.to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Atomically with respect to other runs (under the write lock): find what the dataset
+    /// holds for `ids` and which of them live runs have claimed, let `choose` pick the ids
+    /// this run will process, and claim them. `choose` never gets an id to pick that another
+    /// live run holds: the caller leaves those out.
+    pub fn claim(
+        &self,
+        ids: &HashSet<String>,
+        choose: impl FnOnce(&Claimed) -> Vec<String>,
+    ) -> Result<Claimed, OutputError> {
+        self.with_write_lock(|| {
+            let mut taken = self.live_claims()?;
+            taken.retain(|id, _| ids.contains(id));
+            let found = Claimed {
+                stored: self.stored(ids)?,
+                taken,
+            };
+            let mut mine = choose(&found);
+            mine.retain(|id| !found.taken.contains_key(id));
+            mine.sort();
+            let text = serde_json::to_string(&Claims { ids: mine }).unwrap_or_default();
+            write_atomic(&self.claims_path(&self.key.prefix()), text.as_bytes())?;
+            Ok(found)
+        })
     }
 
     /// What the dataset holds for the given ids (all partitions, all runs).
@@ -384,16 +477,21 @@ impl Dataset {
                     if !ids.contains(id.value(i)) {
                         continue;
                     }
-                    out.insert(
-                        id.value(i).to_string(),
-                        Stored {
-                            ok: status.value(i) == "ok",
-                            content_sha256: opt(content, i),
-                            settings_sha256: opt(settings, i),
-                            partition: partition.clone(),
-                            file: file.clone(),
-                        },
-                    );
+                    let here = (partition.clone(), file.clone());
+                    let entry = out.entry(id.value(i).to_string()).or_insert(Stored {
+                        ok: false,
+                        content_sha256: None,
+                        settings_sha256: None,
+                        parts: Vec::new(),
+                        rows: 0,
+                    });
+                    entry.ok = status.value(i) == "ok";
+                    entry.content_sha256 = opt(content, i);
+                    entry.settings_sha256 = opt(settings, i);
+                    entry.rows += 1;
+                    if !entry.parts.contains(&here) {
+                        entry.parts.push(here);
+                    }
                 }
             }
         }
@@ -408,7 +506,7 @@ impl Dataset {
         }
         let mut files: Vec<(String, String)> = stored
             .iter()
-            .map(|s| (s.partition.clone(), s.file.clone()))
+            .flat_map(|s| s.parts.iter().cloned())
             .collect();
         files.sort();
         files.dedup();
@@ -513,8 +611,9 @@ impl Dataset {
         result
     }
 
-    /// End of the run: release the lock and remove the lock file.
+    /// End of the run: drop its claims, release the lock and remove the lock file.
     pub fn close(mut self) {
+        let _ = fs::remove_file(self.claims_path(&self.key.prefix()));
         if let Some(l) = self.lock.take() {
             let _ = fs::remove_file(Self::lock_path(&self.root, &self.key.prefix()));
             let _ = l.unlock();
