@@ -526,7 +526,12 @@ fn model_converter_writes_a_complete_verified_model() {
     let regions = callsift::vad::detect(&audio.channels[0], &Default::default());
     let mut w = t.worker().unwrap();
     let text: String = t
-        .transcribe_regions(&mut w, &audio.channels[0], &regions)
+        .transcribe_regions(
+            &mut w,
+            &audio.channels[0],
+            &regions,
+            callsift::watchdog::Deadline::none(),
+        )
         .unwrap()
         .iter()
         .map(|s| s.text.to_lowercase())

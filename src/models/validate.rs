@@ -193,7 +193,7 @@ fn check_hparams(r: &Reader, hp: &[u32; 11]) -> Result<(), ModelError> {
         (
             "n_audio_head",
             n_audio_head,
-            (1..=32).contains(&n_audio_head) && n_audio_state % n_audio_head.max(1) == 0,
+            (1..=32).contains(&n_audio_head) && n_audio_state.is_multiple_of(n_audio_head.max(1)),
         ),
         (
             "n_audio_layer",
@@ -205,7 +205,7 @@ fn check_hparams(r: &Reader, hp: &[u32; 11]) -> Result<(), ModelError> {
         (
             "n_text_head",
             n_text_head,
-            (1..=32).contains(&n_text_head) && n_text_state % n_text_head.max(1) == 0,
+            (1..=32).contains(&n_text_head) && n_text_state.is_multiple_of(n_text_head.max(1)),
         ),
         (
             "n_text_layer",
@@ -252,7 +252,7 @@ fn tensor(r: &mut Reader, limits: [u32; 6]) -> Result<(), ModelError> {
         .map_err(|_| r.bad("file ends inside a tensor name"))?;
     r.pos += u64::from(name_len);
     let name = String::from_utf8_lossy(&name).into_owned();
-    if elements % block != 0 {
+    if !elements.is_multiple_of(block) {
         return Err(r.bad(format!(
             "tensor {name} has {elements} elements, not a whole number of blocks of its type"
         )));
