@@ -276,7 +276,9 @@ pub struct RunArgs {
     /// Model name (tiny.en, base, tiny.en-q8_0, ...) or path to a ggml .bin file
     #[arg(long, default_value = "tiny.en")]
     pub model: String,
-    /// Folder holding converted models [default: $CALLSIFT_MODELS_DIR or ./models]
+    /// Folder holding converted models [default: $CALLSIFT_MODELS_DIR, else the first of
+    /// ./models, the models/ folder beside the binary's checkout or install, and
+    /// ~/.local/share/callsift/models that holds the model; `callsift models list` shows them]
     #[arg(long)]
     pub models_dir: Option<PathBuf>,
     /// Spoken language (ISO code), or `auto` with a multilingual model
@@ -337,7 +339,9 @@ pub enum ModelsCommand {
 
 impl RunArgs {
     pub fn into_settings(self) -> anyhow::Result<RunSettings> {
-        let dir = self.models_dir.unwrap_or_else(models::default_dir);
+        let dirs = self
+            .models_dir
+            .map_or_else(models::search_dirs, |d| vec![d]);
         // a bad rules file stops the run before any audio is read
         let (rules, rules_source) = load_rules(self.rules.as_deref())?;
         let rules_text = match &self.rules {
@@ -353,7 +357,7 @@ impl RunArgs {
             Some(v) => Shard::parse(v, "--shard")?,
             None => Shard::from_env(|k| std::env::var(k).ok())?.unwrap_or_default(),
         };
-        let model = models::resolve(&self.model, &dir)?;
+        let model = models::resolve(&self.model, &dirs)?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let s = RunSettings {
             inputs: self.inputs,

@@ -270,9 +270,11 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Models(ModelsCommand::List { dir }) => {
-            let dir = dir.unwrap_or_else(models::default_dir);
+            let dirs = dir.map_or_else(models::search_dirs, |d| vec![d]);
+            let shown: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+            println!("looking in, first match wins: {}", shown.join(", "));
             println!("{:<24} {:>10}  status", "file", "size");
-            for m in models::list(&dir)? {
+            for m in models::list(&dirs)? {
                 let size = m
                     .size
                     .map_or("-".into(), |s| format!("{:.1} MB", s as f64 / 1e6));
@@ -281,7 +283,11 @@ fn run() -> anyhow::Result<ExitCode> {
                     Some(true) => "installed, verified",
                     Some(false) => "installed, CHECKSUM MISMATCH",
                 };
-                println!("{:<24} {:>10}  {status}", m.file, size);
+                let at = m
+                    .path
+                    .map(|p| format!(" ({})", p.display()))
+                    .unwrap_or_default();
+                println!("{:<24} {:>10}  {status}{at}", m.file, size);
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -419,3 +419,30 @@ fn a_file_where_the_dataset_needs_a_folder_is_refused_before_any_work() {
     assert!(e.contains("interactions is not a folder"), "{e}");
     assert!(e.contains("hint: "), "{e}");
 }
+
+#[test]
+#[ignore = "needs the Whisper model"]
+fn model_a_run_started_from_another_folder_finds_the_model() {
+    model_path();
+    let dir = tempfile::tempdir().unwrap();
+    let call = dir.path().join("a.wav");
+    fs::copy(root().join("samples/call_004.wav"), &call).unwrap();
+    let o = callsift(&["run", "a.wav", "--out", "out"])
+        .current_dir(dir.path())
+        .env_remove("CALLSIFT_MODELS_DIR")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(rows(&dir.path().join("out"), &["status"]).len(), 1);
+    let o = callsift(&["models", "list"])
+        .current_dir(dir.path())
+        .env_remove("CALLSIFT_MODELS_DIR")
+        .output()
+        .unwrap();
+    let listing = text(&o);
+    let beside = root().join("models/ggml-tiny.en.bin");
+    assert!(
+        listing.contains(&format!("({})", beside.display())),
+        "{listing}"
+    );
+}

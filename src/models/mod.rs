@@ -22,9 +22,14 @@ pub enum ModelError {
     )]
     Unknown { name: String, known: String },
     #[error(
-        "model {name} is not installed at {path}\nhint: run `callsift models fetch {name}` (or `make models`)"
+        "model {name} is not installed at {path}{elsewhere}\nhint: run `callsift models fetch {name}` (or `make models`), or set CALLSIFT_MODELS_DIR to the folder holding it"
     )]
-    NotInstalled { name: String, path: PathBuf },
+    NotInstalled {
+        name: String,
+        path: PathBuf,
+        /// The other folders looked in, as ` (nor in a, b)`; empty when there were none.
+        elsewhere: String,
+    },
     #[error(
         "model file {path} does not exist\nhint: pass a model name such as tiny.en, or the path of a ggml .bin file"
     )]
@@ -116,11 +121,52 @@ pub fn file_name(name: &str, wtype: WeightType) -> String {
     }
 }
 
-/// The default models directory: `$CALLSIFT_MODELS_DIR`, else `./models`.
+/// The default models directory (where `models fetch` writes): `$CALLSIFT_MODELS_DIR`, else
+/// `./models`.
 pub fn default_dir() -> PathBuf {
     std::env::var_os("CALLSIFT_MODELS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("models"))
+}
+
+/// Where a model named without a path is looked for, in order, so that a cron job or a batch
+/// script started from any folder finds it: `$CALLSIFT_MODELS_DIR` alone when it is set; else
+/// `./models`, the `models/` folder of the checkout the binary was built in
+/// (`<exe>/../../models`), the shared folder of an install under a prefix
+/// (`<exe>/../share/callsift/models`), and the user's data folder
+/// (`$XDG_DATA_HOME/callsift/models`, by default `~/.local/share/callsift/models`).
+pub fn search_dirs() -> Vec<PathBuf> {
+    search_dirs_from(
+        |k| std::env::var_os(k),
+        std::env::current_exe().ok().as_deref(),
+    )
+}
+
+/// [`search_dirs`] with the environment and the executable's path given.
+pub fn search_dirs_from(
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+    exe: Option<&Path>,
+) -> Vec<PathBuf> {
+    if let Some(dir) = env("CALLSIFT_MODELS_DIR") {
+        return vec![PathBuf::from(dir)];
+    }
+    let mut dirs = vec![PathBuf::from("models")];
+    if let Some(bin) = exe.and_then(Path::parent) {
+        if let Some(checkout) = bin.parent().and_then(Path::parent) {
+            dirs.push(checkout.join("models"));
+        }
+        if let Some(prefix) = bin.parent() {
+            dirs.push(prefix.join("share/callsift/models"));
+        }
+    }
+    let data = env("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".local/share")));
+    if let Some(data) = data {
+        dirs.push(data.join("callsift/models"));
+    }
+    dirs.dedup();
+    dirs
 }
 
 /// A model ready to load: where it is and how to name it in outputs.
@@ -140,8 +186,9 @@ pub fn split_name(name: &str) -> (&str, WeightType) {
         .unwrap_or((name, WeightType::F16))
 }
 
-/// Resolve `--model`: a known name (optionally with `-q8_0`) in `dir`, or a path to a file.
-pub fn resolve(arg: &str, dir: &Path) -> Result<ResolvedModel, ModelError> {
+/// Resolve `--model`: a known name (optionally with `-q8_0`) in the first of `dirs` that holds
+/// it, or a path to a file.
+pub fn resolve(arg: &str, dirs: &[PathBuf]) -> Result<ResolvedModel, ModelError> {
     let looks_like_path = arg.contains('/') || arg.ends_with(".bin") || Path::new(arg).is_dir();
     if looks_like_path {
         let path = PathBuf::from(arg);
@@ -159,17 +206,63 @@ pub fn resolve(arg: &str, dir: &Path) -> Result<ResolvedModel, ModelError> {
     }
     let (base, wtype) = split_name(arg);
     spec(base)?;
-    let path = dir.join(file_name(base, wtype));
-    if !path.is_file() {
+    let file = file_name(base, wtype);
+    let Some(path) = dirs.iter().map(|d| d.join(&file)).find(|p| p.is_file()) else {
+        let others: Vec<String> = dirs
+            .iter()
+            .skip(1)
+            .map(|d| d.display().to_string())
+            .collect();
         return Err(ModelError::NotInstalled {
             name: arg.to_string(),
-            path,
+            path: dirs.first().cloned().unwrap_or_default().join(&file),
+            elsewhere: if others.is_empty() {
+                String::new()
+            } else {
+                format!(" (nor in {})", others.join(", "))
+            },
         });
-    }
+    };
     Ok(ResolvedModel {
         name: arg.to_string(),
         path,
     })
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+
+    #[test]
+    fn models_are_looked_for_beside_the_binary_and_in_the_data_folder() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        };
+        let exe = Path::new("/opt/callsift/target/release/callsift");
+        assert_eq!(
+            search_dirs_from(env(&[("HOME", "/home/ops")]), Some(exe)),
+            [
+                "models",
+                "/opt/callsift/models",
+                "/opt/callsift/target/share/callsift/models",
+                "/home/ops/.local/share/callsift/models"
+            ]
+            .map(PathBuf::from)
+        );
+        assert_eq!(
+            search_dirs_from(
+                env(&[("CALLSIFT_MODELS_DIR", "/srv/m"), ("HOME", "/h")]),
+                Some(exe)
+            ),
+            vec![PathBuf::from("/srv/m")]
+        );
+        let dirs = search_dirs_from(env(&[("XDG_DATA_HOME", "/d")]), None);
+        assert_eq!(dirs, ["models", "/d/callsift/models"].map(PathBuf::from));
+    }
 }
 
 pub fn sha256_file(path: &Path) -> Result<String, ModelError> {
@@ -400,28 +493,35 @@ pub fn fetch(
 #[derive(Debug)]
 pub struct ListedModel {
     pub file: String,
+    /// Where `run` finds it: the first of the folders that holds it.
+    pub path: Option<PathBuf>,
     pub size: Option<u64>,
     pub verified: Option<bool>,
 }
 
-/// Every known model variant and whether it is installed and matches its recorded checksum.
-pub fn list(dir: &Path) -> Result<Vec<ListedModel>, ModelError> {
-    let sums = expected_sums(dir);
+/// Every known model variant, where it is found in `dirs` (first match, as `run` looks) and
+/// whether it matches a checksum recorded in any of them.
+pub fn list(dirs: &[PathBuf]) -> Result<Vec<ListedModel>, ModelError> {
+    let sums: Vec<(String, String)> = dirs.iter().flat_map(|d| expected_sums(d)).collect();
     let mut out = Vec::new();
     for m in MODELS {
         for wtype in [WeightType::F16, WeightType::Q8_0] {
             let file = file_name(m.name, wtype);
-            let path = dir.join(&file);
-            let size = fs::metadata(&path).ok().map(|md| md.len());
+            let found = dirs.iter().map(|d| d.join(&file)).find(|p| p.is_file());
+            let size = found
+                .as_ref()
+                .and_then(|p| fs::metadata(p).ok())
+                .map(|md| md.len());
             let verified = match size {
                 None => None,
                 Some(_) => {
-                    let actual = sha256_file(&path)?;
+                    let actual = sha256_file(found.as_deref().unwrap_or(Path::new(&file)))?;
                     Some(sums.iter().any(|(f, h)| *f == file && *h == actual))
                 }
             };
             out.push(ListedModel {
                 file,
+                path: found,
                 size,
                 verified,
             });
