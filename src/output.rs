@@ -402,11 +402,11 @@ impl ParquetSink {
     }
 
     /// See [`dataset::Dataset::claim`].
-    pub fn claim(
+    pub fn claim<T>(
         &self,
         ids: &std::collections::HashSet<String>,
-        choose: impl FnOnce(&dataset::Claimed) -> Vec<String>,
-    ) -> Result<dataset::Claimed, OutputError> {
+        choose: impl FnOnce(&dataset::Claimed) -> (Vec<String>, T),
+    ) -> Result<(dataset::Claimed, T), OutputError> {
         self.ds.claim(ids, choose)
     }
 

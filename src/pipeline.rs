@@ -369,22 +369,21 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
         .iter()
         .map(|(c, ..)| c.interaction_id.clone())
         .collect();
-    let decision = std::cell::RefCell::new(None);
-    let claimed = sink.claim(&ids, |found| {
+    let (claimed, decision) = sink.claim(&ids, |found| {
         let d = decide(keyed, found, s.force);
-        let mine = d
-            .todo
-            .iter()
-            .map(|(c, ..)| c.interaction_id.clone())
-            .collect();
-        *decision.borrow_mut() = Some(d);
-        mine
+        (
+            d.todo
+                .iter()
+                .map(|(c, ..)| c.interaction_id.clone())
+                .collect(),
+            d,
+        )
     })?;
     let Decision {
         todo,
         replace,
         duplicated,
-    } = decision.into_inner().unwrap_or_default();
+    } = decision;
     let stored = claimed.stored;
     let taken = claimed.taken.len();
     let skipped = in_shard - todo.len() - taken;
@@ -395,7 +394,7 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
             "given": inputs,
             "in_shard": in_shard,
             "skipped_unchanged": skipped,
-            "claimed_by_other_runs": claimed.taken.len(),
+            "claimed_by_other_runs": taken,
             "replaced": replaced,
             "duplicates_repaired": duplicated,
             "to_process": todo.len(),

@@ -408,14 +408,14 @@ impl Dataset {
     }
 
     /// Atomically with respect to other runs (under the write lock): find what the dataset
-    /// holds for `ids` and which of them live runs have claimed, let `choose` pick the ids
-    /// this run will process, and claim them. `choose` never gets an id to pick that another
-    /// live run holds: the caller leaves those out.
-    pub fn claim(
+    /// holds for `ids` and which of them live runs have claimed, let `choose` decide what this
+    /// run does (returning the ids it will process, and its decision), and claim those ids.
+    /// An id another live run holds is never claimed, whatever `choose` returns.
+    pub fn claim<T>(
         &self,
         ids: &HashSet<String>,
-        choose: impl FnOnce(&Claimed) -> Vec<String>,
-    ) -> Result<Claimed, OutputError> {
+        choose: impl FnOnce(&Claimed) -> (Vec<String>, T),
+    ) -> Result<(Claimed, T), OutputError> {
         self.with_write_lock(|| {
             let mut taken = self.live_claims()?;
             taken.retain(|id, _| ids.contains(id));
@@ -423,12 +423,12 @@ impl Dataset {
                 stored: self.stored(ids)?,
                 taken,
             };
-            let mut mine = choose(&found);
+            let (mut mine, decision) = choose(&found);
             mine.retain(|id| !found.taken.contains_key(id));
             mine.sort();
             let text = serde_json::to_string(&Claims { ids: mine }).unwrap_or_default();
             write_atomic(&self.claims_path(&self.key.prefix()), text.as_bytes())?;
-            Ok(found)
+            Ok((found, decision))
         })
     }
 
