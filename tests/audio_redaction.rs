@@ -242,7 +242,7 @@ fn clips_over_the_payment_carry_the_tone_there_and_the_call_elsewhere() {
     assert_eq!(found.len(), moments.len(), "{found:?}");
     for (path, start, muted) in found {
         let clip = read_clip(&path);
-        let clip_from = start - 3_000;
+        let clip_from = (start - 3_000).max(0);
         let clip_to = clip_from + clip[0].len() as i64 / RATE;
         assert_eq!(
             muted,
@@ -336,4 +336,81 @@ fn without_segments_no_clip_is_cut_unless_the_original_is_kept() {
     let kept = dir.path().join("qa_original");
     sample(&features, &kept, &["--keep-original-audio"]);
     assert_eq!(clips(&kept).len(), 2);
+}
+
+#[test]
+#[ignore = "model-backed (slow): run with `make test`"]
+fn model_clip_of_the_payment_confirmation_has_no_security_code() {
+    // the real pipeline on the payment call: its resolution check ("the payment has gone
+    // through") starts 0.5 s after the customer says the CVV, so its clip holds the CVV
+    let model = root().join("models/ggml-tiny.en.bin");
+    assert!(model.is_file(), "run `make setup` first");
+    let dir = tempfile::tempdir().unwrap();
+    let features = dir.path().join("out");
+    let status = Command::new(env!("CARGO_BIN_EXE_callsift"))
+        .args(["run", "--quiet", "--out"])
+        .arg(&features)
+        .arg("--model")
+        .arg(&model)
+        .arg(root().join("samples/call_007.wav"))
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let out = dir.path().join("qa");
+    let run = Command::new(env!("CARGO_BIN_EXE_callsift"))
+        .args([
+            "sample",
+            "--per-agent",
+            "1",
+            "--period",
+            "all",
+            "--targeted-share",
+            "1",
+            "--flags",
+            "resolution_check,greeting",
+            "--seed",
+            "1",
+            "--features",
+        ])
+        .arg(&features)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let original = callsift::decode::decode_file(&root().join("samples/call_007.wav"))
+        .unwrap()
+        .channels;
+    let found = clips(&out);
+    assert_eq!(found.len(), 2, "{found:?}");
+    let (cvv_from, cvv_to) = (30_410, 31_117);
+    for (path, start, muted) in found {
+        let clip = read_clip(&path);
+        let clip_from = (start - 3_000).max(0);
+        let at = |ms: i64| ((ms - clip_from) * RATE).clamp(0, clip[0].len() as i64) as usize;
+        let same_from = |ms: i64, ch: usize| {
+            clip[ch][at(ms)..].iter().enumerate().all(|(k, v)| {
+                let src = original[ch][(clip_from * RATE) as usize + at(ms) + k];
+                (v - (src.clamp(-1.0, 1.0) * 32767.0).round() / 32767.0).abs() < 1e-4
+            })
+        };
+        if start < 20_000 {
+            // the greeting: nothing to mute, the recording as it is
+            assert_eq!(muted, Some(0));
+            assert!(same_from(clip_from, 0) && same_from(clip_from, 1));
+            continue;
+        }
+        assert!(muted.unwrap() >= cvv_to - clip_from, "{muted:?}");
+        for ch in 0..2 {
+            let x = &clip[ch][at(cvv_from)..at(cvv_to)];
+            let rest = residual_after_tone(x, (clip_from * RATE) as usize + at(cvv_from));
+            assert!(
+                rest < 0.001,
+                "ch {ch}: {rest} besides the tone over the CVV"
+            );
+            // the confirmation after it is kept
+            assert!(same_from(32_000, ch), "ch {ch}");
+        }
+        assert!(rms(&clip[0][at(32_000)..]) > 0.01);
+    }
 }
