@@ -401,8 +401,8 @@ fn model_clip_of_the_payment_confirmation_has_no_security_code() {
             continue;
         }
         assert!(muted.unwrap() >= cvv_to - clip_from, "{muted:?}");
-        for ch in 0..2 {
-            let x = &clip[ch][at(cvv_from)..at(cvv_to)];
+        for (ch, samples) in clip.iter().enumerate() {
+            let x = &samples[at(cvv_from)..at(cvv_to)];
             let rest = residual_after_tone(x, (clip_from * RATE) as usize + at(cvv_from));
             assert!(
                 rest < 0.001,
