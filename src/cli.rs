@@ -123,6 +123,10 @@ pub struct SampleArgs {
     /// Output folder for qa_sample.csv/.parquet, clips/ and review pages
     #[arg(long, short)]
     pub out: PathBuf,
+    /// Write clips with the original audio: spoken card numbers, security codes and identity
+    /// data are NOT muted (only for sites allowed to keep such audio)
+    #[arg(long)]
+    pub keep_original_audio: bool,
 }
 
 #[derive(clap::Args, Debug)]

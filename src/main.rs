@@ -198,7 +198,13 @@ fn run() -> anyhow::Result<ExitCode> {
                     None => Default::default(),
                 },
                 seed: a.seed,
+                keep_original_audio: a.keep_original_audio,
             };
+            if a.keep_original_audio {
+                eprintln!(
+                    "warning: --keep-original-audio: clips keep spoken card numbers, security codes and identity data\nhint: only for sites allowed to store them; without it these spans are muted"
+                );
+            }
             let sum = sample::run(
                 &a.features,
                 a.scores.as_deref(),
@@ -208,25 +214,33 @@ fn run() -> anyhow::Result<ExitCode> {
             )?;
             if !cli.quiet {
                 println!(
-                    "picked {} calls ({} targeted, {} random) in {} agent-periods; {} clips",
+                    "picked {} calls ({} targeted, {} random) in {} agent-periods; {} clips ({:.1} s muted)",
                     sum.picked,
                     sum.targeted,
                     sum.picked - sum.targeted,
                     sum.strata,
-                    sum.clips
+                    sum.clips,
+                    sum.muted_ms as f64 / 1000.0
                 );
                 for s in &sum.shortfalls {
                     println!(
                         "  {} in {}: only {} of {} calls available",
-                        s.agent_id, s.period, s.available, s.wanted
+                        sample::printable(&s.agent_id),
+                        sample::printable(&s.period),
+                        s.available,
+                        s.wanted
                     );
                 }
                 for p in &sum.written {
-                    println!("wrote {}", p.display());
+                    println!("wrote {}", sample::printable(&p.display().to_string()));
                 }
             }
             for (id, e) in &sum.clip_errors {
-                eprintln!("warning: no clips for {id}: {}", cli::first_line(e));
+                eprintln!(
+                    "warning: no clips for {}: {}",
+                    sample::printable(id),
+                    sample::printable(cli::first_line(e))
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -1006,6 +1006,18 @@ pub fn write_scores(path: &Path, rows: &[crate::score::ScoreRow]) -> Result<Path
     write_one(path, scores_schema(), cols)
 }
 
+/// A text cell for a CSV that people open in spreadsheets: one starting with `=`, `+`, `-`,
+/// `@`, tab or carriage return gets a leading `'` so it is shown as text, never evaluated as a
+/// formula (OWASP, CSV injection). For texts from manifests and transcripts; callsift's own
+/// numbers are written as numbers (a metric of −3.2 stays numeric).
+pub fn spreadsheet_text(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
 pub fn qa_sample_schema() -> SchemaRef {
     let s = |n: &str, null| Field::new(n, DataType::Utf8, null);
     Arc::new(Schema::new(vec![
@@ -1019,6 +1031,7 @@ pub fn qa_sample_schema() -> SchemaRef {
         Field::new("start_ms", DataType::Int64, true),
         Field::new("end_ms", DataType::Int64, true),
         s("evidence", true),
+        Field::new("clip_muted_ms", DataType::Int64, true),
         s("clip", true),
         s("review_page", false),
     ]))
@@ -1040,6 +1053,7 @@ pub fn write_qa_sample(
         Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.start_ms))),
         Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.end_ms))),
         strings(rows.iter().map(|r| r.evidence.as_deref())),
+        Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.clip_muted_ms))),
         strings(rows.iter().map(|r| r.clip.as_deref())),
         strings(rows.iter().map(|r| Some(r.review_page.as_str()))),
     ];

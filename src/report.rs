@@ -431,9 +431,12 @@ pub fn build(inp: &ReportInputs, out_dir: &Path) -> Result<String, OutputError> 
                 }
                 let _ = write!(
                     html,
-                    "<li><a href=\"{}/{}\">{}</a> — {} ({})</li>",
-                    esc(&base),
-                    esc(&r["review_page"]),
+                    "<li><a href=\"{}\">{}</a> — {} ({})</li>",
+                    // the page name `sample` stored (sample::file_stem), never rebuilt here
+                    html_escape::encode_double_quoted_attribute(&format!(
+                        "{base}/{}",
+                        r["review_page"]
+                    )),
                     esc(&r["interaction_id"]),
                     esc(&r["agent_id"]),
                     esc(r.get("reasons").map_or("", String::as_str))

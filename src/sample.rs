@@ -3,6 +3,14 @@
 //! scores), never the same call twice, never one already reviewed — and prepares the review:
 //! `qa_sample.csv`/`.parquet` with the evidence, a WAV clip around each flagged moment, and an
 //! HTML page per call with the transcript excerpt and a player per clip.
+//!
+//! Clips never carry spoken payment or identity data: the spans found by
+//! [`audio_redaction::mute_spans`] are replaced by a low tone on every channel, unless the site
+//! asks for the original audio (`keep_original_audio`). Texts written for spreadsheets are
+//! neutralised against formula injection, and every call gets its own file names
+//! ([`file_stem`]) however its id sanitises.
+
+pub mod audio_redaction;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -13,6 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 
 use crate::output::{self, OutputError};
+use audio_redaction::{MuteSpan, Segment};
 
 /// Seconds of audio kept before and after a flagged moment.
 pub const CLIP_MARGIN_MS: i64 = 3_000;
@@ -211,6 +220,9 @@ pub struct SampleSettings {
     pub flags: Vec<Flag>,
     pub exclude: HashSet<String>,
     pub seed: u64,
+    /// Write clips with the original audio, payment and identity data included (only for
+    /// sites allowed to keep it); by default those spans are muted.
+    pub keep_original_audio: bool,
 }
 
 /// A pick.
@@ -417,9 +429,33 @@ pub struct SampleRow {
     pub start_ms: Option<i64>,
     pub end_ms: Option<i64>,
     pub evidence: Option<String>,
+    /// Milliseconds of the clip muted (payment or identity data); null without a clip or when
+    /// the original audio was kept.
+    pub clip_muted_ms: Option<i64>,
     /// Audio clip around the moment, relative to the output folder.
     pub clip: Option<String>,
     pub review_page: String,
+}
+
+impl SampleRow {
+    /// The row as written to `qa_sample.csv`: texts from manifests and transcripts neutralised
+    /// for spreadsheets (callsift's own numbers stay numbers).
+    fn for_spreadsheet(&self) -> SampleRow {
+        let t = |s: &str| output::spreadsheet_text(s);
+        let o = |s: &Option<String>| s.as_deref().map(t);
+        SampleRow {
+            interaction_id: t(&self.interaction_id),
+            agent_id: t(&self.agent_id),
+            period: t(&self.period),
+            reasons: t(&self.reasons),
+            category_id: o(&self.category_id),
+            role: o(&self.role),
+            evidence: o(&self.evidence),
+            clip: o(&self.clip),
+            review_page: t(&self.review_page),
+            ..self.clone()
+        }
+    }
 }
 
 /// What `sample` did.
@@ -430,6 +466,8 @@ pub struct SampleSummary {
     pub strata: usize,
     pub shortfalls: Vec<Shortfall>,
     pub clips: usize,
+    /// Milliseconds muted over all clips (payment and identity data).
+    pub muted_ms: i64,
     /// Calls whose audio could not be cut into clips, with the reason.
     pub clip_errors: Vec<(String, String)>,
     pub written: Vec<PathBuf>,
@@ -446,19 +484,31 @@ fn io(path: &Path, e: impl std::fmt::Display) -> SampleError {
     }
 }
 
-/// Write a 16-bit PCM WAV clip [start_ms, end_ms) of decoded 16 kHz audio.
+/// Write a 16-bit PCM WAV clip [start_ms, end_ms) of decoded 16 kHz audio, with the `mute`
+/// spans (call times) replaced by the redaction tone on every channel. Returns the
+/// milliseconds muted.
 pub fn write_clip(
     path: &Path,
     channels: &[Vec<f32>],
     start_ms: i64,
     end_ms: i64,
-) -> Result<(), SampleError> {
+    mute: &[MuteSpan],
+) -> Result<i64, SampleError> {
     let rate = 16_000i64;
     let len = channels.first().map_or(0, Vec::len) as i64;
     let (a, b) = (
         (start_ms * rate / 1000).clamp(0, len),
         (end_ms * rate / 1000).clamp(0, len),
     );
+    let clip: Vec<Vec<f32>> = channels
+        .iter()
+        .map(|ch| {
+            let mut v = ch[a as usize..b as usize].to_vec();
+            audio_redaction::apply(&mut v, a * 1000 / rate, mute);
+            v
+        })
+        .collect();
+    let muted = audio_redaction::covered_ms(mute, a * 1000 / rate, b * 1000 / rate);
     let spec = hound::WavSpec {
         channels: channels.len() as u16,
         sample_rate: rate as u32,
@@ -467,14 +517,15 @@ pub fn write_clip(
     };
     let tmp = path.with_extension("wav.partial");
     let mut w = hound::WavWriter::create(&tmp, spec).map_err(|e| io(&tmp, e))?;
-    for i in a..b {
-        for ch in channels {
-            let v = (ch[i as usize].clamp(-1.0, 1.0) * 32767.0).round() as i16;
+    for i in 0..(b - a) as usize {
+        for ch in &clip {
+            let v = (ch[i].clamp(-1.0, 1.0) * 32767.0).round() as i16;
             w.write_sample(v).map_err(|e| io(&tmp, e))?;
         }
     }
     w.finalize().map_err(|e| io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io(path, e))
+    std::fs::rename(&tmp, path).map_err(|e| io(path, e))?;
+    Ok(muted)
 }
 
 fn safe(s: &str) -> String {
@@ -487,6 +538,55 @@ fn safe(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Longest sanitised part of a file name.
+const STEM_CHARS: usize = 80;
+
+/// The file-name stem of a call's review page and clips: the id with anything but ASCII
+/// letters, digits, `-` and `_` replaced (at most 80 characters), then `-` and the first 8 hex
+/// digits of the id's SHA-256 — so ids that sanitise alike (`Q/1`, `Q_1`, `Q 1`) still get
+/// their own files. Everything that links to a review page uses the name stored in
+/// `qa_sample` (`review_page`), which comes from here.
+pub fn file_stem(interaction_id: &str) -> String {
+    let h = Sha256::digest(interaction_id.as_bytes());
+    let short: String = safe(interaction_id).chars().take(STEM_CHARS).collect();
+    format!("{short}-{:02x}{:02x}{:02x}{:02x}", h[0], h[1], h[2], h[3])
+}
+
+/// A value from a manifest or transcript made safe to print on a terminal: escape sequences
+/// (CSI, OSC and two-byte ones) removed, other control characters (CR, BEL, backspace, C1)
+/// and bidirectional overrides dropped.
+pub fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            '\u{1b}' => match it.next() {
+                // CSI: parameters and intermediates up to a final byte @..~
+                Some('[') => {
+                    for d in it.by_ref() {
+                        if ('@'..='~').contains(&d) {
+                            break;
+                        }
+                    }
+                }
+                // OSC, DCS, APC, PM, SOS: up to BEL or ESC \
+                Some(']' | 'P' | '_' | '^' | 'X') => {
+                    while let Some(d) = it.next() {
+                        if d == '\u{7}' || (d == '\u{1b}' && it.next_if_eq(&'\\').is_some()) {
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            },
+            c if c.is_control() => {}
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn esc(s: &str) -> String {
@@ -522,32 +622,15 @@ pub fn run(
     for d in ["clips", "review"] {
         std::fs::create_dir_all(out.join(d)).map_err(|e| io(&out.join(d), e))?;
     }
-    // segments by call, for transcript excerpts
-    let mut segs: HashMap<String, Vec<(i64, i64, String, String)>> = HashMap::new();
-    if let Some((h, rows)) = &loaded.segments {
-        let c = |n: &str| h.iter().position(|x| x == n);
-        let (id, role, st, en, tx) = (
-            c("interaction_id"),
-            c("role"),
-            c("start_ms"),
-            c("end_ms"),
-            c("text"),
-        );
-        for r in rows {
-            let g = |k: Option<usize>| k.and_then(|k| r[k].clone()).unwrap_or_default();
-            segs.entry(g(id)).or_default().push((
-                g(st).parse().unwrap_or(0),
-                g(en).parse().unwrap_or(0),
-                g(role),
-                g(tx),
-            ));
-        }
-    }
+    // segments by call, for transcript excerpts and audio redaction
+    let segs = loaded.segments.as_ref().map(segments_by_call);
     let mut rows = Vec::new();
     let mut index_rows = String::new();
     for p in &picks {
         let c = &loaded.cands[p.index];
-        let page = format!("review/{}.html", safe(&c.interaction_id));
+        let stem = file_stem(&c.interaction_id);
+        let page = format!("review/{stem}.html");
+        let call_segs = known_segments(c, segs.as_ref());
         let evidence: Vec<&Evidence> = c.flagged_evidence(&s.flags);
         let reasons = if p.targeted {
             p.reasons.join(", ")
@@ -556,25 +639,16 @@ pub fn run(
         };
         // decode once per call, only when there is a moment to cut
         let timed: Vec<&&Evidence> = evidence.iter().filter(|e| e.end_ms > e.start_ms).collect();
-        let audio = if timed.is_empty() {
+        let source = if timed.is_empty() {
             None
         } else {
-            let src = match audio_root {
-                Some(root) => root.join(&c.source_path),
-                None => PathBuf::from(&c.source_path),
-            };
-            match crate::decode::decode_file(&src) {
-                Ok(a) => Some(a),
-                Err(e) => {
-                    sum.clip_errors
-                        .push((c.interaction_id.clone(), e.to_string()));
-                    None
-                }
-            }
+            clip_source(c, call_segs, audio_root, s.keep_original_audio)
+                .map_err(|e| sum.clip_errors.push((c.interaction_id.clone(), e)))
+                .ok()
         };
         let mut moments = String::new();
         // one row per flagged moment, or one row without evidence
-        let row = |e: Option<&Evidence>, clip: Option<String>| SampleRow {
+        let row = |e: Option<&Evidence>, clip: Option<String>, muted: Option<i64>| SampleRow {
             interaction_id: c.interaction_id.clone(),
             agent_id: p.agent_id.clone(),
             period: p.period.clone(),
@@ -585,55 +659,32 @@ pub fn run(
             start_ms: e.map(|e| e.start_ms),
             end_ms: e.map(|e| e.end_ms),
             evidence: e.map(|e| e.text.clone()),
+            clip_muted_ms: muted,
             clip,
             review_page: page.clone(),
         };
         if evidence.is_empty() {
-            rows.push(row(None, None));
+            rows.push(row(None, None, None));
         }
         for (k, e) in evidence.iter().enumerate() {
-            let mut clip = None;
-            if let Some(a) = &audio
+            let (mut clip, mut muted) = (None, None);
+            if let Some((a, mute)) = &source
                 && e.end_ms > e.start_ms
             {
-                let name = format!(
-                    "clips/{}_{:02}_{}.wav",
-                    safe(&c.interaction_id),
-                    k + 1,
-                    safe(&e.category_id)
-                );
-                write_clip(
+                let name = format!("clips/{stem}_{:02}_{}.wav", k + 1, safe(&e.category_id));
+                let ms = write_clip(
                     &out.join(&name),
                     &a.channels,
                     e.start_ms - CLIP_MARGIN_MS,
                     e.end_ms + CLIP_MARGIN_MS,
+                    mute,
                 )?;
                 sum.clips += 1;
+                sum.muted_ms += ms;
                 clip = Some(name);
+                muted = (!s.keep_original_audio).then_some(ms);
             }
-            let excerpt: String = segs
-                .get(&c.interaction_id)
-                .map(|v| {
-                    let mut v: Vec<_> = v
-                        .iter()
-                        .filter(|(st, en, _, _)| {
-                            *en >= e.start_ms - 15_000 && *st <= e.end_ms + 15_000
-                        })
-                        .collect();
-                    v.sort_by_key(|x| x.0);
-                    v.iter()
-                        .map(|(st, en, role, t)| {
-                            let line = format!("[{}] {role}: {}", clock(*st), esc(t));
-                            if *en > e.start_ms && *st < e.end_ms.max(e.start_ms + 1) {
-                                format!("<span class=\"hit\">{line}</span>")
-                            } else {
-                                line
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
-                .unwrap_or_default();
+            let excerpt = excerpt(call_segs.unwrap_or_default(), e);
             let player = clip.as_ref().map_or(String::new(), |n| {
                 format!("<audio controls preload=\"none\" src=\"../{n}\"></audio>")
             });
@@ -645,7 +696,7 @@ pub fn run(
                 clock(e.end_ms),
                 esc(&e.text),
             ));
-            rows.push(row(Some(e), clip));
+            rows.push(row(Some(e), clip, muted));
         }
         if moments.is_empty() {
             moments = "<p>No flagged moment: a random pick for an unbiased view; listen to the whole call.</p>".into();
@@ -684,18 +735,108 @@ pub fn run(
         ),
     )
     .map_err(|e| io(&index, e))?;
-    let csv_path = out.join("qa_sample.csv");
-    let mut w = csv::Writer::from_path(&csv_path).map_err(|e| io(&csv_path, e))?;
-    for r in &rows {
-        w.serialize(r).map_err(|e| io(&csv_path, e))?;
-    }
-    w.flush().map_err(|e| io(&csv_path, e))?;
+    let csv_path = write_csv(&out.join("qa_sample.csv"), &rows)?;
     sum.written = vec![
         csv_path,
         output::write_qa_sample(&out.join("qa_sample.parquet"), &rows)?,
         index,
     ];
     Ok(sum)
+}
+
+const NO_SEGMENTS: &str = "the features lack this call's segments, which clips need to mute payment and identity data\nhint: point --features at the full output of callsift run, or pass --keep-original-audio where the site may keep such audio";
+
+/// The decoded recording of a call and the spans its clips must mute (none when the original
+/// audio is kept), or why no clip can be cut. `segments` is `None` when the features have no
+/// segments table: then nothing tells where the payment data is, and no clip is cut.
+fn clip_source(
+    c: &Candidate,
+    segments: Option<&[Segment]>,
+    audio_root: Option<&Path>,
+    keep_original_audio: bool,
+) -> Result<(crate::decode::Audio, Vec<MuteSpan>), String> {
+    let mute = match (keep_original_audio, segments) {
+        (true, _) => Vec::new(),
+        (false, Some(segs)) => audio_redaction::mute_spans(segs),
+        (false, None) => return Err(NO_SEGMENTS.into()),
+    };
+    let src = match audio_root {
+        Some(root) => root.join(&c.source_path),
+        None => PathBuf::from(&c.source_path),
+    };
+    let audio = crate::decode::decode_file(&src).map_err(|e| e.to_string())?;
+    Ok((audio, mute))
+}
+
+/// The segments of a call when they are all there: the call's rows of the segments table
+/// (`None` when the features have none) — as many as its `segment_count` says, or none at all
+/// when it says 0. `None` when they cannot be trusted to show where the payment data is.
+fn known_segments<'a>(
+    c: &Candidate,
+    table: Option<&'a HashMap<String, Vec<Segment>>>,
+) -> Option<&'a [Segment]> {
+    let rows = table.map(|m| m.get(&c.interaction_id).map_or(&[][..], Vec::as_slice));
+    match (rows, c.numbers.get("segment_count")) {
+        (Some(r), Some(&n)) if r.len() as f64 >= n => Some(r),
+        (Some(r), None) => Some(r),
+        (None, Some(0.0)) => Some(&[]),
+        _ => None,
+    }
+}
+
+/// The segments of each call (from the `segments` table), for excerpts and audio redaction.
+fn segments_by_call(table: &output::TextRows) -> HashMap<String, Vec<Segment>> {
+    let (h, rows) = table;
+    let c = |n: &str| h.iter().position(|x| x == n);
+    let (id, role, st, en, tx, prob) = (
+        c("interaction_id"),
+        c("role"),
+        c("start_ms"),
+        c("end_ms"),
+        c("text"),
+        c("avg_token_prob"),
+    );
+    let mut out: HashMap<String, Vec<Segment>> = HashMap::new();
+    for r in rows {
+        let g = |k: Option<usize>| k.and_then(|k| r[k].clone()).unwrap_or_default();
+        out.entry(g(id)).or_default().push(Segment {
+            role: g(role),
+            start_ms: g(st).parse().unwrap_or(0),
+            end_ms: g(en).parse().unwrap_or(0),
+            text: g(tx),
+            avg_token_prob: g(prob).parse().ok(),
+        });
+    }
+    for v in out.values_mut() {
+        v.sort_by_key(|s| s.start_ms);
+    }
+    out
+}
+
+/// The transcript 15 s around a moment, as HTML lines, the moment's own lines highlighted.
+fn excerpt(segs: &[Segment], e: &Evidence) -> String {
+    segs.iter()
+        .filter(|s| s.end_ms >= e.start_ms - 15_000 && s.start_ms <= e.end_ms + 15_000)
+        .map(|s| {
+            let line = format!("[{}] {}: {}", clock(s.start_ms), esc(&s.role), esc(&s.text));
+            if s.end_ms > e.start_ms && s.start_ms < e.end_ms.max(e.start_ms + 1) {
+                format!("<span class=\"hit\">{line}</span>")
+            } else {
+                line
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Write `qa_sample.csv`, neutralised for spreadsheets.
+fn write_csv(path: &Path, rows: &[SampleRow]) -> Result<PathBuf, SampleError> {
+    let mut w = csv::Writer::from_path(path).map_err(|e| io(path, e))?;
+    for r in rows {
+        w.serialize(r.for_spreadsheet()).map_err(|e| io(path, e))?;
+    }
+    w.flush().map_err(|e| io(path, e))?;
+    Ok(path.to_path_buf())
 }
 
 /// Read the exclusion list: a CSV whose first column (or `interaction_id`/`call_id`) names
@@ -758,6 +899,7 @@ mod tests {
             flags: parse_flags("escalation_request,topic_*").unwrap(),
             exclude: HashSet::new(),
             seed,
+            keep_original_audio: false,
         }
     }
 
@@ -834,6 +976,37 @@ mod tests {
         };
         assert_eq!(ids(7), ids(7));
         assert!((1..6).any(|s| ids(s) != ids(7)));
+    }
+
+    #[test]
+    fn ids_that_sanitise_alike_get_their_own_files() {
+        let stems: Vec<String> = ["Q/1", "Q_1", "Q 1", "Q?1"]
+            .iter()
+            .map(|i| file_stem(i))
+            .collect();
+        let unique: HashSet<&String> = stems.iter().collect();
+        assert_eq!(unique.len(), 4, "{stems:?}");
+        for s in &stems {
+            assert!(s.starts_with("Q_1-") && s.len() == "Q_1-".len() + 8, "{s}");
+        }
+        // stable across runs, and long ids stay within file-name limits
+        assert_eq!(file_stem("Q/1"), file_stem("Q/1"));
+        let long = file_stem(&"x".repeat(5_000));
+        assert_eq!(long.len(), STEM_CHARS + 9);
+        assert_ne!(file_stem(&"x".repeat(5_000)), file_stem(&"x".repeat(4_999)));
+    }
+
+    #[test]
+    fn terminal_output_loses_escape_sequences_and_control_characters() {
+        assert_eq!(printable("ag-\u{1b}[31mred\u{1b}[0m"), "ag-red");
+        assert_eq!(
+            printable("\u{1b}]0;owned\u{7}title \u{1b}]8;;http://x\u{1b}\\link"),
+            "title link"
+        );
+        assert_eq!(printable("a\rb\u{7}c\u{8}d\u{9b}e\n"), "abcde");
+        assert_eq!(printable("x\u{202e}gpj.exe"), "xgpj.exe");
+        assert_eq!(printable("Zoë 2026-W47"), "Zoë 2026-W47");
+        assert_eq!(printable("\u{1b}"), "");
     }
 
     #[test]

@@ -33,6 +33,22 @@ pub struct CardRow {
     pub peers: i64,
 }
 
+impl CardRow {
+    /// The row as written to `scorecard.csv`: texts from manifests neutralised for spreadsheets;
+    /// values, counts and percentiles stay numbers.
+    fn for_spreadsheet(&self) -> CardRow {
+        let t = |s: &str| output::spreadsheet_text(s);
+        CardRow {
+            agent_id: t(&self.agent_id),
+            period: t(&self.period),
+            queue: t(&self.queue),
+            channel: t(&self.channel),
+            metric: t(&self.metric),
+            ..self.clone()
+        }
+    }
+}
+
 /// Per-call outcome inputs the scorecard may use (aligned with the feature table rows).
 #[derive(Debug, Clone, Default)]
 pub struct Outcomes {
@@ -301,7 +317,7 @@ pub fn run(
     let write_csv = || -> Result<(), csv::Error> {
         let mut w = csv::Writer::from_path(&csv_path)?;
         for r in &rows {
-            w.serialize(r)?;
+            w.serialize(r.for_spreadsheet())?;
         }
         w.flush()?;
         Ok(())

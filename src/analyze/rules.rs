@@ -303,9 +303,19 @@ fn window(s: &str) -> Result<Window, String> {
     };
     let (side, amount) = s.trim().split_once(' ').ok_or_else(bad)?;
     let amount = amount.trim();
+    // a window of zero or negative length never fires: refuse it rather than ignore the rule
+    let positive = |x: f64| {
+        if x.is_finite() && x > 0.0 {
+            Ok(x)
+        } else {
+            Err(format!(
+                "window {s:?} has no length: it would never fire\nhint: give a positive length, e.g. \"first 30s\" or \"last 25%\""
+            ))
+        }
+    };
     let w = if let Some(p) = amount.strip_suffix('%') {
-        let f: f64 = p.trim().parse().map_err(|_| bad())?;
-        if !(0.0..=100.0).contains(&f) {
+        let f = positive(p.trim().parse().map_err(|_| bad())?)?;
+        if f > 100.0 {
             return Err(bad());
         }
         match side {
@@ -314,7 +324,11 @@ fn window(s: &str) -> Result<Window, String> {
             _ => return Err(bad()),
         }
     } else if let Some(secs) = amount.strip_suffix('s') {
-        let ms = (secs.trim().parse::<f64>().map_err(|_| bad())? * 1000.0) as i64;
+        let secs = positive(secs.trim().parse::<f64>().map_err(|_| bad())?)?;
+        let ms = (secs * 1000.0).round() as i64;
+        if ms == 0 {
+            return Err(positive(0.0).unwrap_err());
+        }
         match side {
             "first" => Window::FirstMs(ms),
             "last" => Window::LastMs(ms),
@@ -772,6 +786,39 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("window must be like"), "{e}");
+    }
+
+    #[test]
+    fn windows_without_length_are_refused_with_file_category_and_hint() {
+        for w in [
+            "first -5s",
+            "last 0s",
+            "first 0%",
+            "last -10%",
+            "first 0.0001s",
+            "first nans",
+        ] {
+            let e = RuleSet::parse(
+                &format!(
+                    "[[category]]\nid = \"late\"\nkind = \"topic\"\nany = [\"x\"]\nwindow = \"{w}\"\n"
+                ),
+                "site.toml",
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.starts_with("site.toml:1: category \"late\"")
+                    && e.contains("never fire")
+                    && e.contains("\nhint: "),
+                "{w}: {e}"
+            );
+        }
+        for w in ["first 0.5s", "last 100%", "first 30s"] {
+            let text = format!(
+                "[[category]]\nid = \"late\"\nkind = \"topic\"\nany = [\"x\"]\nwindow = \"{w}\"\n"
+            );
+            assert!(RuleSet::parse(&text, "site.toml").is_ok(), "{w}");
+        }
     }
 
     #[test]
