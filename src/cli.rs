@@ -459,6 +459,9 @@ impl Observer for Progress {
         }
         let (done, total, audio, failed) = *st;
         drop(st);
+        // file names and decoder messages may hold terminal escape sequences
+        let path = callsift::sample::printable(&r.path.display().to_string());
+        let first_line = |e: &str| callsift::sample::printable(first_line(e));
         if let Some(b) = self.bar.get() {
             b.inc(1);
             b.set_message(format!(
@@ -466,18 +469,13 @@ impl Observer for Progress {
                 audio as f64 / 3.6e6
             ));
             if let Some(e) = &r.error {
-                b.println(format!("error: {}: {}", r.path.display(), first_line(e)));
+                b.println(format!("error: {path}: {}", first_line(e)));
             }
         } else if let Some(e) = &r.error {
-            eprintln!(
-                "[{done}/{total}] error {}: {}",
-                r.path.display(),
-                first_line(e)
-            );
+            eprintln!("[{done}/{total}] error {path}: {}", first_line(e));
         } else if !self.quiet {
             eprintln!(
-                "[{done}/{total}] ok {} ({:.1} s audio in {:.1} s)",
-                r.path.display(),
+                "[{done}/{total}] ok {path} ({:.1} s audio in {:.1} s)",
                 r.audio_ms as f64 / 1000.0,
                 r.elapsed.as_secs_f64()
             );

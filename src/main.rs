@@ -87,7 +87,12 @@ fn run() -> anyhow::Result<ExitCode> {
                 eprintln!("{} recordings failed:", summary.failed.len());
                 for f in &summary.failed {
                     let e = f.error.as_deref().unwrap_or("");
-                    eprintln!("  {}: {}", f.path.display(), cli::first_line(e));
+                    // file names and decoder messages may hold terminal escape sequences
+                    let path = callsift::sample::printable(&f.path.display().to_string());
+                    eprintln!(
+                        "  {path}: {}",
+                        callsift::sample::printable(cli::first_line(e))
+                    );
                 }
                 Ok(ExitCode::from(1))
             }
