@@ -17,8 +17,8 @@ usage: check_no_pii.py --truth TRUTH.json [--half dev|test] [--json REPORT] [--s
 
 Text is normalised before searching: number words ("four", "oh", "forty five", "double
 seven") become digits, as do the homophones "to"/"too", "for"/"fore", "ate" and "won" next
-to another digit; digits separated only by spaces or punctuation ("4539, 1488", "1-1-3")
-form one run. A sensitive item survives if any 4 of its digits in a row are in a run of its
+to another digit; digits separated only by spaces, punctuation or a joining word ("4539,
+1488", "1-1-3", "oh six slash twenty eight", "7 and 9 4 6") form one run. A sensitive item survives if any 4 of its digits in a row are in a run of its
 call's text (3-digit items and expiry dates without their leading zero: the whole item, in a
 run of at most 5 digits); an e-mail address survives if its host or a name in it is still
 there. An ordinary number is wrongly redacted if a segment of its speaker overlapping it in
@@ -42,6 +42,8 @@ TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fourty": "4", "fifty": "5",
 # homophones that count as digits only next to another digit
 SOUNDS = {"to": "2", "too": "2", "for": "4", "fore": "4", "ate": "8", "won": "1"}
 REPEAT = {"double": 2, "triple": 3}
+# words said between digit groups that do not end a number ("oh six slash twenty eight")
+JOINERS = {"slash", "dash", "hyphen", "and", "then", "uh", "um", "er", "erm"}
 HEX = re.compile(r"\b[0-9a-f]{16,}\b")
 STAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}[t ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]\d{2}:?\d{2})?\b")
 PLACEHOLDER = re.compile(r"\[[A-Z_]+\]")
@@ -75,9 +77,11 @@ def digit_runs(text):
         if t in REPEAT and i + 1 < len(toks) and vals[i + 1] and len(vals[i + 1]) == 1:
             vals[i] = vals[i + 1] * (REPEAT[t] - 1)
     runs, cur = [], ""
-    for v in vals:
+    for i, v in enumerate(vals):
         if v:
             cur += v
+        elif toks[i] in JOINERS and cur and i + 1 < len(vals) and vals[i + 1]:
+            continue
         elif cur:
             runs.append(cur)
             cur = ""
