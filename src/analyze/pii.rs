@@ -147,13 +147,7 @@ fn words(seg: usize, text: &str, out: &mut Vec<Word>) {
 
 fn word(seg: usize, start: usize, raw: &str) -> Word {
     let lower = raw.to_lowercase();
-    let numeric: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
-    let digit_shaped = raw.chars().all(|c| c.is_ascii_digit() || "-./".contains(c));
-    let digits = if !numeric.is_empty() && digit_shaped {
-        Some(numeric)
-    } else {
-        unit(&lower).map(|d| d.to_string())
-    };
+    let digits = numeral(&lower).or_else(|| unit(&lower).map(|d| d.to_string()));
     Word {
         seg,
         start,
@@ -161,6 +155,25 @@ fn word(seg: usize, start: usize, raw: &str) -> Word {
         lower,
         digits,
     }
+}
+
+/// The digits of a numeral as the recogniser writes them: `4539`, `4539-1488`, `09/28`,
+/// `1.5`, and "double" heard as the letter w (`53-w2-9`: 5, 3, 2, 2, 9).
+fn numeral(w: &str) -> Option<String> {
+    let mut digits = String::new();
+    let mut chars = w.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '-' | '.' | '/' => {}
+            'w' if w.contains('-') => match chars.peek() {
+                Some(&d) if d.is_ascii_digit() => digits.push(d),
+                _ => return None,
+            },
+            _ => return None,
+        }
+    }
+    (!digits.is_empty()).then_some(digits)
 }
 
 /// Resolve "forty five", homophones next to digits ("0 to 0", "double for"), and
@@ -313,7 +326,7 @@ const SENSITIVE: &[(Cue, &[&str])] = &[
     (
         Cue::Account,
         &[
-            "account*", "acct", "a c c t", "member*", "policy", "customer number",
+            "account*", "acct", "a c c t", "count number", "member*", "policy", "customer number",
             "client number", "customer id", "iban", "bank details", "roll number",
         ],
     ),
@@ -543,7 +556,8 @@ fn find_emails(ws: &[Word], other: &OtherSide, policy: &Policy) -> Vec<Hit> {
 type Hit = (usize, usize, &'static str);
 
 /// The run of digits starting at word `i`: (end word, digits). Fillers between digit groups
-/// belong to it; it goes on into the next segment only if that segment follows closely.
+/// belong to it; it goes on into the speaker's next segment only if that follows within 10 s
+/// and the other party said nothing in between (else it is the answer to another question).
 fn digit_run(ws: &[Word], i: usize, other: &OtherSide, taken: &[bool]) -> (usize, String) {
     let mut j = i;
     let mut end = i;
@@ -552,8 +566,9 @@ fn digit_run(ws: &[Word], i: usize, other: &OtherSide, taken: &[bool]) -> (usize
         if j > i && ws[j].seg != ws[j - 1].seg {
             let t = |k: usize| other.seg_start_ms.get(ws[k].seg).copied();
             if let (Some(a), Some(b)) = (t(j - 1), t(j))
-                && b - a > 10_000
+                && (b - a > 10_000 || other.segments.iter().any(|(s, _)| *s > a && *s < b))
             {
+                // too late, or the other party spoke in between: another answer
                 break;
             }
         }
@@ -958,6 +973,41 @@ mod tests {
             Policy::refuse("security code"),
             Some("a card security code")
         );
+    }
+
+    #[test]
+    fn double_heard_as_w_inside_a_dashed_numeral() {
+        let got = answer(
+            "Could you read me the card number?",
+            "53-w2-9-2-2-w2-w4-91-w8-3-0.",
+            &Policy::default(),
+        );
+        assert_eq!(got, "[CARD_NUMBER].");
+        assert_eq!(r("the W2 form"), "the W2 form");
+    }
+
+    #[test]
+    fn answers_to_two_questions_are_two_numbers() {
+        // the card answer and the next answer are 8 s apart, with the agent's question
+        // between them: two runs, each with its own cue (together they were 23 digits,
+        // too long for a card number)
+        let agent = vec![
+            (0, "can i take the long card number please".to_string()),
+            (
+                8_000,
+                "what is the count number on your statement?".to_string(),
+            ),
+        ];
+        let other = OtherSide {
+            seg_start_ms: &[3_000, 11_000],
+            segments: &agent,
+        };
+        let mut v = vec![
+            "It is 57517419 1292462".to_string(),
+            "37 21 59 97".to_string(),
+        ];
+        assert_eq!(redact_channel(&mut v, &other, &Policy::default()), 2);
+        assert_eq!(v, vec!["It is [CARD_NUMBER]", "[ACCOUNT_NUMBER]"]);
     }
 
     #[test]

@@ -41,7 +41,7 @@ TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fourty": "4", "fifty": "5",
         "seventy": "7", "eighty": "8", "ninety": "9"}
 # homophones that count as digits only next to another digit
 SOUNDS = {"to": "2", "too": "2", "for": "4", "fore": "4", "ate": "8", "won": "1"}
-REPEAT = {"double": 2, "triple": 3}
+REPEAT = {"double": 2, "triple": 3, "w": 2}  # "53-w2-9": double heard as the letter w
 # words said between digit groups that do not end a number ("oh six slash twenty eight")
 JOINERS = {"slash", "dash", "hyphen", "and", "then", "uh", "um", "er", "erm"}
 HEX = re.compile(r"\b[0-9a-f]{16,}\b")
@@ -206,9 +206,12 @@ def check_set(a):
     calls = [c for c in truth["calls"] if not a.half or c["half"] == a.half]
     ids = [c["call_id"] for c in truth["calls"]]
     per_call, shared, segments, files = scan(a.paths, ids)
-    report, leaks = {}, []
+    missing = [c["call_id"] for c in calls if not per_call[c["call_id"]]]
+    if missing:
+        print(f"not in the outputs (left out of the figures): {', '.join(missing)}")
+    report, leaks = {"missing_calls": missing}, []
     for half in ("dev", "test"):
-        hc = [c for c in calls if c["half"] == half]
+        hc = [c for c in calls if c["half"] == half and c["call_id"] not in missing]
         if not hc:
             continue
         r = report[half] = {"calls": len(hc), "sensitive_items": 0, "sensitive_digits": 0,
