@@ -70,6 +70,7 @@ pub fn analyze_call(
                     seg_start_ms: &starts,
                     segments: &other,
                 },
+                &s.rules.pii,
             );
             for (i, t) in idx.into_iter().zip(texts) {
                 segments[i].text = t;

@@ -2,24 +2,56 @@
 //! CVV and expiry dates spoken during payment must never be stored).
 //!
 //! Works on the words of one channel across its segments, so a card number split over two
-//! segments is still caught. Digits count whether ASR wrote them as numerals ("4539 1488"),
-//! grouped with dashes/dots, or as words ("four five three nine", "oh", "double seven",
-//! "forty five"). Redacted spans become a placeholder such as `[CARD_NUMBER]`; the count of
-//! redactions is reported, the values never are.
+//! segments is still caught. Redaction does not rely on clean text: digits count whether the
+//! recogniser wrote them as numerals ("4539 1488"), grouped with dashes, dots or commas
+//! ("1-1-3, 4-3"), as words ("four five three nine", "oh", "double seven", "forty five") or as
+//! homophones next to another digit ("double for", "0 to 0", "ate"); a filler ("and", "uh")
+//! between digit groups does not end the number. Redacted spans become a placeholder such as
+//! `[CARD_NUMBER]`; the count of redactions is reported, the values never are.
+//!
+//! What a run of digits is depends on its length and on the cue before it — in the same
+//! speaker's words, or in the other party's latest question (the agent asks "and the expiry
+//! date?", the customer answers "nine twenty eight"); garbled cues count ("exiring",
+//! "accountant", "c v v"). See `docs/pii.md` for the cue lists.
 //!
 //! Categories:
-//! - `CARD_NUMBER`: a run of 13–19 digits. Luhn validity is not required: one misheard digit
-//!   breaks the checksum but leaves a real card number on disk.
-//! - `NATIONAL_ID`: `ddd-dd-dddd`, or 9 digits after "social security", "ssn", "national
-//!   insurance", "id number" (within 8 words).
-//! - `PHONE`: 10–12 digits, or 7–9 digits after "phone", "number", "call", "mobile", "cell".
-//! - `CVV`: 3–4 digits within 8 words after "cvv", "cvc", "security code", "code on the back".
-//! - `EXPIRY`: digits within 8 words after "expiry", "expires", "expiration", "exp", "valid".
-//! - `EMAIL`: `name@host.tld`, or spoken "name at host dot com".
+//! - `CARD_NUMBER`: a run of 13–19 digits anywhere (Luhn validity is not required: one
+//!   misheard digit breaks the checksum but leaves a real card number on disk), or 3+ digits
+//!   after a card cue (partial card numbers).
+//! - `CVV` (2–4 digits), `PIN` (3–8), `EXPIRY` (2–6), `DATE_OF_BIRTH` (2–8) after their cues.
+//! - `ACCOUNT_NUMBER`, `SORT_CODE`, `NATIONAL_ID`: 4+ digits after account, member, policy,
+//!   sort code or identity cues; `ddd-dd-dddd` anywhere.
+//! - `PHONE`: 10–12 digits anywhere, or 6+ after a phone cue.
+//! - `NUMBER`: any other run of 6–9 digits, unless the site allows its context (`[pii]
+//!   allow_contexts` in the rules file: "order number", "ticket number"); an allowed context
+//!   never exempts a card-length run or a run after a payment, account or identity cue.
+//! - `EMAIL`: `name@host.tld`, half-written ("jon.mit.example.com", "name70 at
+//!   mail.example.com") or spoken ("j smith at example dot co dot uk"), and after an e-mail
+//!   cue any answer ending in a domain.
 
 use std::sync::OnceLock;
 
 use regex::Regex;
+
+/// A site's redaction policy, from the `[pii]` table of the rules file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Policy {
+    /// Phrases (lower case, normalised words) whose numbers are not personal data at this
+    /// site, e.g. "order number". They exempt runs of up to 12 digits from the length rule.
+    pub allow_contexts: Vec<String>,
+}
+
+impl Policy {
+    /// Why an allowed context would be unsafe (it names a payment, account or identity
+    /// cue), if it would.
+    pub fn refuse(context: &str) -> Option<&'static str> {
+        let text = cue_text(context);
+        SENSITIVE
+            .iter()
+            .find(|(_, keys)| has_cue(&text, keys))
+            .map(|(cue, _)| cue.name())
+    }
+}
 
 /// One word of a channel's text: where it is and what digits it stands for.
 #[derive(Debug, Clone)]
@@ -45,6 +77,25 @@ fn unit(w: &str) -> Option<u32> {
         "nine" => 9,
         _ => return None,
     })
+}
+
+/// Words the recogniser writes for a digit it heard; digits only next to another digit.
+fn homophone(w: &str) -> Option<&'static str> {
+    Some(match w {
+        "for" | "fore" => "4",
+        "to" | "too" => "2",
+        "ate" => "8",
+        "won" => "1",
+        _ => return None,
+    })
+}
+
+/// Words said between digit groups that do not end a number.
+fn filler(w: &str) -> bool {
+    matches!(
+        w,
+        "and" | "then" | "uh" | "um" | "er" | "erm" | "ah" | "hmm" | "slash" | "dash" | "hyphen"
+    )
 }
 
 fn tens(w: &str) -> Option<u32> {
@@ -84,23 +135,8 @@ fn words(seg: usize, text: &str, out: &mut Vec<Word>) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
                 let raw = text[s..i].trim_end_matches(['.', '-', '\'', '/']);
-                let end = s + raw.len();
                 if !raw.is_empty() {
-                    let lower = raw.to_lowercase();
-                    let numeric: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
-                    let digit_shaped = raw.chars().all(|c| c.is_ascii_digit() || "-./".contains(c));
-                    let digits = if !numeric.is_empty() && digit_shaped {
-                        Some(numeric)
-                    } else {
-                        unit(&lower).map(|d| d.to_string())
-                    };
-                    out.push(Word {
-                        seg,
-                        start: s,
-                        end,
-                        lower,
-                        digits,
-                    });
+                    out.push(word(seg, s, raw));
                 }
                 start = None;
             }
@@ -109,21 +145,41 @@ fn words(seg: usize, text: &str, out: &mut Vec<Word>) {
     }
 }
 
-/// Resolve "double X", "triple X" and "forty five" into digits on the word list.
+fn word(seg: usize, start: usize, raw: &str) -> Word {
+    let lower = raw.to_lowercase();
+    let digits = numeral(&lower).or_else(|| unit(&lower).map(|d| d.to_string()));
+    Word {
+        seg,
+        start,
+        end: start + raw.len(),
+        lower,
+        digits,
+    }
+}
+
+/// The digits of a numeral as the recogniser writes them: `4539`, `4539-1488`, `09/28`,
+/// `1.5`, and "double" heard as the letter w (`53-w2-9`: 5, 3, 2, 2, 9).
+fn numeral(w: &str) -> Option<String> {
+    let mut digits = String::new();
+    let mut chars = w.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '-' | '.' | '/' => {}
+            'w' if w.contains('-') => match chars.peek() {
+                Some(&d) if d.is_ascii_digit() => digits.push(d),
+                _ => return None,
+            },
+            _ => return None,
+        }
+    }
+    (!digits.is_empty()).then_some(digits)
+}
+
+/// Resolve "forty five", homophones next to digits ("0 to 0", "double for"), and
+/// "double X" / "triple X" into digits on the word list.
 fn spell_out(ws: &mut [Word]) {
     for i in 0..ws.len() {
-        let rep = match ws[i].lower.as_str() {
-            "double" => 2,
-            "triple" => 3,
-            _ => 0,
-        };
-        if let Some(d) = ws
-            .get(i + 1)
-            .and_then(|n| n.digits.clone())
-            .filter(|d| rep > 0 && d.len() == 1)
-        {
-            ws[i].digits = Some(d.repeat(rep - 1));
-        }
         if let Some(t) = tens(&ws[i].lower) {
             let next_unit = ws
                 .get(i + 1)
@@ -135,9 +191,45 @@ fn spell_out(ws: &mut [Word]) {
             });
         }
     }
+    // homophones: a pass to a fixed point, so "0 to 1 to" takes both
+    loop {
+        let mut changed = false;
+        for i in 0..ws.len() {
+            let Some(d) = homophone(&ws[i].lower).filter(|_| ws[i].digits.is_none()) else {
+                continue;
+            };
+            let digit_at = |k: Option<usize>| {
+                k.and_then(|k| ws.get(k))
+                    .is_some_and(|w| w.digits.is_some() || repeat(&w.lower) > 0)
+            };
+            if digit_at(i.checked_sub(1)) || digit_at(Some(i + 1)) {
+                ws[i].digits = Some(d.to_string());
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for i in 0..ws.len() {
+        let rep = repeat(&ws[i].lower);
+        if let Some(d) = ws
+            .get(i + 1)
+            .and_then(|n| n.digits.clone())
+            .filter(|d| rep > 0 && d.len() == 1)
+        {
+            ws[i].digits = Some(d.repeat(rep - 1));
+        }
+    }
 }
 
-const CONTEXT_WINDOW: usize = 8;
+fn repeat(w: &str) -> usize {
+    match w {
+        "double" => 2,
+        "triple" => 3,
+        _ => 0,
+    }
+}
 
 /// What the other party said around this channel's segments: (start ms, lower-case text).
 /// In a stereo call the agent asks "and the security code?" on one channel and the customer
@@ -152,31 +244,205 @@ pub struct OtherSide<'a> {
 
 /// How far back a cue on the other channel counts.
 const CROSS_CUE_MS: i64 = 20_000;
+/// How far back the speaker's own earlier segment still gives context.
+const OWN_CUE_MS: i64 = 4_000;
+/// Words before a number that can hold its cue.
+const CONTEXT_WINDOW: usize = 10;
+/// The other party's question: the latest of their segments with at least this many words
+/// (and any shorter ones after it, "okay, go ahead").
+const QUESTION_WORDS: usize = 4;
 
-fn has_key(text: &str, keys: &[&str]) -> bool {
-    let joined = format!(" {text} ");
-    keys.iter().any(|k| joined.contains(&format!(" {k}")))
+/// What a number is said to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cue {
+    Cvv,
+    Pin,
+    Expiry,
+    Card,
+    SortCode,
+    Account,
+    Id,
+    Birth,
+    Phone,
+    Email,
 }
 
-fn context(ws: &[Word], at: usize, keys: &[&str], other: &OtherSide) -> bool {
-    let from = at.saturating_sub(CONTEXT_WINDOW);
-    let text: Vec<&str> = ws[from..at].iter().map(|w| w.lower.as_str()).collect();
-    if has_key(&text.join(" "), keys) {
-        return true;
+impl Cue {
+    fn name(self) -> &'static str {
+        match self {
+            Cue::Cvv => "a card security code",
+            Cue::Pin => "a pin",
+            Cue::Expiry => "an expiry date",
+            Cue::Card => "a card number",
+            Cue::SortCode => "a sort code",
+            Cue::Account => "an account number",
+            Cue::Id => "an identity number",
+            Cue::Birth => "a date of birth",
+            Cue::Phone => "a phone number",
+            Cue::Email => "an e-mail address",
+        }
     }
-    let Some(&t) = other.seg_start_ms.get(ws[at].seg) else {
-        return false;
+}
+
+/// Cue phrases, most specific first ("social security number" is an identity cue, not a
+/// card security one); `word*` is a prefix, other keys are whole words.
+/// Garbles the recogniser makes of them are listed too ("exiring", "accountant").
+#[rustfmt::skip]
+const SENSITIVE: &[(Cue, &[&str])] = &[
+    (
+        Cue::Id,
+        &[
+            "social", "ssn", "national insurance", "insurance number", "id number",
+            "identification", "passport", "driving licen*", "driver's licen*",
+            "drivers licen*", "licen* number",
+        ],
+    ),
+    (
+        Cue::Cvv,
+        &[
+            "cvv*", "cvc*", "c v v", "c v c", "cv2", "security code", "security number",
+            "security digits", "code on the back", "digits on the back", "numbers on the back",
+            "number on the back", "three digit*", "3 digit*", "four digit code",
+            "card verification", "verification code", "signature strip",
+        ],
+    ),
+    (Cue::Pin, &["pin", "pin number", "passcode", "password"]),
+    (
+        Cue::Expiry,
+        &[
+            "expir*", "exir*", "expar*", "expair*", "exp", "valid*", "end date", "until",
+            "runs out", "good thru", "good through",
+        ],
+    ),
+    (
+        Cue::Card,
+        &[
+            "card", "cards", "card's", "visa", "mastercard", "master card", "amex",
+            "american express", "maestro", "debit", "credit", "long number", "sixteen digit*",
+            "16 digit*", "fifteen digit*", "15 digit*",
+        ],
+    ),
+    (Cue::SortCode, &["sort code*", "sortcode*", "sort cod*", "bank code", "routing"]),
+    (
+        Cue::Account,
+        &[
+            "account*", "acct", "a c c t", "count number", "member*", "policy", "customer number",
+            "client number", "customer id", "iban", "bank details", "roll number",
+        ],
+    ),
+    (Cue::Birth, &["date of birth", "d o b", "dob", "born", "birthday"]),
+    (
+        Cue::Phone,
+        &[
+            "phone*", "mobile*", "cell", "cellphone", "call", "reach", "contact number",
+            "landline", "ring", "text me", "whatsapp", "extension",
+        ],
+    ),
+    (Cue::Email, &["email*", "e mail*", "mail address"]),
+];
+
+/// Lower case, punctuation as spaces, one space between words and at both ends.
+fn cue_text(s: &str) -> String {
+    let mut out = String::from(" ");
+    for w in s
+        .to_lowercase()
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+    {
+        out.push_str(w);
+        out.push(' ');
+    }
+    out
+}
+
+fn has_cue(text: &str, keys: &[&str]) -> bool {
+    keys.iter().any(|k| match k.strip_suffix('*') {
+        Some(prefix) => text.contains(&format!(" {prefix}")),
+        None => text.contains(&format!(" {k} ")),
+    })
+}
+
+/// What a stretch of text says about the numbers after it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Context {
+    cue: Option<Cue>,
+    /// Mentions a site-allowed context ("order number").
+    allowed: bool,
+    /// Says "number" (weak: a phone number, unless the site allows the context).
+    number: bool,
+}
+
+impl Context {
+    fn of(text: &str, policy: &Policy) -> Context {
+        let text = cue_text(text);
+        Context {
+            cue: SENSITIVE
+                .iter()
+                .find(|(_, keys)| has_cue(&text, keys))
+                .map(|(c, _)| *c),
+            allowed: policy
+                .allow_contexts
+                .iter()
+                .any(|a| text.contains(&cue_text(a))),
+            number: has_cue(&text, &["number*"]),
+        }
+    }
+
+    /// This context, with what `other` adds: a sensitive cue on either side counts.
+    fn or(self, other: Context) -> Context {
+        Context {
+            cue: self.cue.or(other.cue),
+            allowed: self.allowed || other.allowed,
+            number: self.number || other.number,
+        }
+    }
+}
+
+/// The context of the number starting at word `at`: the speaker's own words just before it
+/// and the other party's latest question (the own cue first).
+fn context(ws: &[Word], at: usize, other: &OtherSide, policy: &Policy) -> Context {
+    let seg_start = |k: usize| other.seg_start_ms.get(ws[k].seg).copied();
+    let from = (at.saturating_sub(CONTEXT_WINDOW)..at)
+        .find(|&k| {
+            ws[k].seg == ws[at].seg
+                || matches!((seg_start(k), seg_start(at)), (Some(a), Some(b)) if b - a <= OWN_CUE_MS)
+        })
+        .unwrap_or(at);
+    let own: Vec<&str> = ws[from..at].iter().map(|w| w.lower.as_str()).collect();
+    let own = Context::of(&own.join(" "), policy);
+    let Some(t) = seg_start(at) else {
+        return own;
     };
-    other
+    own.or(Context::of(&question(other, t), policy))
+}
+
+/// The other party's latest question before `t` (within [`CROSS_CUE_MS`]).
+fn question(other: &OtherSide, t: i64) -> String {
+    let mut recent: Vec<&(i64, String)> = other
         .segments
         .iter()
         .filter(|(start, _)| *start <= t + 1_000 && *start >= t - CROSS_CUE_MS)
-        .any(|(_, text)| has_key(text, keys))
+        .collect();
+    recent.sort_by_key(|(start, _)| *start);
+    let mut parts = Vec::new();
+    for (_, text) in recent.iter().rev() {
+        parts.push(text.as_str());
+        if text.split_whitespace().count() >= QUESTION_WORDS {
+            break;
+        }
+    }
+    parts.reverse();
+    parts.join(" ")
 }
 
 fn email_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$").unwrap())
+    RE.get_or_init(|| Regex::new(r"^[\w.+-]*\w@[\w-]+(\.[\w-]+)*$").unwrap())
+}
+
+fn domain_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)+$").unwrap())
 }
 
 fn ssn_re() -> &'static Regex {
@@ -186,138 +452,214 @@ fn ssn_re() -> &'static Regex {
 
 const TLDS: &[&str] = &[
     "com", "net", "org", "co", "uk", "io", "edu", "gov", "de", "fr", "info", "biz", "us", "ca",
+    "ie", "au", "me",
 ];
 
-/// A redaction to apply: word range [from, to) and its label.
-type Hit = (usize, usize, &'static str);
+/// Mail providers: "at gmail" is an address even when the recogniser lost the "dot com".
+const MAIL_HOSTS: &[&str] = &[
+    "gmail",
+    "googlemail",
+    "hotmail",
+    "outlook",
+    "yahoo",
+    "icloud",
+    "aol",
+    "btinternet",
+    "protonmail",
+    "talktalk",
+];
 
-fn find(ws: &[Word], other: &OtherSide) -> Vec<Hit> {
+/// Words that end an e-mail's local part when reading back from "at".
+const NOT_LOCAL: &[&str] = &[
+    "is", "it", "it's", "its", "my", "email", "e-mail", "address", "the", "a", "yes", "yeah",
+    "sure", "that", "that's", "me", "on", "to", "please", "ok", "okay", "so", "um", "uh", "er",
+    "send", "here", "you", "can", "use", "of", "be", "would", "was", "just", "try", "under", "and",
+    "i", "i'm", "am", "at", "we", "have", "got", "by", "via", "or", "from",
+];
+
+/// A domain-shaped word ending in a top-level domain: "example.com", "mail.example.co.uk".
+fn domain_word(w: &str) -> bool {
+    domain_re().is_match(w) && w.rsplit('.').next().is_some_and(|t| TLDS.contains(&t))
+}
+
+/// Where a host that starts at word `i` ends (exclusive), if `i` starts one: a domain word
+/// or a mail provider, either followed by any "dot part" pairs, or a word followed by "dot TLD".
+fn host_end(ws: &[Word], i: usize) -> Option<usize> {
+    let w = ws.get(i)?;
+    let mut end = i + 1;
+    let mut tld = domain_word(&w.lower) || MAIL_HOSTS.contains(&w.lower.as_str());
+    while ws
+        .get(end)
+        .is_some_and(|w| w.lower == "dot" || w.lower == "point")
+        && ws.get(end + 1).is_some_and(|n| n.seg == w.seg)
+    {
+        tld |= TLDS.contains(&ws[end + 1].lower.trim_start_matches('.'));
+        end += 2;
+    }
+    tld.then_some(end)
+}
+
+/// The first word of the local part ending just before word `at` (exclusive end).
+fn local_start(ws: &[Word], at: usize) -> usize {
+    let mut k = at;
+    let mut taken = 0;
+    while k > 0 && ws[k - 1].seg == ws[at.min(ws.len() - 1)].seg && taken < 4 {
+        let w = ws[k - 1].lower.as_str();
+        if NOT_LOCAL.contains(&w) {
+            break;
+        }
+        k -= 1;
+        if !matches!(w, "dot" | "underscore" | "dash" | "hyphen" | "point") {
+            taken += 1;
+        }
+    }
+    k
+}
+
+/// E-mail addresses in every form the recogniser writes them.
+fn find_emails(ws: &[Word], other: &OtherSide, policy: &Policy) -> Vec<Hit> {
     let mut hits: Vec<Hit> = Vec::new();
     let mut i = 0;
     while i < ws.len() {
-        // written e-mail
-        if email_re().is_match(&ws[i].lower) {
-            hits.push((i, i + 1, "EMAIL"));
-            i += 1;
-            continue;
-        }
-        // spoken e-mail: name [dot name]* at host (dot part)+ ending in a TLD
-        if ws[i].lower == "at" && i > 0 {
-            let mut j = i + 2;
-            let mut last_tld = None;
-            while j + 1 < ws.len() + 1 && ws.get(j).is_some_and(|w| w.lower == "dot") {
-                if ws
-                    .get(j + 1)
-                    .is_some_and(|w| TLDS.contains(&w.lower.as_str()))
-                {
-                    last_tld = Some(j + 2);
-                }
-                j += 2;
-            }
-            if let Some(end) = last_tld {
-                let mut start = i - 1;
-                while start >= 2 && ws[start - 1].lower == "dot" {
-                    start -= 2;
-                }
+        let w = &ws[i].lower;
+        let hit = if email_re().is_match(w) {
+            // written, perhaps with the rest spoken: "smith@gmail dot com"
+            let end = host_end(ws, i).unwrap_or(i + 1).max(i + 1);
+            Some((local_start(ws, i), end))
+        } else if (w == "at" || w == "@") && i > 0 {
+            host_end(ws, i + 1).map(|end| (local_start(ws, i), end))
+        } else if domain_word(w) && w.split('.').count() >= 3 && !w.starts_with("www.") {
+            // half-written: "jon.mit.example.com" (the recogniser heard "at" as "dot")
+            Some((local_start(ws, i), host_end(ws, i).unwrap_or(i + 1)))
+        } else if host_end(ws, i).is_some_and(|e| e > i + 1)
+            && context(ws, i, other, policy).cue == Some(Cue::Email)
+        {
+            // after "what is your e-mail?", an answer ending in "dot com" with no "at"
+            let end = host_end(ws, i).unwrap_or(i + 1);
+            Some((local_start(ws, i), end))
+        } else {
+            None
+        };
+        match hit {
+            Some((start, end)) => {
                 hits.retain(|h| h.1 <= start);
                 hits.push((start, end, "EMAIL"));
                 i = end;
-                continue;
             }
+            None => i += 1,
         }
-        // digit runs
-        if ws[i].digits.is_some() {
-            let mut j = i;
-            let mut digits = String::new();
-            while let Some(d) = ws.get(j).and_then(|w| w.digits.as_ref()) {
-                // a number goes on into the next segment only if that segment follows closely
-                if j > i && ws[j].seg != ws[j - 1].seg {
-                    let t = |k: usize| other.seg_start_ms.get(ws[k].seg).copied();
-                    if let (Some(a), Some(b)) = (t(j - 1), t(j))
-                        && b - a > 10_000
-                    {
-                        break;
-                    }
-                }
-                digits.push_str(d);
-                j += 1;
-            }
-            // a lone unit word ("one", "two") is ordinary speech, not a number
-            let spoken_single = j == i + 1 && ws[i].lower.chars().all(char::is_alphabetic);
-            let n = digits.len();
-            let raw = &ws[i].lower;
-            let label = if spoken_single && n < 3 {
-                None
-            } else if (13..=19).contains(&n) {
-                Some("CARD_NUMBER")
-            } else if (j == i + 1 && ssn_re().is_match(raw))
-                || n == 9
-                    && context(
-                        ws,
-                        i,
-                        &[
-                            "social",
-                            "ssn",
-                            "national insurance",
-                            "insurance number",
-                            "id number",
-                            "identification",
-                        ],
-                        other,
-                    )
-            {
-                Some("NATIONAL_ID")
-            } else if (3..=4).contains(&n)
-                && context(
-                    ws,
-                    i,
-                    &[
-                        "cvv",
-                        "cvc",
-                        "security code",
-                        "code on the back",
-                        "three digit",
-                        "card verification",
-                    ],
-                    other,
-                )
-            {
-                Some("CVV")
-            } else if (3..=6).contains(&n) && context(ws, i, &["expir", "exp ", "valid"], other) {
-                Some("EXPIRY")
-            } else if (10..=12).contains(&n)
-                || (7..=9).contains(&n)
-                    && context(
-                        ws,
-                        i,
-                        &["phone", "number", "call", "mobile", "cell", "reach"],
-                        other,
-                    )
-            {
-                Some("PHONE")
-            } else {
-                None
-            };
-            if let Some(l) = label {
-                hits.push((i, j, l));
-            }
-            i = j;
-            continue;
-        }
-        i += 1;
     }
     hits
 }
 
+/// A redaction to apply: word range [from, to) and its label.
+type Hit = (usize, usize, &'static str);
+
+/// The run of digits starting at word `i`: (end word, digits). Fillers between digit groups
+/// belong to it; it goes on into the speaker's next segment only if that follows within 10 s
+/// and the other party said nothing in between (else it is the answer to another question).
+fn digit_run(ws: &[Word], i: usize, other: &OtherSide, taken: &[bool]) -> (usize, String) {
+    let mut j = i;
+    let mut end = i;
+    let mut digits = String::new();
+    while j < ws.len() && !taken[j] {
+        if j > i && ws[j].seg != ws[j - 1].seg {
+            let t = |k: usize| other.seg_start_ms.get(ws[k].seg).copied();
+            if let (Some(a), Some(b)) = (t(j - 1), t(j))
+                && (b - a > 10_000 || other.segments.iter().any(|(s, _)| *s > a && *s < b))
+            {
+                // too late, or the other party spoke in between: another answer
+                break;
+            }
+        }
+        match &ws[j].digits {
+            Some(d) => {
+                digits.push_str(d);
+                j += 1;
+                end = j;
+            }
+            None if filler(&ws[j].lower) && ws.get(j + 1).is_some_and(|n| n.digits.is_some()) => {
+                j += 1;
+            }
+            None => break,
+        }
+    }
+    (end, digits)
+}
+
+/// The label of a run of `n` digits in this context, if it is to be redacted.
+fn label(n: usize, ssn: bool, ctx: Context) -> Option<&'static str> {
+    if (13..=19).contains(&n) {
+        return Some("CARD_NUMBER");
+    }
+    if ssn {
+        return Some("NATIONAL_ID");
+    }
+    let by_cue = match ctx.cue {
+        Some(Cue::Cvv) if (2..=4).contains(&n) => Some("CVV"),
+        Some(Cue::Pin) if (3..=8).contains(&n) => Some("PIN"),
+        Some(Cue::Expiry) if (2..=6).contains(&n) => Some("EXPIRY"),
+        Some(Cue::Card) if n >= 3 => Some("CARD_NUMBER"),
+        Some(Cue::SortCode) if n >= 4 => Some("SORT_CODE"),
+        Some(Cue::Account) if n >= 4 => Some("ACCOUNT_NUMBER"),
+        Some(Cue::Id) if n >= 4 => Some("NATIONAL_ID"),
+        Some(Cue::Birth) if (2..=8).contains(&n) => Some("DATE_OF_BIRTH"),
+        Some(Cue::Phone) if n >= 6 => Some("PHONE"),
+        _ => None,
+    };
+    if by_cue.is_some() {
+        return by_cue;
+    }
+    let sensitive_cue = ctx.cue.is_some_and(|c| c != Cue::Email);
+    if ctx.allowed && !sensitive_cue && n <= 12 {
+        return None;
+    }
+    match n {
+        10..=12 => Some("PHONE"),
+        7..=9 if ctx.number => Some("PHONE"),
+        6.. => Some("NUMBER"),
+        _ => None,
+    }
+}
+
+fn find(ws: &[Word], other: &OtherSide, policy: &Policy) -> Vec<Hit> {
+    let mut hits = find_emails(ws, other, policy);
+    let mut in_email = vec![false; ws.len()];
+    for &(a, b, _) in &hits {
+        in_email[a..b].iter_mut().for_each(|x| *x = true);
+    }
+    let mut i = 0;
+    while i < ws.len() {
+        if ws[i].digits.is_none() || in_email[i] {
+            i += 1;
+            continue;
+        }
+        let (j, digits) = digit_run(ws, i, other, &in_email);
+        // a lone unit word ("one", "two") is ordinary speech, not a number
+        let spoken_single = j == i + 1 && ws[i].lower.chars().all(char::is_alphabetic);
+        let n = digits.len();
+        if !(spoken_single && n < 3) {
+            let ssn = j == i + 1 && ssn_re().is_match(&ws[i].lower);
+            if let Some(l) = label(n, ssn, context(ws, i, other, policy)) {
+                hits.push((i, j, l));
+            }
+        }
+        i = j;
+    }
+    hits.sort_unstable();
+    hits
+}
+
 /// Redact the texts of one channel's segments (in time order) in place, using the other
-/// channel (if any) as context for CVV/expiry/id cues. Returns the number of redactions made.
-pub fn redact_channel(texts: &mut [String], other: &OtherSide) -> usize {
+/// channel (if any) as context for the cues, and the site's policy for allowed contexts.
+/// Returns the number of redactions made.
+pub fn redact_channel(texts: &mut [String], other: &OtherSide, policy: &Policy) -> usize {
     let mut ws = Vec::new();
     for (k, t) in texts.iter().enumerate() {
         words(k, t, &mut ws);
     }
     spell_out(&mut ws);
-    let hits = find(&ws, other);
+    let hits = find(&ws, other, policy);
     // edits per segment: (start byte, end byte, replacement), applied back to front
     let mut edits: Vec<Vec<(usize, usize, String)>> = vec![Vec::new(); texts.len()];
     for &(from, to, label) in &hits {
@@ -340,10 +682,10 @@ pub fn redact_channel(texts: &mut [String], other: &OtherSide) -> usize {
     hits.len()
 }
 
-/// Redact a single text (e.g. `callsift rules test --text`).
+/// Redact a single text (e.g. `callsift rules test --text`) with the built-in policy.
 pub fn redact(text: &str) -> (String, usize) {
     let mut v = vec![text.to_string()];
-    let n = redact_channel(&mut v, &OtherSide::default());
+    let n = redact_channel(&mut v, &OtherSide::default(), &Policy::default());
     (v.pop().unwrap_or_default(), n)
 }
 
@@ -401,7 +743,10 @@ mod tests {
             "The number is 4539 1488".to_string(),
             "0343 6467. Okay.".to_string(),
         ];
-        assert_eq!(redact_channel(&mut v, &OtherSide::default()), 1);
+        assert_eq!(
+            redact_channel(&mut v, &OtherSide::default(), &Policy::default()),
+            1
+        );
         assert_eq!(
             v,
             vec!["The number is [CARD_NUMBER]", "[CARD_NUMBER]. Okay."]
@@ -445,7 +790,7 @@ mod tests {
             segments: &agent,
         };
         let mut v = vec!["four one two".to_string(), "four one two".to_string()];
-        assert_eq!(redact_channel(&mut v, &other), 1);
+        assert_eq!(redact_channel(&mut v, &other, &Policy::default()), 1);
         assert_eq!(
             v,
             vec!["[CVV]", "four one two"],
@@ -457,8 +802,212 @@ mod tests {
             segments: &agent,
         };
         let mut v = vec!["oh nine twenty eight".to_string()];
-        redact_channel(&mut v, &other);
+        redact_channel(&mut v, &other, &Policy::default());
         assert_eq!(v, vec!["[EXPIRY]"]);
+    }
+
+    /// Redact `answer` as said on one channel 3 s after `question` on the other.
+    fn answer(question: &str, answer: &str, policy: &Policy) -> String {
+        let q = vec![(10_000, question.to_lowercase())];
+        let other = OtherSide {
+            seg_start_ms: &[13_000],
+            segments: &q,
+        };
+        let mut v = vec![answer.to_string()];
+        redact_channel(&mut v, &other, policy);
+        v.pop().unwrap()
+    }
+
+    fn no_digits(s: &str) -> bool {
+        !s.chars().any(|c| c.is_ascii_digit())
+    }
+
+    #[test]
+    fn card_digits_garbled_into_dashes_and_homophones() {
+        let got = answer(
+            "Can I take the long card number please?",
+            "double for 1-1-3, 4-3, 6-4, 6-7",
+            &Policy::default(),
+        );
+        assert_eq!(got, "[CARD_NUMBER]");
+    }
+
+    #[test]
+    fn partial_card_digits_after_a_card_cue() {
+        let got = answer(
+            "Go ahead with the card number.",
+            "411 11",
+            &Policy::default(),
+        );
+        assert_eq!(got, "[CARD_NUMBER]");
+    }
+
+    #[test]
+    fn a_phone_number_with_to_for_two_and_a_filler() {
+        let got = answer(
+            "What is the best number to reach you on?",
+            "0 to 0, 7 and 9 4 6, 0 to 1 to",
+            &Policy::default(),
+        );
+        assert_eq!(got, "[PHONE]");
+    }
+
+    #[test]
+    fn half_written_and_spoken_emails() {
+        assert_eq!(r("It is jon.mit.example.com."), "It is [EMAIL].");
+        assert_eq!(r("Name70 at mail.example.com"), "[EMAIL]");
+        assert_eq!(r("it is j smith at example dot co dot uk"), "it is [EMAIL]");
+        assert_eq!(r("yes john dot smith at gmail dot com"), "yes [EMAIL]");
+        assert_eq!(r("sarah underscore jones at hotmail"), "[EMAIL]");
+        // after the question, an answer whose "at" was lost
+        assert_eq!(
+            answer(
+                "What email should I send the receipt to?",
+                "It is john dot smith gmail dot com",
+                &Policy::default()
+            ),
+            "It is [EMAIL]"
+        );
+        // websites and "at" in ordinary speech stay
+        for s in ["go to www.example.com for the form", "we met at the office"] {
+            assert_eq!(r(s), s);
+        }
+    }
+
+    #[test]
+    fn garbled_expiry_and_cvv_cues() {
+        assert_eq!(r("Exiring 928"), "Exiring [EXPIRY]");
+        let p = Policy::default();
+        assert_eq!(
+            answer("And the end date on the card?", "nine twenty eight", &p),
+            "[EXPIRY]"
+        );
+        assert_eq!(
+            answer("What is the C V V?", "seven double one", &p),
+            "[CVV]"
+        );
+        assert_eq!(
+            answer("And the numbers on the back?", "It is 4 oh 7.", &p),
+            "It is [CVV]."
+        );
+    }
+
+    #[test]
+    fn an_account_number_after_accountant() {
+        let got = answer(
+            "Can I take your accountant?",
+            "4 8 1 7 2 9 3 6",
+            &Policy::default(),
+        );
+        assert_eq!(got, "[ACCOUNT_NUMBER]");
+        assert_eq!(
+            answer(
+                "And the sort code?",
+                "twenty, thirty two, fifteen",
+                &Policy::default()
+            ),
+            "[SORT_CODE]"
+        );
+    }
+
+    #[test]
+    fn six_digits_anywhere_unless_the_site_allows_the_context() {
+        assert_eq!(
+            r("the code they gave me is 482913"),
+            "the code they gave me is [NUMBER]"
+        );
+        let site = Policy {
+            allow_contexts: vec!["order number".into()],
+        };
+        let said = "the order number is seven two nine four one eight three";
+        assert!(no_digits(&answer(
+            "Anything else?",
+            said,
+            &Policy::default()
+        )));
+        assert_eq!(answer("Anything else?", said, &site), said);
+        assert_eq!(
+            answer("Do you have the order number?", "7294183", &site),
+            "7294183"
+        );
+        // a card-length run, or a number after a payment cue, is never allowed
+        assert_eq!(
+            answer("Anything else?", "order number 4539148803436467", &site),
+            "order number [CARD_NUMBER]"
+        );
+        assert_eq!(
+            answer(
+                "And the card number?",
+                "the order number is 4539 1488",
+                &site
+            ),
+            "the order number is [CARD_NUMBER]",
+            "a payment cue on either side wins over an allowed context"
+        );
+        assert_eq!(
+            answer("And the card number?", "4539 1488", &site),
+            "[CARD_NUMBER]"
+        );
+    }
+
+    #[test]
+    fn the_latest_question_is_the_cue() {
+        let agent = vec![
+            (0, "can i take the long card number please".to_string()),
+            (10_000, "thank you. how much were you charged?".to_string()),
+        ];
+        let other = OtherSide {
+            seg_start_ms: &[12_000],
+            segments: &agent,
+        };
+        let mut v = vec!["twenty nine ninety nine".to_string()];
+        redact_channel(&mut v, &other, &Policy::default());
+        assert_eq!(v, vec!["twenty nine ninety nine"]);
+    }
+
+    #[test]
+    fn an_allowed_context_cannot_name_a_payment_cue() {
+        assert_eq!(Policy::refuse("order number"), None);
+        assert_eq!(Policy::refuse("card number"), Some("a card number"));
+        assert_eq!(
+            Policy::refuse("security code"),
+            Some("a card security code")
+        );
+    }
+
+    #[test]
+    fn double_heard_as_w_inside_a_dashed_numeral() {
+        let got = answer(
+            "Could you read me the card number?",
+            "53-w2-9-2-2-w2-w4-91-w8-3-0.",
+            &Policy::default(),
+        );
+        assert_eq!(got, "[CARD_NUMBER].");
+        assert_eq!(r("the W2 form"), "the W2 form");
+    }
+
+    #[test]
+    fn answers_to_two_questions_are_two_numbers() {
+        // the card answer and the next answer are 8 s apart, with the agent's question
+        // between them: two runs, each with its own cue (together they were 23 digits,
+        // too long for a card number)
+        let agent = vec![
+            (0, "can i take the long card number please".to_string()),
+            (
+                8_000,
+                "what is the count number on your statement?".to_string(),
+            ),
+        ];
+        let other = OtherSide {
+            seg_start_ms: &[3_000, 11_000],
+            segments: &agent,
+        };
+        let mut v = vec![
+            "It is 57517419 1292462".to_string(),
+            "37 21 59 97".to_string(),
+        ];
+        assert_eq!(redact_channel(&mut v, &other, &Policy::default()), 2);
+        assert_eq!(v, vec!["It is [CARD_NUMBER]", "[ACCOUNT_NUMBER]"]);
     }
 
     #[test]
@@ -471,6 +1020,10 @@ mod tests {
             "one moment please, I have two questions",
             "the fee was added on the 5th",
             "we met at the office",
+            "I would like to pay for two items today",
+            "I need to talk to someone for ten minutes",
+            "any day from nine to five",
+            "it was twenty nine ninety nine",
         ] {
             assert_eq!(r(s), s);
         }

@@ -29,6 +29,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::analyze::pii::Policy;
 use crate::record::Role;
 
 /// The built-in English rule pack (rules/builtin.toml).
@@ -42,6 +43,13 @@ pub enum RulesError {
         line: usize,
         col: usize,
         message: String,
+    },
+    #[error("{origin}:{line}: [pii] allow_contexts: {message}\nhint: {hint}")]
+    Pii {
+        origin: String,
+        line: usize,
+        message: String,
+        hint: &'static str,
     },
     #[error("{origin}:{line}: category {id:?}: {message}")]
     Invalid {
@@ -143,6 +151,8 @@ pub struct Category {
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     pub categories: Vec<Category>,
+    /// The `[pii]` table: contexts whose numbers the site does not treat as personal data.
+    pub pii: Policy,
 }
 
 /// One piece of the conversation to match against.
@@ -169,6 +179,16 @@ pub struct Hit {
 struct FileDef {
     #[serde(default, rename = "category")]
     categories: Vec<Spanned<CategoryDef>>,
+    #[serde(default)]
+    pii: Option<Spanned<PiiDef>>,
+}
+
+/// `[pii] allow_contexts = ["order number", ...]` (see docs/rules.md).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PiiDef {
+    #[serde(default)]
+    allow_contexts: Vec<String>,
 }
 
 fn default_role() -> String {
@@ -340,6 +360,37 @@ fn window(s: &str) -> Result<Window, String> {
     Ok(w)
 }
 
+/// Check the `[pii]` table: every allowed context is a phrase that names no payment, account
+/// or identity cue (those numbers are always redacted).
+fn pii_policy(contexts: &[String], origin: &str, line: usize) -> Result<Policy, RulesError> {
+    let err = |message: String, hint| RulesError::Pii {
+        origin: origin.into(),
+        line,
+        message,
+        hint,
+    };
+    let mut allow = Vec::new();
+    for c in contexts {
+        let words = normalise(c);
+        if words.is_empty() {
+            return Err(err(
+                format!("{c:?} has no words"),
+                "give phrases such as \"order number\"",
+            ));
+        }
+        if let Some(what) = Policy::refuse(c) {
+            return Err(err(
+                format!("{c:?} would let {what} through"),
+                "allowed contexts are for numbers that are not personal data (order, ticket, reference numbers)",
+            ));
+        }
+        allow.push(words.join(" "));
+    }
+    Ok(Policy {
+        allow_contexts: allow,
+    })
+}
+
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
@@ -463,7 +514,15 @@ impl RuleSet {
                 counter_examples: d.counter_examples,
             });
         }
-        Ok(RuleSet { categories })
+        let pii = match file.pii {
+            Some(sp) => pii_policy(
+                &sp.get_ref().allow_contexts,
+                origin,
+                line_col(text, sp.span().start).0,
+            )?,
+            None => Policy::default(),
+        };
+        Ok(RuleSet { categories, pii })
     }
 
     /// Which categories fire on a conversation, with evidence. `duration_ms` bounds windows;
@@ -744,6 +803,28 @@ mod tests {
                 c.id
             );
         }
+    }
+
+    #[test]
+    fn the_pii_table_allows_contexts_but_never_a_payment_cue() {
+        let r = RuleSet::parse(
+            "[pii]\nallow_contexts = [\"Order Number\", \"ticket number\"]\n",
+            "r.toml",
+        )
+        .unwrap();
+        assert_eq!(r.pii.allow_contexts, vec!["order number", "ticket number"]);
+        assert!(RuleSet::builtin().pii.allow_contexts.is_empty());
+        let e = RuleSet::parse(
+            "[[category]]\nid = \"a\"\nkind = \"topic\"\nany = [\"x\"]\n\n[pii]\nallow_contexts = [\"card number\"]\n",
+            "r.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("r.toml:6: [pii] allow_contexts: \"card number\" would let a card number through\nhint: "),
+            "{e}"
+        );
+        assert!(RuleSet::parse("[pii]\nallow = [\"x\"]\n", "r.toml").is_err());
     }
 
     #[test]

@@ -1,0 +1,89 @@
+//! The spoken PII set: calls synthesised by `benches/pii_set.py` (card numbers, CVVs, expiry
+//! dates, phone and account numbers, e-mail addresses read out as people read them, next to
+//! ordinary numbers), transcribed by callsift itself. No sensitive digit and no e-mail address
+//! may survive in any table or file of the run, nor in the QA sample drawn from it.
+//! Needs the model, festival, sox and python3 with pyarrow: ignored by a bare `cargo test`;
+//! `make test` runs it with `--include-ignored`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(cmd: &mut Command, what: &str) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{what} failed:\n{text}");
+    text
+}
+
+fn callsift(args: &[&str], paths: &[&Path]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_callsift"));
+    c.args(args).args(paths);
+    c
+}
+
+#[test]
+#[ignore = "model-backed, needs festival, sox and pyarrow (slow): run with `make test`"]
+fn spoken_pii_survives_in_no_table_file_or_page() {
+    let model = root().join("models/ggml-tiny.en.bin");
+    assert!(
+        model.is_file(),
+        "{} is missing: run `make setup` first",
+        model.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    // four calls of the held-out half (32 variants), the same four on every machine
+    run(
+        Command::new("python3")
+            .arg(root().join("benches/pii_set.py"))
+            .arg(&set)
+            .args(["--half", "test", "--sample", "4"]),
+        "benches/pii_set.py",
+    );
+    let out = dir.path().join("out");
+    run(
+        callsift(
+            &["run", "--quiet", "--manifest"],
+            &[&set.join("manifest.csv")],
+        )
+        .arg("--rules")
+        .arg(set.join("site_rules.toml"))
+        .arg("--model")
+        .arg(&model)
+        .arg("--out")
+        .arg(&out),
+        "callsift run",
+    );
+    let qa = dir.path().join("qa");
+    run(
+        callsift(
+            &["sample", "--per-agent", "4", "--seed", "7", "--features"],
+            &[&out],
+        )
+        .arg("--out")
+        .arg(&qa),
+        "callsift sample",
+    );
+    let report = run(
+        Command::new("python3")
+            .arg(root().join("tests/support/check_no_pii.py"))
+            .arg("--truth")
+            .arg(set.join("truth.json"))
+            .arg("--show")
+            .arg(&out)
+            .arg(&qa),
+        "tests/support/check_no_pii.py (a sensitive digit survives)",
+    );
+    assert!(
+        report.contains("ok: no sensitive digits") && report.contains("test: 4 calls"),
+        "{report}"
+    );
+}
