@@ -93,6 +93,10 @@ fn run() -> anyhow::Result<ExitCode> {
                         summary.inputs
                     );
                 }
+                if summary.total > 0 {
+                    // the same pure plan the pipeline used for these files
+                    println!("plan: {}", settings.plan(summary.total)?);
+                }
                 println!(
                     "processed {} recordings ({:.2} h of audio) in {:.1} s: {} ok, {} failed; {} unchanged skipped, {} replaced",
                     summary.total,

@@ -17,7 +17,7 @@ use crate::input::{self, CallInput, InputError, InputSet};
 use crate::models::{self, ModelError};
 use crate::output::{self, OutputError, ParquetSink};
 use crate::record::{Interaction, Role, SegmentRow};
-use crate::settings::{self, RunSettings, SettingsError};
+use crate::settings::{RunSettings, SettingsError};
 use crate::transcribe::{DecodeOptions, TranscribeError, Transcriber, Worker};
 use crate::vad;
 
@@ -372,7 +372,9 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
         summary.wall = started.elapsed();
         return Ok(summary);
     }
-    let (jobs, threads) = settings::plan_threads(s.jobs, s.threads, s.cores, todo.len())?;
+    let plan = s.plan(todo.len())?;
+    sink.note("plan", serde_json::to_value(&plan).unwrap_or_default())?;
+    let (jobs, threads) = (plan.jobs, plan.threads);
     sink.set_file_metadata(&run_metadata(s, &model_sha, jobs, threads));
     let transcriber = Transcriber::load(
         &s.model.name,
