@@ -284,12 +284,21 @@ pub fn granted_cpus(env: &CpuEnv) -> CpuGrant {
         (quota.map(|q| (q.floor() as usize).max(1)), "cgroup quota"),
         (slurm, "SLURM_CPUS_PER_TASK"),
     ];
+    // the machine's count unless a limit is as low or lower
     let (cpus, from) = limits
         .iter()
-        .filter_map(|&(n, name)| n.map(|n| (n, name)))
-        .chain(std::iter::once((env.online.unwrap_or(1), "online")))
-        .min_by_key(|&(n, _)| n)
-        .expect("online is always there");
+        .filter_map(|&(n, name)| n.map(|n| (n.max(1), name)))
+        .fold((env.online.unwrap_or(1).max(1), "online"), |best, l| {
+            if l.0 <= best.0 { l } else { best }
+        });
+    CpuGrant {
+        cpus,
+        why: format!("{cpus} from {from}; {}", describe(env, quota, slurm)),
+    }
+}
+
+/// Everything [`granted_cpus`] looked at, e.g. `2 online, affinity mask 2, no cgroup quota`.
+fn describe(env: &CpuEnv, quota: Option<f64>, slurm: Option<usize>) -> String {
     let mut facts = Vec::new();
     if let Some(n) = env.online {
         facts.push(format!("{n} online"));
@@ -304,10 +313,7 @@ pub fn granted_cpus(env: &CpuEnv) -> CpuGrant {
     if let Some(n) = slurm {
         facts.push(format!("SLURM_CPUS_PER_TASK {n}"));
     }
-    CpuGrant {
-        cpus: cpus.max(1),
-        why: format!("{} from {from}; {}", cpus.max(1), facts.join(", ")),
-    }
+    facts.join(", ")
 }
 
 /// Count the CPUs of a Linux CPU list such as `0-3,8,10-11`.
