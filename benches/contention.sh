@@ -75,7 +75,7 @@ quota_kind=""
 make_quota_group || true
 for v in "${variants[@]}"; do
   IFS='|' read -r label envs opts <<< "$v"
-  printf "| %s | idle | %s | %s |\n" "$label" "$(load)" "$(one "$envs" "$opts")"
+  printf "| %s | nothing added | %s | %s |\n" "$label" "$(load)" "$(one "$envs" "$opts")"
   start_busy
   printf "| %s | busy loop in another session | %s | %s |\n" "$label" "$(load)" "$(one "$envs" "$opts")"
   stop_busy
