@@ -290,9 +290,9 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
         },
     )?;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(s.cores.max(1))
+        .num_threads(s.cpus.cpus.max(1))
         .build()
-        .map_err(|_| PipelineError::Pool(s.cores))?;
+        .map_err(|_| PipelineError::Pool(s.cpus.cpus))?;
     // content hashes (in parallel) decide what is new or changed; an unreadable file gets no
     // hash and is processed, so it becomes an error row with the reason
     let keyed: Vec<(CallInput, Option<String>, String)> = pool.install(|| {
