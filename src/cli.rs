@@ -295,10 +295,11 @@ pub struct RunArgs {
     /// window's length: about 1.2× slower, WER about one point lower on short windows
     #[arg(long)]
     pub full_context: bool,
-    /// Files processed in parallel [default: cores / 2, at most the number of files]
+    /// Files processed in parallel [default: granted CPUs / 2, at most the number of files]
     #[arg(long, short)]
     pub jobs: Option<usize>,
-    /// whisper.cpp threads per file [default: cores / jobs]
+    /// whisper.cpp threads per file [default: granted CPUs / jobs]. Granted CPUs: the fewest
+    /// of the affinity mask, the cgroup CPU quota and SLURM_CPUS_PER_TASK
     #[arg(long)]
     pub threads: Option<usize>,
     /// Which stereo channel carries the agent
@@ -362,7 +363,9 @@ impl RunArgs {
             None => Shard::from_env(|k| std::env::var(k).ok())?.unwrap_or_default(),
         };
         let model = models::resolve(&self.model, &dirs)?;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cpu_env = callsift::settings::CpuEnv::read();
+        let cpus = callsift::settings::granted_cpus(&cpu_env);
+        let cores = cpu_env.online.unwrap_or(cpus.cpus);
         let s = RunSettings {
             inputs: self.inputs,
             manifest: self.manifest,
@@ -374,6 +377,7 @@ impl RunArgs {
             jobs: self.jobs,
             threads: self.threads,
             cores,
+            cpus,
             agent_channel: match self.agent_channel {
                 ChannelArg::Left => AgentChannel::Left,
                 ChannelArg::Right => AgentChannel::Right,

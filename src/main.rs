@@ -33,10 +33,51 @@ fn main() -> ExitCode {
     }
 }
 
+/// The OpenMP wait policy a run uses unless the user set one (benches/RESULTS.md, issue 20).
+/// ggml's thread teams come from libgomp, whose default spins at every barrier: when another
+/// job takes one of the two cores, the spinning thread burns the time slices its partner needs
+/// and a run takes 10–25× longer. Passive waiting sleeps instead.
+const OMP_WAIT_POLICY: &str = "passive";
+
+/// libgomp reads `OMP_WAIT_POLICY` and `GOMP_SPINCOUNT` when the program is loaded, before
+/// `main`, so setting them now is too late: run this program again with the policy set, once
+/// (the variable being set is what stops a second round). Returns only if that fails (then the
+/// run goes on with libgomp's default).
+#[cfg(unix)]
+fn reexec_with_wait_policy() -> std::io::Error {
+    use std::os::unix::process::CommandExt;
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => return e,
+    };
+    let mut args = std::env::args_os();
+    let arg0 = args.next().unwrap_or_else(|| exe.clone().into_os_string());
+    std::process::Command::new(exe)
+        .arg0(arg0)
+        .args(args)
+        .env("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
+        .exec()
+}
+
+/// Whether the user left libgomp's waiting to us.
+#[cfg(unix)]
+fn wait_policy_unset() -> bool {
+    ["OMP_WAIT_POLICY", "GOMP_SPINCOUNT"]
+        .iter()
+        .all(|v| std::env::var_os(v).is_none())
+}
+
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => {
+            #[cfg(unix)]
+            if wait_policy_unset() {
+                let e = reexec_with_wait_policy();
+                eprintln!(
+                    "warning: cannot restart with OMP_WAIT_POLICY={OMP_WAIT_POLICY}: {e}\nhint: set it in the environment; without it a run on a busy machine can be many times slower"
+                );
+            }
             let settings = args.into_settings()?;
             let progress = Progress::new(cli.quiet);
             let summary = pipeline::run(&settings, &progress)?;
@@ -51,6 +92,10 @@ fn run() -> anyhow::Result<ExitCode> {
                         summary.in_shard,
                         summary.inputs
                     );
+                }
+                if summary.total > 0 {
+                    // the same pure plan the pipeline used for these files
+                    println!("plan: {}", settings.plan(summary.total)?);
                 }
                 println!(
                     "processed {} recordings ({:.2} h of audio) in {:.1} s: {} ok, {} failed; {} unchanged skipped, {} replaced",

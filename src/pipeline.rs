@@ -17,7 +17,7 @@ use crate::input::{self, CallInput, InputError, InputSet};
 use crate::models::{self, ModelError};
 use crate::output::{self, OutputError, ParquetSink};
 use crate::record::{Interaction, Role, SegmentRow};
-use crate::settings::{self, RunSettings, SettingsError};
+use crate::settings::{RunSettings, SettingsError};
 use crate::transcribe::{DecodeOptions, TranscribeError, Transcriber, Worker};
 use crate::vad;
 
@@ -349,9 +349,9 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
         },
     )?;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(s.cores.max(1))
+        .num_threads(s.cpus.cpus.max(1))
         .build()
-        .map_err(|_| PipelineError::Pool(s.cores))?;
+        .map_err(|_| PipelineError::Pool(s.cpus.cpus))?;
     // content hashes (in parallel) decide what is new or changed; an unreadable file gets no
     // hash and is processed, so it becomes an error row with the reason
     let keyed: Vec<(CallInput, Option<String>, String)> = pool.install(|| {
@@ -434,7 +434,9 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
         summary.wall = started.elapsed();
         return Ok(summary);
     }
-    let (jobs, threads) = settings::plan_threads(s.jobs, s.threads, s.cores, todo.len())?;
+    let plan = s.plan(todo.len())?;
+    sink.note("plan", serde_json::to_value(&plan).unwrap_or_default())?;
+    let (jobs, threads) = (plan.jobs, plan.threads);
     sink.set_file_metadata(&run_metadata(s, &model_sha, jobs, threads));
     let transcriber = Transcriber::load(
         &s.model.name,

@@ -192,7 +192,10 @@ pub struct RunSettings {
     /// Requested workers / threads per worker; `None` = choose from the cores and file count.
     pub jobs: Option<usize>,
     pub threads: Option<usize>,
+    /// CPUs online on the machine: workers × threads never exceed them.
     pub cores: usize,
+    /// CPUs this process was granted (affinity, cgroup quota, Slurm): the default plan fills them.
+    pub cpus: CpuGrant,
     pub agent_channel: AgentChannel,
     /// Thresholds of the conversation metrics (non-talk, hold, interruption tolerance).
     pub metrics: crate::analyze::metrics::MetricParams,
@@ -227,25 +230,253 @@ impl RunSettings {
         if !self.watchdog.per_audio.is_finite() || self.watchdog.per_audio < 0.0 {
             return Err(SettingsError::WatchdogFactor(self.watchdog.per_audio));
         }
-        plan_threads(self.jobs, self.threads, self.cores, usize::MAX).map(|_| ())
+        self.plan(usize::MAX).map(|_| ())
     }
 }
 
 /// whisper.cpp threads per worker when neither --jobs nor --threads is given.
 const DEFAULT_THREADS: usize = 2;
 
-/// Decide (workers, threads per worker) so that workers × threads ≤ cores. Explicit values are
-/// honoured or rejected, never silently changed; missing ones fill the cores, with no more
-/// workers than files. The default is 2 threads per worker: on the 2-core machine 1 × 2 runs as
-/// fast as 2 × 1 with one whisper state instead of two (peak RSS 282 against 451 MiB,
-/// benches/RESULTS.md), and more threads per worker only add synchronisation.
+/// What the process can read about the CPUs it may use. [`CpuEnv::read`] fills it from
+/// `/sys`, `/proc` and the environment; tests inject values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CpuEnv {
+    /// CPUs online on the machine.
+    pub online: Option<usize>,
+    /// CPUs in this process's affinity mask (`taskset`, `cpuset`, Slurm's task binding).
+    pub affinity: Option<usize>,
+    /// Contents of cgroup v2 `cpu.max` files, from this process's cgroup up to the root.
+    pub cpu_max: Vec<String>,
+    /// Contents of cgroup v1 (`cpu.cfs_quota_us`, `cpu.cfs_period_us`) pairs, same order.
+    pub cfs: Vec<(String, String)>,
+    /// `SLURM_CPUS_PER_TASK`.
+    pub slurm_cpus_per_task: Option<String>,
+}
+
+/// The CPUs this run may use, and where that figure came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CpuGrant {
+    pub cpus: usize,
+    /// E.g. `1 from affinity mask; 2 online, no cgroup quota`.
+    pub why: String,
+}
+
+/// The cgroup CPU quota in CPUs (quota ÷ period), the smallest along the hierarchy; `None`
+/// when no level sets one. v2 `cpu.max` reads `max 100000` or `150000 100000`; v1's
+/// `cpu.cfs_quota_us` is `-1` when unlimited.
+pub fn cgroup_quota(cpu_max: &[String], cfs: &[(String, String)]) -> Option<f64> {
+    let ratio = |quota: &str, period: &str| -> Option<f64> {
+        let q: f64 = quota.trim().parse().ok()?;
+        let p: f64 = period.trim().parse().ok()?;
+        (q > 0.0 && p > 0.0).then(|| q / p)
+    };
+    let v2 = cpu_max.iter().filter_map(|line| {
+        let mut f = line.split_whitespace();
+        ratio(f.next()?, f.next().unwrap_or("100000"))
+    });
+    let v1 = cfs.iter().filter_map(|(q, p)| ratio(q, p));
+    v2.chain(v1).reduce(f64::min)
+}
+
+/// The CPUs granted: the smallest of the machine's online CPUs, the affinity mask, the cgroup
+/// quota (rounded down, at least 1: threads beyond a quota only wait for it) and Slurm's CPUs
+/// per task. Pure: every input comes from `env`.
+pub fn granted_cpus(env: &CpuEnv) -> CpuGrant {
+    let quota = cgroup_quota(&env.cpu_max, &env.cfs);
+    let slurm = env
+        .slurm_cpus_per_task
+        .as_deref()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0);
+    let limits = [
+        (env.affinity, "affinity mask"),
+        (quota.map(|q| (q.floor() as usize).max(1)), "cgroup quota"),
+        (slurm, "SLURM_CPUS_PER_TASK"),
+    ];
+    // the machine's count unless a limit is as low or lower
+    let (cpus, from) = limits
+        .iter()
+        .filter_map(|&(n, name)| n.map(|n| (n.max(1), name)))
+        .fold((env.online.unwrap_or(1).max(1), "online"), |best, l| {
+            if l.0 <= best.0 { l } else { best }
+        });
+    CpuGrant {
+        cpus,
+        why: format!("{cpus} from {from}; {}", describe(env, quota, slurm)),
+    }
+}
+
+/// Everything [`granted_cpus`] looked at, e.g. `2 online, affinity mask 2, no cgroup quota`.
+fn describe(env: &CpuEnv, quota: Option<f64>, slurm: Option<usize>) -> String {
+    let mut facts = Vec::new();
+    if let Some(n) = env.online {
+        facts.push(format!("{n} online"));
+    }
+    if let Some(n) = env.affinity {
+        facts.push(format!("affinity mask {n}"));
+    }
+    facts.push(match quota {
+        Some(q) => format!("cgroup quota {q:.1}"),
+        None => "no cgroup quota".into(),
+    });
+    if let Some(n) = slurm {
+        facts.push(format!("SLURM_CPUS_PER_TASK {n}"));
+    }
+    facts.join(", ")
+}
+
+/// Count the CPUs of a Linux CPU list such as `0-3,8,10-11`.
+pub fn cpu_list_len(list: &str) -> Option<usize> {
+    let mut n = 0;
+    for part in list.trim().split(',').filter(|p| !p.is_empty()) {
+        n += match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
+                b.checked_sub(a)? + 1
+            }
+            None => part.parse::<usize>().map(|_| 1).ok()?,
+        };
+    }
+    (n > 0).then_some(n)
+}
+
+impl CpuEnv {
+    /// Read this process's CPU environment (Linux; elsewhere only the online count, from the
+    /// standard library).
+    pub fn read() -> CpuEnv {
+        let online = std::fs::read_to_string("/sys/devices/system/cpu/online")
+            .ok()
+            .and_then(|s| cpu_list_len(&s))
+            .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()));
+        let affinity = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                    .and_then(cpu_list_len)
+            });
+        let (cpu_max, cfs) = read_cgroup_quotas();
+        CpuEnv {
+            online,
+            affinity,
+            cpu_max,
+            cfs,
+            slurm_cpus_per_task: std::env::var("SLURM_CPUS_PER_TASK").ok(),
+        }
+    }
+}
+
+/// The cgroup folders of this process for one hierarchy (v2: `""`, v1: a controller such as
+/// `cpu`), from its own cgroup up to the mount's root.
+fn cgroup_dirs(controller: &str, mount: &std::path::Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string("/proc/self/cgroup") else {
+        return Vec::new();
+    };
+    let Some(rel) = text.lines().find_map(|l| {
+        let mut f = l.splitn(3, ':');
+        let (_, controllers, path) = (f.next()?, f.next()?, f.next()?);
+        let hit = if controller.is_empty() {
+            controllers.is_empty()
+        } else {
+            controllers.split(',').any(|c| c == controller)
+        };
+        hit.then(|| path.trim_start_matches('/').to_string())
+    }) else {
+        return Vec::new();
+    };
+    let mut dirs = Vec::new();
+    let mut p = Some(mount.join(rel));
+    while let Some(dir) = p {
+        if !dir.starts_with(mount) {
+            break;
+        }
+        dirs.push(dir.clone());
+        p = dir.parent().map(std::path::Path::to_path_buf);
+    }
+    dirs
+}
+
+/// cgroup v2 `cpu.max` and v1 CFS quota files of this process's cgroups and their ancestors.
+fn read_cgroup_quotas() -> (Vec<String>, Vec<(String, String)>) {
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let read = |p: PathBuf| std::fs::read_to_string(p).ok();
+    let mut cpu_max = Vec::new();
+    for mount in [root.to_path_buf(), root.join("unified")] {
+        cpu_max.extend(
+            cgroup_dirs("", &mount)
+                .into_iter()
+                .filter_map(|d| read(d.join("cpu.max"))),
+        );
+    }
+    let mut cfs = Vec::new();
+    for mount in [root.join("cpu"), root.join("cpu,cpuacct")] {
+        cfs.extend(cgroup_dirs("cpu", &mount).into_iter().filter_map(|d| {
+            Some((
+                read(d.join("cpu.cfs_quota_us"))?,
+                read(d.join("cpu.cfs_period_us"))?,
+            ))
+        }));
+    }
+    (cpu_max, cfs)
+}
+
+/// The run's workers × threads, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub jobs: usize,
+    pub threads: usize,
+    /// E.g. `cpus: 1 from affinity mask; 2 online, no cgroup quota`.
+    pub why: String,
+}
+
+impl std::fmt::Display for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = |n: usize| if n == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{} worker{} × {} thread{} ({})",
+            self.jobs,
+            s(self.jobs),
+            self.threads,
+            s(self.threads),
+            self.why
+        )
+    }
+}
+
+impl RunSettings {
+    /// The workers × threads plan for `files` files to process.
+    pub fn plan(&self, files: usize) -> Result<Plan, SettingsError> {
+        let (jobs, threads) = plan_threads(self.jobs, self.threads, &self.cpus, self.cores, files)?;
+        let given: Vec<String> = [("jobs", self.jobs), ("threads", self.threads)]
+            .iter()
+            .filter_map(|(name, v)| v.map(|v| format!("--{name} {v}")))
+            .collect();
+        let why = if given.is_empty() {
+            format!("cpus: {}", self.cpus.why)
+        } else {
+            format!("{} given; cpus: {}", given.join(" "), self.cpus.why)
+        };
+        Ok(Plan { jobs, threads, why })
+    }
+}
+
+/// Decide (workers, threads per worker). Missing values fill the CPUs granted (`granted`: the
+/// affinity mask, cgroup quota, Slurm allocation), with no more workers than files. Explicit
+/// values are honoured or rejected, never silently changed: they may exceed the grant (an
+/// override) but never the machine's `cores`. The default is 2 threads per worker: on the
+/// 2-core machine 1 × 2 runs as fast as 2 × 1 with one whisper state instead of two (peak RSS
+/// 282 against 451 MiB, benches/RESULTS.md), and more threads per worker only add
+/// synchronisation.
 pub fn plan_threads(
     jobs: Option<usize>,
     threads: Option<usize>,
+    granted: &CpuGrant,
     cores: usize,
     files: usize,
 ) -> Result<(usize, usize), SettingsError> {
     let cores = cores.max(1);
+    let cpus = granted.cpus.clamp(1, cores);
     if jobs == Some(0) {
         return Err(SettingsError::Zero { name: "jobs" });
     }
@@ -254,11 +485,11 @@ pub fn plan_threads(
     }
     let (j, t) = match (jobs, threads) {
         (Some(j), Some(t)) => (j, t),
-        (Some(j), None) => (j, (cores / j).max(1)),
-        (None, Some(t)) => ((cores / t).max(1).min(files.max(1)), t),
+        (Some(j), None) => (j, (cpus / j).max(1)),
+        (None, Some(t)) => ((cpus / t).max(1).min(files.max(1)), t),
         (None, None) => {
-            let j = (cores / DEFAULT_THREADS).max(1).min(files.max(1));
-            (j, (cores / j).max(1))
+            let j = (cpus / DEFAULT_THREADS).max(1).min(files.max(1));
+            (j, (cpus / j).max(1))
         }
     };
     if j * t > cores {
@@ -331,21 +562,186 @@ mod tests {
         assert!(Shard::from_env(env(&[("SLURM_ARRAY_TASK_ID", "0")])).is_err());
     }
 
+    fn grant(cpus: usize) -> CpuGrant {
+        CpuGrant {
+            cpus,
+            why: String::new(),
+        }
+    }
+
     #[test]
     fn threads_never_exceed_cores() {
-        assert_eq!(plan_threads(None, None, 2, 10).unwrap(), (1, 2));
-        assert_eq!(plan_threads(None, None, 2, 1).unwrap(), (1, 2));
-        assert_eq!(plan_threads(None, None, 1, 10).unwrap(), (1, 1));
-        assert_eq!(plan_threads(None, None, 8, 10).unwrap(), (4, 2));
-        assert_eq!(plan_threads(None, None, 8, 3).unwrap(), (3, 2));
-        assert_eq!(plan_threads(None, None, 16, 1).unwrap(), (1, 16));
-        assert_eq!(plan_threads(Some(1), None, 4, 10).unwrap(), (1, 4));
-        assert_eq!(plan_threads(None, Some(2), 4, 10).unwrap(), (2, 2));
+        let p = |j, t, cpus, files| plan_threads(j, t, &grant(cpus), cpus, files);
+        assert_eq!(p(None, None, 2, 10).unwrap(), (1, 2));
+        assert_eq!(p(None, None, 2, 1).unwrap(), (1, 2));
+        assert_eq!(p(None, None, 1, 10).unwrap(), (1, 1));
+        assert_eq!(p(None, None, 8, 10).unwrap(), (4, 2));
+        assert_eq!(p(None, None, 8, 3).unwrap(), (3, 2));
+        assert_eq!(p(None, None, 16, 1).unwrap(), (1, 16));
+        assert_eq!(p(Some(1), None, 4, 10).unwrap(), (1, 4));
+        assert_eq!(p(None, Some(2), 4, 10).unwrap(), (2, 2));
         assert!(matches!(
-            plan_threads(Some(2), Some(2), 2, 10),
+            p(Some(2), Some(2), 2, 10),
             Err(SettingsError::Oversubscribed { total: 4, .. })
         ));
-        assert!(plan_threads(Some(3), None, 2, 10).is_err());
-        assert!(plan_threads(Some(0), None, 2, 10).is_err());
+        assert!(p(Some(3), None, 2, 10).is_err());
+        assert!(p(Some(0), None, 2, 10).is_err());
+    }
+
+    #[test]
+    fn the_default_plan_fills_the_granted_cpus_and_overrides_may_exceed_them() {
+        // 1 CPU granted on a 2-core machine
+        assert_eq!(plan_threads(None, None, &grant(1), 2, 10).unwrap(), (1, 1));
+        assert_eq!(
+            plan_threads(Some(1), None, &grant(1), 2, 10).unwrap(),
+            (1, 1)
+        );
+        assert_eq!(
+            plan_threads(None, Some(2), &grant(1), 2, 10).unwrap(),
+            (1, 2)
+        );
+        assert_eq!(
+            plan_threads(Some(2), Some(1), &grant(1), 2, 10).unwrap(),
+            (2, 1)
+        );
+        assert!(plan_threads(Some(2), Some(2), &grant(1), 2, 10).is_err());
+        // a grant above the machine (a quota of 8 on 4 cores) is the machine
+        assert_eq!(plan_threads(None, None, &grant(8), 4, 10).unwrap(), (2, 2));
+    }
+
+    fn env() -> CpuEnv {
+        CpuEnv {
+            online: Some(8),
+            affinity: Some(8),
+            ..CpuEnv::default()
+        }
+    }
+
+    #[test]
+    fn the_affinity_mask_limits_the_cpus() {
+        let g = granted_cpus(&CpuEnv {
+            affinity: Some(1),
+            ..env()
+        });
+        assert_eq!(g.cpus, 1);
+        assert_eq!(
+            g.why,
+            "1 from affinity mask; 8 online, affinity mask 1, no cgroup quota"
+        );
+        let g = granted_cpus(&env());
+        assert_eq!((g.cpus, g.why.starts_with("8 from")), (8, true));
+    }
+
+    #[test]
+    fn cgroup_v2_cpu_max_limits_the_cpus() {
+        let with = |lines: &[&str]| {
+            granted_cpus(&CpuEnv {
+                cpu_max: lines.iter().map(|l| l.to_string()).collect(),
+                ..env()
+            })
+        };
+        let g = with(&["150000 100000\n"]);
+        assert_eq!(g.cpus, 1, "1.5 CPUs of quota round down");
+        assert!(g.why.starts_with("1 from cgroup quota;"), "{}", g.why);
+        assert!(g.why.contains("cgroup quota 1.5"), "{}", g.why);
+        assert_eq!(with(&["max 100000\n"]).cpus, 8);
+        // the tightest level of the hierarchy wins
+        assert_eq!(
+            with(&["max 100000", "400000 100000", "300000 100000"]).cpus,
+            3
+        );
+        assert_eq!(with(&["50000 100000"]).cpus, 1, "never below one");
+        assert_eq!(with(&["garbage"]).cpus, 8);
+    }
+
+    #[test]
+    fn cgroup_v1_cfs_quota_limits_the_cpus() {
+        let with = |pairs: &[(&str, &str)]| {
+            granted_cpus(&CpuEnv {
+                cfs: pairs
+                    .iter()
+                    .map(|(q, p)| (q.to_string(), p.to_string()))
+                    .collect(),
+                ..env()
+            })
+        };
+        assert_eq!(with(&[("-1\n", "100000\n")]).cpus, 8);
+        let g = with(&[("200000\n", "100000\n")]);
+        assert_eq!(g.cpus, 2);
+        assert!(g.why.contains("cgroup quota 2.0"), "{}", g.why);
+        assert_eq!(with(&[("-1", "100000"), ("100000", "50000")]).cpus, 2);
+    }
+
+    #[test]
+    fn slurm_cpus_per_task_limits_the_cpus() {
+        let with = |v: &str| {
+            granted_cpus(&CpuEnv {
+                slurm_cpus_per_task: Some(v.into()),
+                ..env()
+            })
+        };
+        let g = with("4");
+        assert_eq!(g.cpus, 4);
+        assert!(
+            g.why.starts_with("4 from SLURM_CPUS_PER_TASK;"),
+            "{}",
+            g.why
+        );
+        assert_eq!(with("16").cpus, 8, "never more than the affinity mask");
+        assert_eq!(with("0").cpus, 8);
+        assert_eq!(with("two").cpus, 8);
+    }
+
+    #[test]
+    fn the_smallest_limit_wins_and_nothing_known_means_one() {
+        let g = granted_cpus(&CpuEnv {
+            online: Some(64),
+            affinity: Some(16),
+            cpu_max: vec!["600000 100000".into()],
+            cfs: vec![],
+            slurm_cpus_per_task: Some("4".into()),
+        });
+        assert_eq!(g.cpus, 4);
+        assert_eq!(
+            g.why,
+            "4 from SLURM_CPUS_PER_TASK; 64 online, affinity mask 16, cgroup quota 6.0, SLURM_CPUS_PER_TASK 4"
+        );
+        assert_eq!(granted_cpus(&CpuEnv::default()).cpus, 1);
+    }
+
+    #[test]
+    fn cpu_lists_are_counted() {
+        assert_eq!(cpu_list_len("0-1\n"), Some(2));
+        assert_eq!(cpu_list_len("0"), Some(1));
+        assert_eq!(cpu_list_len("0-3,8,10-11"), Some(7));
+        assert_eq!(cpu_list_len(""), None);
+        assert_eq!(cpu_list_len("3-1"), None);
+        assert_eq!(cpu_list_len("x"), None);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn this_process_reads_its_affinity_mask() {
+        // the standard library counts the same mask (and rounds a cgroup quota down)
+        let env = CpuEnv::read();
+        let std_count = std::thread::available_parallelism().unwrap().get();
+        assert!(env.online.is_some_and(|n| n >= std_count), "{env:?}");
+        if cgroup_quota(&env.cpu_max, &env.cfs).is_none() {
+            assert_eq!(env.affinity, Some(std_count), "{env:?}");
+        }
+        assert!(granted_cpus(&env).cpus <= std_count.max(1), "{env:?}");
+    }
+
+    #[test]
+    fn the_plan_says_why() {
+        let plan = Plan {
+            jobs: 1,
+            threads: 1,
+            why: "cpus: 1 from affinity mask; 2 online, affinity mask 1, no cgroup quota".into(),
+        };
+        assert_eq!(
+            plan.to_string(),
+            "1 worker × 1 thread (cpus: 1 from affinity mask; 2 online, affinity mask 1, no cgroup quota)"
+        );
     }
 }
