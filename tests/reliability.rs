@@ -236,7 +236,11 @@ fn model_fifos_and_devices_become_error_rows_and_the_run_goes_on() {
     );
     std::os::unix::fs::symlink("/dev/zero", calls.join("zero.wav")).unwrap();
     // a name that would retitle the operator's terminal and colour it red if printed raw
-    fs::write(calls.join("esc\u{1b}]0;pwned\u{7}\u{1b}[31m.wav"), b"not audio").unwrap();
+    fs::write(
+        calls.join("esc\u{1b}]0;pwned\u{7}\u{1b}[31m.wav"),
+        b"not audio",
+    )
+    .unwrap();
     let out = dir.path().join("out");
     let model = model_path();
     let child = callsift(&[
@@ -253,7 +257,11 @@ fn model_fifos_and_devices_become_error_rows_and_the_run_goes_on() {
     .unwrap();
     let o = wait_or_fail(child, Duration::from_secs(300), "a run with a FIFO input");
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(!text(&o).contains('\u{1b}'), "escape sequences printed: {:?}", text(&o));
+    assert!(
+        !text(&o).contains('\u{1b}'),
+        "escape sequences printed: {:?}",
+        text(&o)
+    );
     let table = rows(&out, &["source_path", "status", "error"]);
     assert_eq!(table.len(), 4, "{table:?}");
     let by_file = |f: &str| {

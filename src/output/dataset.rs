@@ -362,7 +362,11 @@ impl Dataset {
             }
             let _ = fs::remove_file(self.claims_path(prefix));
             let manifest = meta.join("runs").join(format!("{prefix}.json"));
-            if let Ok(text) = fs::read_to_string(&manifest)
+            // a run killed while writing its first manifest left only the temporary file
+            let partial = meta.join("runs").join(format!(".{prefix}.json.partial"));
+            let text = fs::read_to_string(&manifest).or_else(|_| fs::read_to_string(&partial));
+            let _ = fs::remove_file(&partial);
+            if let Ok(text) = text
                 && let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&text)
                 && v["status"] == "running"
             {
@@ -698,12 +702,20 @@ mod tests {
         let temp = seg.join(format!(".part-{}-00002.parquet.partial", dead.prefix()));
         fs::write(&orphan, b"x").unwrap();
         fs::write(&temp, b"x").unwrap();
+        // killed while writing its first manifest: only the temporary file is there
+        let runs = root.join("_callsift/runs");
+        fs::create_dir_all(&runs).unwrap();
+        let partial = runs.join(format!(".{}.json.partial", dead.prefix()));
+        fs::write(&partial, br#"{"status": "running"}"#).unwrap();
         // a live run (another shard): holds its lock; its temp file must survive
         let live = Dataset::open(root, RunKey::new(1, 2)).unwrap();
         let live_temp = seg.join(format!(".part-{}-00001.parquet.partial", live.key.prefix()));
         fs::write(&live_temp, b"x").unwrap();
         let me = Dataset::open(root, RunKey::new(0, 2)).unwrap();
         assert!(!orphan.exists() && !temp.exists());
+        assert!(!partial.exists());
+        let manifest = fs::read_to_string(runs.join(format!("{}.json", dead.prefix()))).unwrap();
+        assert!(manifest.contains("interrupted"), "{manifest}");
         assert!(live_temp.exists());
         assert!(!Dataset::lock_path(root, &dead.prefix()).exists());
         live.close();
