@@ -59,6 +59,7 @@ fn redacted_segments() -> Vec<SegmentRow> {
                 seg_start_ms: &starts,
                 segments: &other,
             },
+            &pii::Policy::default(),
         );
         for (s, text) in mine.iter().zip(texts) {
             out.push(SegmentRow {
