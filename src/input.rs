@@ -123,17 +123,8 @@ pub fn content_sha256(path: &Path) -> Result<String, SourceError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut f = std::fs::File::open(path).map_err(io)?.take(len);
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
+    let f = std::fs::File::open(path).map_err(io)?.take(len);
+    crate::fsutil::sha256_reader(f).map_err(io)
 }
 
 /// One call to process.

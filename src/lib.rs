@@ -8,6 +8,7 @@
 pub mod analyze;
 pub mod decode;
 pub mod features;
+pub mod fsutil;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod input;

@@ -270,17 +270,8 @@ pub fn sha256_file(path: &Path) -> Result<String, ModelError> {
         path: path.to_path_buf(),
         source: e,
     };
-    let mut f = fs::File::open(path).map_err(io)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
+    let f = fs::File::open(path).map_err(io)?;
+    crate::fsutil::sha256_reader(f).map_err(io)
 }
 
 /// Expected checksums, from `<dir>/SHA256SUMS` (`<hex>  <file name>` per line).

@@ -16,8 +16,11 @@ const GGML_MAGIC: u32 = 0x6767_6d6c;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelShape {
     pub n_vocab: u32,
+    pub n_audio_ctx: u32,
     pub n_audio_state: u32,
     pub n_audio_layer: u32,
+    pub n_text_ctx: u32,
+    pub n_text_state: u32,
     pub n_text_layer: u32,
     pub n_mels: u32,
     pub tensors: usize,
@@ -99,31 +102,20 @@ pub fn validate(path: &Path) -> Result<ModelShape, ModelError> {
     for v in hp.iter_mut() {
         *v = r.u32("hyper-parameters")?;
     }
-    let [
-        n_vocab,
-        n_audio_ctx,
-        n_audio_state,
-        n_audio_head,
-        n_audio_layer,
-        n_text_ctx,
-        n_text_state,
-        n_text_head,
-        n_text_layer,
-        n_mels,
-        ftype,
-    ] = hp;
-    check_hparams(&r, &hp)?;
+    let h = check_hparams(&r, hp)?;
     let (mel_n, mel_bins) = (r.u32("mel filters")?, r.u32("mel filters")?);
-    if mel_n != n_mels || mel_bins != 201 {
+    if mel_n != h.n_mels || mel_bins != 201 {
         return Err(r.bad(format!(
-            "mel filterbank is {mel_n} x {mel_bins}, expected {n_mels} x 201"
+            "mel filterbank is {mel_n} x {mel_bins}, expected {} x 201",
+            h.n_mels
         )));
     }
     r.skip(u64::from(mel_n) * u64::from(mel_bins) * 4, "mel filterbank")?;
     let tokens = r.u32("vocabulary")?;
-    if tokens > n_vocab {
+    if tokens > h.n_vocab {
         return Err(r.bad(format!(
-            "vocabulary has {tokens} tokens, more than n_vocab {n_vocab}"
+            "vocabulary has {tokens} tokens, more than n_vocab {}",
+            h.n_vocab
         )));
     }
     for _ in 0..tokens {
@@ -138,37 +130,30 @@ pub fn validate(path: &Path) -> Result<ModelShape, ModelError> {
         tensor(
             &mut r,
             [
-                n_audio_ctx,
-                n_audio_state,
-                n_text_ctx,
-                n_text_state,
-                n_vocab,
-                n_mels,
+                h.n_audio_ctx,
+                h.n_audio_state,
+                h.n_text_ctx,
+                h.n_text_state,
+                h.n_vocab,
+                h.n_mels,
             ],
         )?;
         tensors += 1;
     }
     // whisper.cpp's layout: 7 + 15 per layer in the encoder, 4 + 24 per layer in the decoder
-    let expected = 7 + 15 * n_audio_layer as usize + 4 + 24 * n_text_layer as usize;
+    let expected = 7 + 15 * h.n_audio_layer as usize + 4 + 24 * h.n_text_layer as usize;
     if tensors != expected {
         return Err(r.bad(format!(
             "the file holds {tensors} tensors, the hyper-parameters ask for {expected}"
         )));
     }
-    let _ = (n_audio_head, n_text_head, ftype);
-    Ok(ModelShape {
-        n_vocab,
-        n_audio_state,
-        n_audio_layer,
-        n_text_layer,
-        n_mels,
-        tensors,
-    })
+    Ok(ModelShape { tensors, ..h })
 }
 
-/// Hyper-parameters within what Whisper models have (tiny to large), so no crafted value
-/// makes whisper.cpp allocate without bound.
-fn check_hparams(r: &Reader, hp: &[u32; 11]) -> Result<(), ModelError> {
+/// The header's hyper-parameters, checked to be within what Whisper models have (tiny to
+/// large), so no crafted value makes whisper.cpp allocate without bound; the tensor count is
+/// filled in later.
+fn check_hparams(r: &Reader, hp: [u32; 11]) -> Result<ModelShape, ModelError> {
     let [
         n_vocab,
         n_audio_ctx,
@@ -181,7 +166,7 @@ fn check_hparams(r: &Reader, hp: &[u32; 11]) -> Result<(), ModelError> {
         n_text_layer,
         n_mels,
         ftype,
-    ] = *hp;
+    ] = hp;
     let checks: [(&str, u32, bool); 11] = [
         ("n_vocab", n_vocab, (51_864..=51_866).contains(&n_vocab)),
         ("n_audio_ctx", n_audio_ctx, n_audio_ctx == 1_500),
@@ -219,7 +204,17 @@ fn check_hparams(r: &Reader, hp: &[u32; 11]) -> Result<(), ModelError> {
         Some((name, value, _)) => Err(r.bad(format!(
             "hyper-parameter {name} = {value} is not one of a Whisper model"
         ))),
-        None => Ok(()),
+        None => Ok(ModelShape {
+            n_vocab,
+            n_audio_ctx,
+            n_audio_state,
+            n_audio_layer,
+            n_text_ctx,
+            n_text_state,
+            n_text_layer,
+            n_mels,
+            tensors: 0,
+        }),
     }
 }
 
