@@ -11,8 +11,6 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sha2::{Digest, Sha256};
-
 pub use ggml::WeightType;
 
 #[derive(Debug, thiserror::Error)]
