@@ -45,7 +45,10 @@ REPEAT = {"double": 2, "triple": 3, "w": 2}  # "53-w2-9": double heard as the le
 # words said between digit groups that do not end a number ("oh six slash twenty eight")
 JOINERS = {"slash", "dash", "hyphen", "and", "then", "uh", "um", "er", "erm"}
 HEX = re.compile(r"\b[0-9a-f]{16,}\b")
-STAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}[t ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]\d{2}:?\d{2})?\b")
+# ISO dates and times, callsift's part file names and run ids (`20261130T234441Z_8e09a5`):
+# a run at 23:44 must not count as the digits "2344" of a card number
+STAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}([t ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]\d{2}:?\d{2})?)?\b"
+                   r"|part-[\w.-]*?\.parquet|\d{8}t\d{6}z(_[0-9a-f]{6})?")
 PLACEHOLDER = re.compile(r"\[[A-Z_]+\]")
 
 
