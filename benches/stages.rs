@@ -10,8 +10,9 @@ use std::path::Path;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use callsift::analyze::{self, metrics::ChannelActivity, rules::RuleSet};
-use callsift::record::{Interaction, Role, SegmentRow};
-use callsift::{decode, features, vad};
+use callsift::conversation;
+use callsift::conversation::{Role, SegmentRow};
+use callsift::pipeline::{decode, vad};
 
 fn sample() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/call_001.wav")
@@ -39,7 +40,7 @@ fn stages(c: &mut Criterion) {
         b.iter(|| black_box(vad::pack(&audio.channels[0], &regions, 28_000, 1_000)))
     });
     g.finish();
-    let _ = features::word_count("warm up");
+    let _ = conversation::word_count("warm up");
 }
 
 /// call_008's scripted lines as the segments ASR would give (role, times, text).
@@ -87,26 +88,23 @@ fn analytics(c: &mut Criterion) {
     g.bench_function("voice_activity_and_music_both_channels", |b| {
         b.iter(|| {
             for ch in &audio.channels {
-                black_box(ChannelActivity::measure(ch));
+                black_box(callsift::pipeline::vad::activity(ch));
             }
         })
     });
     let activity: Vec<ChannelActivity> = audio
         .channels
         .iter()
-        .map(|ch| ChannelActivity::measure(ch).0)
+        .map(|ch| callsift::pipeline::vad::activity(ch).0)
         .collect();
     g.bench_function("text_analytics_pii_sentiment_metrics_rules", |b| {
         b.iter(|| {
-            let mut row = Interaction::default();
-            analyze::analyze_call(
-                &mut row,
+            black_box(analyze::analyze_call(
                 segments.clone(),
                 &activity,
                 audio.duration_ms as i64,
                 &settings,
-            );
-            black_box(row)
+            ))
         })
     });
     g.finish();

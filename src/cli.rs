@@ -109,7 +109,7 @@ pub struct SampleArgs {
     pub targeted_share: f64,
     /// Comma-separated: category ids or globs (escalation_request, topic_*), column>number
     /// (p_detractor>0.6), long_silence (a silence of 10 s or more)
-    #[arg(long, default_value = callsift::sample::DEFAULT_FLAGS)]
+    #[arg(long, default_value = callsift::downstream::sample::DEFAULT_FLAGS)]
     pub flags: String,
     /// CSV of calls already reviewed (interaction_id or call_id column); never picked again
     #[arg(long)]
@@ -163,7 +163,7 @@ pub struct ScoreArgs {
 }
 
 impl ScoreArgs {
-    pub fn into_settings(self) -> anyhow::Result<callsift::score::ScoreSettings> {
+    pub fn into_settings(self) -> anyhow::Result<callsift::downstream::score::ScoreSettings> {
         let checklist = match &self.checklist {
             None => None,
             Some(p) => {
@@ -189,7 +189,7 @@ impl ScoreArgs {
         if self.repeat_days < 1 {
             anyhow::bail!("--repeat-days must be at least 1");
         }
-        Ok(callsift::score::ScoreSettings {
+        Ok(callsift::downstream::score::ScoreSettings {
             features: self.features,
             surveys: self.surveys,
             self_scores: self.self_scores,
@@ -353,11 +353,7 @@ impl RunArgs {
             Some(p) => std::fs::read(p)?,
             None => callsift::analyze::rules::BUILTIN.as_bytes().to_vec(),
         };
-        let rules_sha256 = {
-            use sha2::Digest;
-            let h = sha2::Sha256::digest(&rules_text);
-            h.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        };
+        let rules_sha256 = callsift::fsutil::sha256_hex(&rules_text);
         let shard = match &self.shard {
             Some(v) => Shard::parse(v, "--shard")?,
             None => Shard::from_env(|k| std::env::var(k).ok())?.unwrap_or_default(),
@@ -464,8 +460,8 @@ impl Observer for Progress {
         let (done, total, audio, failed) = *st;
         drop(st);
         // file names and decoder messages may hold terminal escape sequences
-        let path = callsift::sample::printable(&r.path.display().to_string());
-        let first_line = |e: &str| callsift::sample::printable(first_line(e));
+        let path = callsift::downstream::sample::printable(&r.path.display().to_string());
+        let first_line = |e: &str| callsift::downstream::sample::printable(first_line(e));
         if let Some(b) = self.bar.get() {
             b.inc(1);
             b.set_message(format!(

@@ -15,7 +15,7 @@ pub fn decode(data: &[u8]) {
         None => ("wav", data),
     };
     let name = format!("fuzz.{ext}");
-    if let Ok(audio) = crate::decode::decode_bytes(body.to_vec(), Path::new(&name)) {
+    if let Ok(audio) = crate::pipeline::decode::decode_bytes(body.to_vec(), Path::new(&name)) {
         assert!(audio.channel_count() >= 1);
     }
 }
@@ -26,7 +26,7 @@ pub fn rules(data: &[u8]) {
         return;
     };
     if let Ok(set) = crate::analyze::rules::RuleSet::parse(text, "fuzz.toml") {
-        use crate::record::Role;
+        use crate::conversation::Role;
         let lines = [
             (
                 Role::Agent,
@@ -44,7 +44,7 @@ pub fn rules(data: &[u8]) {
                 "I am sorry Mrs Patel, may I place you on hold".into(),
             ),
         ];
-        let utts = crate::analyze::rules::fixture_utterances(&lines);
+        let utts = crate::analyze::rules::fixtures::fixture_turns(&lines);
         let _ = set.evaluate(&utts, 60_000, &["patel".to_string()]);
     }
 }
@@ -59,20 +59,20 @@ fn with_file<T>(name: &str, data: &[u8], f: impl FnOnce(&Path) -> T) -> Option<T
 /// Arbitrary bytes as a manifest CSV.
 pub fn manifest(data: &[u8]) {
     with_file("manifest.csv", data, |p| {
-        let _ = crate::input::from_manifest(p);
+        let _ = crate::pipeline::input::from_manifest(p);
     });
 }
 
 /// Arbitrary bytes as a survey CSV, validated against a few known interaction ids.
 pub fn surveys(data: &[u8]) {
     with_file("surveys.csv", data, |p| {
-        if let Ok((header, rows)) = crate::score::rows_of(p) {
+        if let Ok((header, rows)) = crate::downstream::score::rows_of(p) {
             let ids: HashMap<String, usize> = ["C-1", "C-2", "C-3"]
                 .iter()
                 .enumerate()
                 .map(|(i, id)| (id.to_string(), i))
                 .collect();
-            let _ = crate::score::surveys::parse("surveys.csv", &header, &rows, &ids);
+            let _ = crate::downstream::score::surveys::parse("surveys.csv", &header, &rows, &ids);
         }
     });
 }

@@ -1,28 +1,23 @@
 //! callsift: batch speech analytics for contact-centre recordings.
 //!
-//! Stages, one module each: [`input`] (which calls), [`decode`] (audio → 16 kHz channels),
-//! [`transcribe`] (whisper.cpp), [`features`] (turns, transcript, counts), [`output`]
-//! (Parquet), orchestrated by [`pipeline`]. [`models`] provisions the Whisper weights.
-//! See ARCHITECTURE.md for the invariants.
+//! The `run` job is [`pipeline`]: its stages in order (input, decode, vad, transcribe), then
+//! [`analyze`] (pure) and the [`store`] (the only Parquet code). The commands after `run` are
+//! in [`downstream`], over the store's typed read model. [`conversation`] holds the leaf types
+//! every stage shares; [`models`] provisions the Whisper weights. See ARCHITECTURE.md.
 
+// The modules in dependency order: each imports only from the ones above it (checked by
+// tests/architecture.rs).
 pub mod analyze;
-pub mod decode;
-pub mod features;
+pub mod conversation;
+pub mod downstream;
 pub mod fsutil;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod input;
 pub mod models;
-pub mod output;
 pub mod pipeline;
 pub mod record;
-pub mod report;
-pub mod sample;
-pub mod score;
-pub mod scorecard;
 pub mod settings;
-pub mod transcribe;
-pub mod vad;
+pub mod store;
 pub mod watchdog;
 
 /// An error and its causes on one line each: `msg: cause: cause`, hints kept on their own lines.

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use callsift::analyze::rules::{self, Kind};
+use callsift::conversation::Role;
 use callsift::models::{self, WeightType};
 use callsift::pipeline;
-use callsift::record::Role;
 use cli::{Cli, Command, ModelsCommand, Progress, RulesCommand};
 
 fn main() -> ExitCode {
@@ -133,10 +133,11 @@ fn run() -> anyhow::Result<ExitCode> {
                 for f in &summary.failed {
                     let e = f.error.as_deref().unwrap_or("");
                     // file names and decoder messages may hold terminal escape sequences
-                    let path = callsift::sample::printable(&f.path.display().to_string());
+                    let path =
+                        callsift::downstream::sample::printable(&f.path.display().to_string());
                     eprintln!(
                         "  {path}: {}",
-                        callsift::sample::printable(cli::first_line(e))
+                        callsift::downstream::sample::printable(cli::first_line(e))
                     );
                 }
                 Ok(ExitCode::from(1))
@@ -186,7 +187,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Score(args) => {
             let settings = args.into_settings()?;
-            let (rep, written) = callsift::score::run(&settings)?;
+            let (rep, written) = callsift::downstream::score::run(&settings)?;
             if !cli.quiet {
                 print_score_report(&rep);
                 for p in &written {
@@ -196,8 +197,8 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Report(a) => {
-            let path = callsift::report::run(
-                &callsift::report::ReportInputs {
+            let path = callsift::downstream::report::run(
+                &callsift::downstream::report::ReportInputs {
                     features: a.features,
                     scores: a.scores,
                     qa: a.qa,
@@ -211,11 +212,11 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Scorecard(a) => {
-            let (rows, written) = callsift::scorecard::run(
+            let (rows, written) = callsift::downstream::scorecard::run(
                 &a.features,
                 a.surveys.as_deref(),
                 a.self_scores.as_deref(),
-                callsift::sample::Period::parse(&a.period)?,
+                callsift::downstream::sample::Period::parse(&a.period)?,
                 a.repeat_days,
                 &a.out,
             )?;
@@ -232,7 +233,7 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sample(a) => {
-            use callsift::sample;
+            use callsift::downstream::sample;
             if a.per_agent == 0 || !(0.0..=1.0).contains(&a.targeted_share) {
                 anyhow::bail!(
                     "--per-agent must be at least 1 and --targeted-share between 0 and 1\nhint: e.g. --per-agent 4 --targeted-share 0.5"
@@ -308,7 +309,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Rules(RulesCommand::Test { file, text, role }) => {
             let (rules, _) = cli::load_rules(file.as_deref())?;
-            let mut lines = rules::fixture(&text);
+            let mut lines = rules::fixtures::fixture(&text);
             if let Some(r) = role {
                 for l in &mut lines {
                     l.0 = match r {
@@ -317,7 +318,7 @@ fn run() -> anyhow::Result<ExitCode> {
                     };
                 }
             }
-            let hits = rules::evaluate_fixture(&rules, &lines);
+            let hits = rules::fixtures::evaluate_fixture(&rules, &lines);
             if hits.is_empty() {
                 println!("no category fires");
             }
@@ -363,7 +364,7 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 }
 
 /// The readable summary of `callsift score` on stdout.
-fn print_score_report(rep: &callsift::score::Report) {
+fn print_score_report(rep: &callsift::downstream::score::Report) {
     println!(
         "{} interactions, {} survey rows",
         rep.interactions, rep.survey_rows
@@ -390,7 +391,9 @@ fn print_score_report(rep: &callsift::score::Report) {
         .filter(|b| b.standardised_difference.is_some_and(|d| d.abs() >= 0.2))
         .collect();
     bias.sort_by(|a, b| {
-        let d = |x: &callsift::score::BiasRow| x.standardised_difference.map_or(0.0, f64::abs);
+        let d = |x: &callsift::downstream::score::BiasRow| {
+            x.standardised_difference.map_or(0.0, f64::abs)
+        };
         d(b).total_cmp(&d(a))
     });
     if !bias.is_empty() {

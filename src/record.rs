@@ -1,39 +1,8 @@
-//! Record: the plain data that flows from the per-file stages to the writer — one
-//! `Interaction` per input file (success or failure) and its `SegmentRow`s. No I/O here.
+//! Record: the row that flows from the per-file stages to the writer — one `Interaction` per
+//! input file (success or failure), carrying its analysis. No I/O here.
 
-/// Who speaks on a channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    Agent,
-    Customer,
-    /// Mono recordings: both parties mixed on one channel.
-    Unknown,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Agent => "agent",
-            Role::Customer => "customer",
-            Role::Unknown => "unknown",
-        }
-    }
-}
-
-/// One transcribed segment, attributed to a role and a source channel.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SegmentRow {
-    pub role: Role,
-    /// 0-based channel index in the source file.
-    pub channel: i32,
-    pub start_ms: i64,
-    pub end_ms: i64,
-    pub text: String,
-    /// VADER sentiment of the (redacted) text, −5…+5.
-    pub sentiment: f32,
-    pub avg_token_prob: f32,
-    pub no_speech_prob: f32,
-}
+use crate::analyze::CallAnalysis;
+use crate::conversation::SegmentRow;
 
 /// One row of the `interactions` table. Fields that could not be measured are `None`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -59,7 +28,8 @@ pub struct Interaction {
     /// Milliseconds since the Unix epoch, UTC.
     pub started_at: Option<i64>,
     pub queue: Option<String>,
-    pub channel: Option<String>,
+    /// The contact channel (voice, chat, …) from the manifest; not an audio channel.
+    pub contact_channel: Option<String>,
     pub model: String,
     pub language: String,
     pub transcript: Option<String>,
@@ -85,4 +55,22 @@ pub struct Interaction {
     /// Manifest pass-through values, aligned with the writer's extra column names.
     pub extra: Vec<Option<String>>,
     pub segments: Vec<SegmentRow>,
+}
+
+impl Interaction {
+    /// Fill the analytic columns from the call's analysis (a processed file).
+    pub fn apply(&mut self, a: CallAnalysis) {
+        self.agent_words = a.agent_words;
+        self.customer_words = a.customer_words;
+        self.total_words = Some(a.total_words);
+        self.pii_redactions = a.pii_redactions;
+        self.sentiment = Some(a.sentiment);
+        self.metrics = Some(a.metrics);
+        self.customer_name_uses = a.customer_name_uses;
+        self.hits = a.hits;
+        self.categories = a.categories;
+        self.transcript = Some(a.transcript);
+        self.segment_count = Some(a.segments.len() as i32);
+        self.segments = a.segments;
+    }
 }

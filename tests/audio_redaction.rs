@@ -10,9 +10,10 @@ use std::process::Command;
 
 use callsift::analyze::pii;
 use callsift::analyze::rules::{Hit, RuleSet};
-use callsift::output::ParquetSink;
-use callsift::record::{Interaction, Role, SegmentRow};
-use callsift::sample::audio_redaction::{MARGIN_MS, TONE_AMPLITUDE};
+use callsift::conversation::{Role, SegmentRow};
+use callsift::downstream::sample::audio_redaction::{MARGIN_MS, TONE_AMPLITUDE};
+use callsift::record::Interaction;
+use callsift::store::sink::ParquetSink;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -227,7 +228,7 @@ fn clips_over_the_payment_carry_the_tone_there_and_the_call_elsewhere() {
     let run = sample(&features, &out, &[]);
     let said = String::from_utf8_lossy(&run.stdout);
     assert!(said.contains("2 clips"), "{said}");
-    let original = callsift::decode::decode_file(&root().join("samples/call_007.wav"))
+    let original = callsift::pipeline::decode::decode_file(&root().join("samples/call_007.wav"))
         .unwrap()
         .channels;
     // what must never be heard: the card number, expiry and CVV answers (scripted times)
@@ -379,7 +380,7 @@ fn model_clip_of_the_payment_confirmation_has_no_security_code() {
         .output()
         .unwrap();
     assert!(run.status.success());
-    let original = callsift::decode::decode_file(&root().join("samples/call_007.wav"))
+    let original = callsift::pipeline::decode::decode_file(&root().join("samples/call_007.wav"))
         .unwrap()
         .channels;
     let found = clips(&out);

@@ -101,7 +101,7 @@ fn model_slurm_array_job_writes_every_call_once() {
     );
 
     // every input exactly once, whichever task wrote it
-    let (h, rows) = callsift::output::read_text_rows(&out.join("interactions")).unwrap();
+    let (h, rows) = callsift::store::read::read_text_rows(&out.join("interactions")).unwrap();
     let col = |c: &str| h.iter().position(|x| x == c).unwrap();
     let mut ids: BTreeMap<String, usize> = BTreeMap::new();
     for r in &rows {
@@ -141,7 +141,7 @@ fn model_slurm_array_job_writes_every_call_once() {
         again.matches("processed 0 recordings").count() == 2,
         "{again}"
     );
-    let (_, rows) = callsift::output::read_text_rows(&out.join("interactions")).unwrap();
+    let (_, rows) = callsift::store::read::read_text_rows(&out.join("interactions")).unwrap();
     assert_eq!(rows.len(), 4);
 }
 

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use callsift::analyze::rules::{Hit, RuleSet};
-use callsift::output::ParquetSink;
-use callsift::record::{Interaction, Role};
+use callsift::conversation::Role;
+use callsift::record::Interaction;
+use callsift::store::sink::ParquetSink;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -50,7 +51,7 @@ fn write_features(dir: &Path) {
             language: "en".into(),
             agent_id: Some(agent),
             queue: Some("=1+1".into()),
-            channel: Some("@phone".into()),
+            contact_channel: Some("@phone".into()),
             started_at: Some(1_794_787_200_000 + i as i64 * 60_000),
             duration_ms: Some(60_000),
             categories: (0..rules.categories.len())
@@ -143,7 +144,7 @@ fn exports_neutralise_formulas_keep_names_apart_and_print_no_escapes() {
     // callsift's own numbers are not touched
     assert!(cells.iter().all(|r| r[7] == "5000" && r[8] == "8000"));
     // the Parquet table keeps the values as they are
-    let (h, rows) = callsift::output::read_text_rows(&qa.join("qa_sample.parquet")).unwrap();
+    let (h, rows) = callsift::store::read::read_text_rows(&qa.join("qa_sample.parquet")).unwrap();
     let id = h.iter().position(|c| c == "interaction_id").unwrap();
     let raw: HashSet<String> = rows.iter().filter_map(|r| r[id].clone()).collect();
     assert!(FORMULAS.iter().all(|f| raw.contains(*f)), "{raw:?}");

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use callsift::analyze::metrics::{self, ChannelActivity, MetricParams, Metrics, Span};
-use callsift::decode;
+use callsift::pipeline::decode;
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
@@ -37,7 +37,7 @@ fn measured(file: &str) -> (Metrics, i64) {
     let act: Vec<ChannelActivity> = audio
         .channels
         .iter()
-        .map(|ch| ChannelActivity::measure(ch).0)
+        .map(|ch| callsift::pipeline::vad::activity(ch).0)
         .collect();
     let d = audio.duration_ms as i64;
     (

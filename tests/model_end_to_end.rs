@@ -43,7 +43,7 @@ fn python(script: &str, args: &[&str]) -> String {
 /// Every record batch of a dataset table folder (all partitions and parts).
 fn batches(table: &Path) -> Vec<arrow::array::RecordBatch> {
     let mut out = Vec::new();
-    for path in callsift::output::table_files(table).unwrap() {
+    for path in callsift::store::read::table_files(table).unwrap() {
         let f = fs::File::open(path).unwrap();
         let reader = ParquetRecordBatchReaderBuilder::try_new(f)
             .unwrap()
@@ -418,7 +418,7 @@ fn model_segments_follow_the_scripted_timeline() {
     let rows = rows(&out.join("interactions"));
     assert_eq!(
         rows[0].0,
-        callsift::input::derived_id(&root().join("samples/call_001.wav"))
+        callsift::pipeline::input::derived_id(&root().join("samples/call_001.wav"))
     );
 }
 
@@ -511,10 +511,10 @@ fn model_converter_writes_a_complete_verified_model() {
     // the q8_0 variant loads in whisper.cpp and transcribes
     let q = models::fetch("tiny.en", WeightType::Q8_0, dir.path(), false, &mut |_| {}).unwrap();
     assert!(fs::metadata(&q.path).unwrap().len() < fs::metadata(&out.path).unwrap().len() * 7 / 10);
-    let t = callsift::transcribe::Transcriber::load(
+    let t = callsift::pipeline::transcribe::Transcriber::load(
         "tiny.en-q8_0",
         &q.path,
-        callsift::transcribe::DecodeOptions {
+        callsift::pipeline::transcribe::DecodeOptions {
             language: "en".into(),
             beam_size: 1,
             threads: 2,
@@ -522,8 +522,9 @@ fn model_converter_writes_a_complete_verified_model() {
         },
     )
     .unwrap();
-    let audio = callsift::decode::decode_file(&root().join("samples/call_004.wav")).unwrap();
-    let regions = callsift::vad::detect(&audio.channels[0], &Default::default());
+    let audio =
+        callsift::pipeline::decode::decode_file(&root().join("samples/call_004.wav")).unwrap();
+    let regions = callsift::pipeline::vad::detect(&audio.channels[0], &Default::default());
     let mut w = t.worker().unwrap();
     let text: String = t
         .transcribe_regions(

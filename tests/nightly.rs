@@ -88,7 +88,7 @@ fn counts(o: &Output) -> (usize, usize, usize) {
 
 /// interaction_id → the named columns, from the whole dataset; panics on a duplicate id.
 fn table(out: &Path, cols: &[&str]) -> BTreeMap<String, Vec<Option<String>>> {
-    let (h, rows) = callsift::output::read_text_rows(&out.join("interactions")).unwrap();
+    let (h, rows) = callsift::store::read::read_text_rows(&out.join("interactions")).unwrap();
     let pos = |c: &str| h.iter().position(|x| x == c).unwrap();
     let mut m = BTreeMap::new();
     for r in rows {
@@ -231,7 +231,7 @@ fn model_kill_9_then_resume_holds_every_call_once() {
             .unwrap();
         let t = Instant::now();
         loop {
-            let committed = callsift::output::table_files(&out.join("interactions"))
+            let committed = callsift::store::read::table_files(&out.join("interactions"))
                 .map(|f| f.len())
                 .unwrap_or(0);
             let due = if parts == 0 {

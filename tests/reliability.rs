@@ -52,7 +52,7 @@ fn text(o: &Output) -> String {
 
 /// interaction_id → rows of the named columns, from the whole dataset (duplicates kept).
 fn rows(out: &Path, cols: &[&str]) -> BTreeMap<String, Vec<Vec<Option<String>>>> {
-    let (h, rows) = callsift::output::read_text_rows(&out.join("interactions")).unwrap();
+    let (h, rows) = callsift::store::read::read_text_rows(&out.join("interactions")).unwrap();
     let pos = |c: &str| h.iter().position(|x| x == c).unwrap();
     let mut m: BTreeMap<String, Vec<_>> = BTreeMap::new();
     for r in rows {
@@ -368,8 +368,8 @@ fn model_duplicates_from_an_older_dataset_are_repaired_by_the_next_run() {
     let table = rows(&a, &["status"]);
     assert_eq!(table.len(), 4);
     assert!(table.values().all(|r| r.len() == 1), "{table:?}");
-    let (h, segs) = callsift::output::read_text_rows(&a.join("segments")).unwrap();
-    let (hb, segs_b) = callsift::output::read_text_rows(&b.join("segments")).unwrap();
+    let (h, segs) = callsift::store::read::read_text_rows(&a.join("segments")).unwrap();
+    let (hb, segs_b) = callsift::store::read::read_text_rows(&b.join("segments")).unwrap();
     assert_eq!(h, hb);
     assert_eq!(segs.len(), segs_b.len(), "segments are held once again");
 }
@@ -419,10 +419,8 @@ fn a_file_where_the_dataset_needs_a_folder_is_refused_before_any_work() {
     let out = dir.path().join("out");
     fs::create_dir(&out).unwrap();
     fs::write(out.join("interactions"), b"a file").unwrap();
-    let ds = callsift::output::dataset::Dataset::open(
-        &out,
-        callsift::output::dataset::RunKey::new(0, 1),
-    );
+    let ds =
+        callsift::store::dataset::Dataset::open(&out, callsift::store::dataset::RunKey::new(0, 1));
     let e = ds
         .err()
         .expect("a file named interactions is refused")

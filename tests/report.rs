@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use callsift::analyze::rules::{Hit, RuleSet};
-use callsift::output::ParquetSink;
-use callsift::record::{Interaction, Role};
+use callsift::conversation::Role;
+use callsift::record::Interaction;
+use callsift::store::sink::ParquetSink;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -39,7 +40,7 @@ fn write_features(dir: &Path) {
             agent_id: Some(format!("ag-{}", i % 6)),
             customer_id: Some(format!("cust-{}", i % 200)),
             queue: Some(if i % 6 < 3 { "billing" } else { "tech" }.into()),
-            channel: Some("phone".into()),
+            contact_channel: Some("phone".into()),
             started_at: Some(1_794_787_200_000 + (i as i64 % 14) * 86_400_000),
             duration_ms: Some(60_000 + (i as i64 % 7) * 10_000),
             categories: rules

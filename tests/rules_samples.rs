@@ -6,8 +6,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use callsift::analyze::rules::{RuleSet, Utterance};
-use callsift::record::Role;
+use callsift::analyze::rules::RuleSet;
+use callsift::conversation::Role;
+use callsift::conversation::Turn;
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
@@ -44,13 +45,13 @@ fn builtin_rules_label_the_scripted_calls_exactly() {
                 )
             })
             .collect();
-        let utts: Vec<Utterance> = rows
+        let utts: Vec<Turn> = rows
             .iter()
-            .map(|(role, s, e, t)| Utterance {
+            .map(|(role, s, e, t)| Turn {
                 role: *role,
                 start_ms: *s,
                 end_ms: *e,
-                text: t,
+                text: t.clone(),
             })
             .collect();
         let duration = rows.last().unwrap().2 + 1_000;

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use callsift::analyze::rules::{Hit, RuleSet};
-use callsift::output::ParquetSink;
-use callsift::record::{Interaction, Role};
+use callsift::conversation::Role;
+use callsift::record::Interaction;
+use callsift::store::sink::ParquetSink;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -8,9 +8,10 @@ use std::process::Command;
 
 use callsift::analyze::metrics::Metrics;
 use callsift::analyze::rules::RuleSet;
-use callsift::output::ParquetSink;
+use callsift::downstream::score::{self, ScoreSettings, surveys};
 use callsift::record::Interaction;
-use callsift::score::{self, FeatureTable, ScoreSettings, surveys};
+use callsift::store::read::CallTable;
+use callsift::store::sink::ParquetSink;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -68,8 +69,8 @@ fn generate(seed: u64) -> Data {
     d
 }
 
-fn table(d: &Data) -> FeatureTable {
-    FeatureTable {
+fn table(d: &Data) -> CallTable {
+    CallTable {
         ids: (0..N).map(|i| format!("C-{i}")).collect(),
         agent_id: (0..N).map(|i| Some(format!("ag-{}", i % 12))).collect(),
         customer_id: (0..N).map(|i| Some(format!("cust-{}", i % 900))).collect(),
@@ -77,7 +78,7 @@ fn table(d: &Data) -> FeatureTable {
             .map(|i| Some(1_700_000_000_000 + i as i64 * 3_600_000))
             .collect(),
         queue: vec![None; N],
-        channel: vec![None; N],
+        contact_channel: vec![None; N],
         flags: PLANTED
             .iter()
             .enumerate()

@@ -61,47 +61,6 @@ pub struct ChannelActivity {
     pub music: Vec<Span>,
 }
 
-impl ChannelActivity {
-    /// Activity of one 16 kHz channel from its (unpadded) speech regions; words are filled in
-    /// once the channel is transcribed.
-    pub fn from_regions(samples: &[f32], regions: &[crate::vad::Region]) -> Self {
-        ChannelActivity {
-            speech: regions
-                .iter()
-                .map(|r| Span {
-                    start_ms: r.start_ms(),
-                    end_ms: r.end_ms(),
-                })
-                .collect(),
-            words: 0,
-            loudness_db: crate::vad::level_db(samples, regions),
-            music: Vec::new(),
-        }
-    }
-
-    /// Voice activity of one 16 kHz channel: speech regions found by the detector, less any
-    /// music in them. Returns the activity and the speech regions (to transcribe).
-    pub fn measure(samples: &[f32]) -> (Self, Vec<crate::vad::Region>) {
-        use crate::vad;
-        let sound = vad::detect(samples, &vad::VadParams::default());
-        let music = vad::music(samples, &sound, &vad::MusicParams::default());
-        let speech = if music.is_empty() {
-            sound
-        } else {
-            vad::detect_excluding(samples, &vad::VadParams::default(), &music)
-        };
-        let mut act = ChannelActivity::from_regions(samples, &speech);
-        act.music = music
-            .iter()
-            .map(|r| Span {
-                start_ms: r.start_ms(),
-                end_ms: r.end_ms(),
-            })
-            .collect();
-        (act, speech)
-    }
-}
-
 /// Metrics of one interaction. `None` = not measurable for this recording.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Metrics {

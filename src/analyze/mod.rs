@@ -7,8 +7,7 @@ pub mod pii;
 pub mod rules;
 pub mod sentiment;
 
-use crate::features;
-use crate::record::{Interaction, Role, SegmentRow};
+use crate::conversation::{self, Role, SegmentRow};
 use metrics::ChannelActivity;
 
 /// What the analysis of one call needs from the run's settings.
@@ -20,75 +19,62 @@ pub struct Settings<'a> {
     pub rules: &'a rules::RuleSet,
 }
 
+/// What the analysis of one call found: every analytic column of its `interactions` row, its
+/// rule hits and its (redacted) segments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallAnalysis {
+    /// Words per role; `None` on mono recordings.
+    pub agent_words: Option<i32>,
+    pub customer_words: Option<i32>,
+    pub total_words: i32,
+    /// Number of PII redactions; `None` when redaction is off.
+    pub pii_redactions: Option<i32>,
+    pub sentiment: sentiment::CallSentiment,
+    pub metrics: metrics::Metrics,
+    /// Times the agent says the customer's name; `None` on mono recordings.
+    pub customer_name_uses: Option<i32>,
+    /// Rule hits (evidence), already redacted.
+    pub hits: Vec<rules::Hit>,
+    /// Per category of the rule set: fired or not; `None` where it cannot be judged
+    /// (role-specific categories on mono recordings).
+    pub categories: Vec<Option<bool>>,
+    pub transcript: String,
+    /// The segments, redacted and scored, in time order.
+    pub segments: Vec<SegmentRow>,
+}
+
 /// Everything after transcription, for one call: word counts, PII redaction (before any text
 /// is kept), sentiment, conversation metrics, customer-name use, rules and hold etiquette.
-/// `activity` has one entry per channel; fills `row` and moves the segments into it.
+/// `activity` has one entry per channel.
 pub fn analyze_call(
-    row: &mut Interaction,
     mut segments: Vec<SegmentRow>,
     activity: &[ChannelActivity],
     duration: i64,
     s: &Settings,
-) {
+) -> CallAnalysis {
     let mut activity = activity.to_vec();
     let channels = activity.len();
     let stereo = channels == 2;
-    row.agent_words = stereo.then(|| features::words_of(&segments, Role::Agent) as i32);
-    row.customer_words = stereo.then(|| features::words_of(&segments, Role::Customer) as i32);
-    row.total_words = Some(
-        segments
-            .iter()
-            .map(|s| features::word_count(&s.text))
-            .sum::<usize>() as i32,
-    );
-    if s.redact_pii {
-        // redact per channel, in time order, before any text is kept
-        segments.sort_by_key(|s| (s.channel, s.start_ms));
-        let mut redactions = 0;
-        // context from the other channel is taken from the original text, in memory only
-        let originals: Vec<(i32, i64, String)> = segments
-            .iter()
-            .map(|s| (s.channel, s.start_ms, s.text.to_lowercase()))
-            .collect();
-        for ch in 0..channels as i32 {
-            let idx: Vec<usize> = (0..segments.len())
-                .filter(|&i| segments[i].channel == ch)
-                .collect();
-            let starts: Vec<i64> = idx.iter().map(|&i| segments[i].start_ms).collect();
-            let other: Vec<(i64, String)> = originals
-                .iter()
-                .filter(|o| o.0 != ch)
-                .map(|o| (o.1, o.2.clone()))
-                .collect();
-            let mut texts: Vec<String> = idx
-                .iter()
-                .map(|&i| std::mem::take(&mut segments[i].text))
-                .collect();
-            redactions += pii::redact_channel(
-                &mut texts,
-                &pii::OtherSide {
-                    seg_start_ms: &starts,
-                    segments: &other,
-                },
-                &s.rules.pii,
-            );
-            for (i, t) in idx.into_iter().zip(texts) {
-                segments[i].text = t;
-            }
-        }
-        row.pii_redactions = Some(redactions as i32);
-    }
+    let agent_words = stereo.then(|| conversation::words_of(&segments, Role::Agent) as i32);
+    let customer_words = stereo.then(|| conversation::words_of(&segments, Role::Customer) as i32);
+    let total_words = segments
+        .iter()
+        .map(|s| conversation::word_count(&s.text))
+        .sum::<usize>() as i32;
+    let pii_redactions = s
+        .redact_pii
+        .then(|| redact_pii(&mut segments, channels, &s.rules.pii) as i32);
     for (ch, a) in activity.iter_mut().enumerate() {
         a.words = segments
             .iter()
             .filter(|s| s.channel == ch as i32)
-            .map(|s| features::word_count(&s.text))
+            .map(|s| conversation::word_count(&s.text))
             .sum();
     }
     for seg in &mut segments {
         seg.sentiment = sentiment::score(&seg.text);
     }
-    row.sentiment = Some(sentiment::aggregate(&segments, duration, stereo));
+    let sentiment = sentiment::aggregate(&segments, duration, stereo);
     let mut call_metrics = if stereo {
         let agent = s.agent_channel;
         metrics::compute(
@@ -103,23 +89,40 @@ pub fn analyze_call(
     segments.sort_by_key(|s| (s.start_ms, s.channel));
     // rules match on turns (a speaker's consecutive segments), so a phrase that ASR split
     // across two segments still matches and the evidence is the whole turn
-    let turns = features::turns(&segments);
-    let utterances: Vec<rules::Utterance> = turns
+    let turns = conversation::turns(&segments);
+    let names = names::customer_names(&turns);
+    let customer_name_uses = names::agent_name_uses(&turns, &names);
+    let hits = s.rules.evaluate(&turns, duration, &names);
+    hold_etiquette(&mut call_metrics, &hits, s.rules);
+    let categories = s
+        .rules
+        .categories
         .iter()
-        .map(|t| rules::Utterance {
-            role: t.role,
-            start_ms: t.start_ms,
-            end_ms: t.end_ms,
-            text: &t.text,
+        .enumerate()
+        .map(|(i, c)| {
+            (stereo || c.works_without_roles()).then(|| hits.iter().any(|h| h.category == i))
         })
         .collect();
-    let names = names::customer_names(&utterances);
-    row.customer_name_uses = names::agent_name_uses(&utterances, &names);
-    row.hits = s.rules.evaluate(&utterances, duration, &names);
-    let hold_hits = |link: rules::HoldLink| -> Vec<metrics::Span> {
-        row.hits
-            .iter()
-            .filter(|h| s.rules.categories[h.category].hold == Some(link))
+    CallAnalysis {
+        agent_words,
+        customer_words,
+        total_words,
+        pii_redactions,
+        sentiment,
+        metrics: call_metrics,
+        customer_name_uses,
+        hits,
+        categories,
+        transcript: conversation::transcript(&turns),
+        segments,
+    }
+}
+
+/// Holds announced before and thanked after, from the hits of the categories linked to holds.
+fn hold_etiquette(m: &mut metrics::Metrics, hits: &[rules::Hit], rules: &rules::RuleSet) {
+    let spans = |link: rules::HoldLink| -> Vec<metrics::Span> {
+        hits.iter()
+            .filter(|h| rules.categories[h.category].hold == Some(link))
             .map(|h| metrics::Span {
                 start_ms: h.start_ms,
                 end_ms: h.end_ms,
@@ -127,21 +130,47 @@ pub fn analyze_call(
             .collect()
     };
     metrics::hold_etiquette(
-        &mut call_metrics,
-        &hold_hits(rules::HoldLink::Before),
-        &hold_hits(rules::HoldLink::After),
+        m,
+        &spans(rules::HoldLink::Before),
+        &spans(rules::HoldLink::After),
     );
-    row.metrics = Some(call_metrics);
-    row.categories = s
-        .rules
-        .categories
+}
+
+/// Redact each channel's texts, in time order, with the other channel as context (taken from
+/// the original text, in memory only). Returns the number of redactions.
+fn redact_pii(segments: &mut [SegmentRow], channels: usize, policy: &pii::Policy) -> usize {
+    segments.sort_by_key(|s| (s.channel, s.start_ms));
+    let mut redactions = 0;
+    // context from the other channel is taken from the original text, in memory only
+    let originals: Vec<(i32, i64, String)> = segments
         .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            (stereo || c.works_without_roles()).then(|| row.hits.iter().any(|h| h.category == i))
-        })
+        .map(|s| (s.channel, s.start_ms, s.text.to_lowercase()))
         .collect();
-    row.transcript = Some(features::transcript(&turns));
-    row.segment_count = Some(segments.len() as i32);
-    row.segments = segments;
+    for ch in 0..channels as i32 {
+        let idx: Vec<usize> = (0..segments.len())
+            .filter(|&i| segments[i].channel == ch)
+            .collect();
+        let starts: Vec<i64> = idx.iter().map(|&i| segments[i].start_ms).collect();
+        let other: Vec<(i64, String)> = originals
+            .iter()
+            .filter(|o| o.0 != ch)
+            .map(|o| (o.1, o.2.clone()))
+            .collect();
+        let mut texts: Vec<String> = idx
+            .iter()
+            .map(|&i| std::mem::take(&mut segments[i].text))
+            .collect();
+        redactions += pii::redact_channel(
+            &mut texts,
+            &pii::OtherSide {
+                seg_start_ms: &starts,
+                segments: &other,
+            },
+            policy,
+        );
+        for (i, t) in idx.into_iter().zip(texts) {
+            segments[i].text = t;
+        }
+    }
+    redactions
 }

@@ -3,8 +3,9 @@
 //! (`{customer_name}` in a phrase) — the habit checklists reward and customers dislike when
 //! overdone. Names are used in memory only and never written. Pure computation; no I/O.
 
-use crate::analyze::rules::{RuleSet, Utterance};
-use crate::record::Role;
+use crate::analyze::rules::RuleSet;
+use crate::conversation::Role;
+use crate::conversation::Turn;
 
 /// Capitalised words that follow a cue but are not names.
 const NOT_NAMES: &[&str] = &[
@@ -55,13 +56,13 @@ fn after_cue(ws: &[String], cue: &[&str]) -> Vec<usize> {
 
 /// The customer's name words (lower case) in a stereo call, from the customer introducing
 /// themselves or the agent naming them; the agent's own name is excluded. Empty on mono.
-pub fn customer_names(utts: &[Utterance]) -> Vec<String> {
+pub fn customer_names(utts: &[Turn]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     let mut agent_own: Vec<String> = Vec::new();
     let first_customer = utts.iter().position(|u| u.role == Role::Customer);
     let first_agent = utts.iter().position(|u| u.role == Role::Agent);
     for (i, u) in utts.iter().enumerate() {
-        let ws = words(u.text);
+        let ws = words(&u.text);
         let mut cues: Vec<&[&str]> = vec![&["my", "name", "is"], &["my", "names"]];
         match u.role {
             Role::Customer => {
@@ -119,7 +120,7 @@ any = ["mr *", "mrs *", "ms *", "miss *", "mister *", "mx *", "{customer_name}"]
 "#;
 
 /// Times the agent addresses the customer by name; `None` on mono recordings.
-pub fn agent_name_uses(utts: &[Utterance], names: &[String]) -> Option<i32> {
+pub fn agent_name_uses(utts: &[Turn], names: &[String]) -> Option<i32> {
     if utts.iter().any(|u| u.role == Role::Unknown) {
         return None;
     }
@@ -128,7 +129,7 @@ pub fn agent_name_uses(utts: &[Utterance], names: &[String]) -> Option<i32> {
     Some(
         utts.iter()
             .filter(|u| u.role == Role::Agent)
-            .map(|u| c.count_in(u.text, names))
+            .map(|u| c.count_in(&u.text, names))
             .sum::<usize>() as i32,
     )
 }
@@ -136,11 +137,12 @@ pub fn agent_name_uses(utts: &[Utterance], names: &[String]) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::rules::{RuleSet, fixture, fixture_utterances};
+    use crate::analyze::rules::RuleSet;
+    use crate::analyze::rules::fixtures::{fixture, fixture_turns};
 
     fn names_of(text: &str) -> (Vec<String>, Option<i32>) {
         let lines = fixture(text);
-        let utts = fixture_utterances(&lines);
+        let utts = fixture_turns(&lines);
         let names = customer_names(&utts);
         let uses = agent_name_uses(&utts, &names);
         (names, uses)
@@ -188,7 +190,7 @@ mod tests {
             "t.toml",
         )
         .unwrap();
-        let fired = |t: &str| crate::analyze::rules::fire_on_fixture(&r, t);
+        let fired = |t: &str| crate::analyze::rules::fixtures::fire_on_fixture(&r, t);
         assert_eq!(
             fired("customer: my name is Ann Lee\nagent: thank you Ann Lee"),
             vec!["x"]

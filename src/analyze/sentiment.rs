@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use vader_sentiment::SentimentIntensityAnalyzer;
 
-use crate::record::{Role, SegmentRow};
+use crate::conversation::{Role, SegmentRow};
 
 fn analyzer() -> &'static SentimentIntensityAnalyzer<'static> {
     static A: OnceLock<SentimentIntensityAnalyzer<'static>> = OnceLock::new();
@@ -62,7 +62,7 @@ pub fn aggregate(segments: &[SegmentRow], duration_ms: i64, stereo: bool) -> Cal
     let (mut all, mut agent, mut cust) = (Acc::default(), Acc::default(), Acc::default());
     let (mut aq, mut cq) = ([Acc::default(); 4], [Acc::default(); 4]);
     for s in segments {
-        let words = crate::features::word_count(&s.text);
+        let words = crate::conversation::word_count(&s.text);
         if words == 0 {
             continue;
         }

@@ -20,7 +20,8 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 
-use crate::output::{self, OutputError};
+use crate::store::table::{Column, Table};
+use crate::store::{self, StoreError};
 use audio_redaction::{MuteSpan, Segment};
 
 /// Seconds of audio kept before and after a flagged moment.
@@ -29,7 +30,7 @@ pub const CLIP_MARGIN_MS: i64 = 3_000;
 #[derive(Debug, thiserror::Error)]
 pub enum SampleError {
     #[error(transparent)]
-    Output(#[from] OutputError),
+    Output(#[from] StoreError),
     #[error("{path}: {detail}")]
     Io { path: PathBuf, detail: String },
     #[error(
@@ -323,7 +324,7 @@ fn num(v: &Option<String>) -> Option<f64> {
 
 /// Read the candidates from a run's output (and optional scores).
 pub fn load(features: &Path, scores: Option<&Path>) -> Result<Loaded, SampleError> {
-    let (h, rows) = output::read_text_rows(&features.join("interactions"))?;
+    let (h, rows) = store::read::read_text_rows(&features.join("interactions"))?;
     let col = |h: &[String], n: &str| h.iter().position(|x| x == n);
     let (id, st, ag, sa, sp) = (
         col(&h, "interaction_id"),
@@ -342,8 +343,11 @@ pub fn load(features: &Path, scores: Option<&Path>) -> Result<Loaded, SampleErro
         let mut c = Candidate {
             interaction_id: get(id).unwrap_or_default(),
             agent_id: get(ag).unwrap_or_else(|| "(unknown)".into()),
-            started_at: get(sa)
-                .and_then(|t| t.parse().ok().or_else(|| crate::input::parse_timestamp(&t))),
+            started_at: get(sa).and_then(|t| {
+                t.parse()
+                    .ok()
+                    .or_else(|| crate::pipeline::input::parse_timestamp(&t))
+            }),
             source_path: get(sp).unwrap_or_default(),
             ..Default::default()
         };
@@ -357,7 +361,7 @@ pub fn load(features: &Path, scores: Option<&Path>) -> Result<Loaded, SampleErro
     }
     let events = features.join("events");
     if events.exists() {
-        let (h, rows) = output::read_text_rows(&events)?;
+        let (h, rows) = store::read::read_text_rows(&events)?;
         let f = |r: &Vec<Option<String>>, n: &str| {
             col(&h, n).and_then(|c| r[c].clone()).unwrap_or_default()
         };
@@ -380,7 +384,7 @@ pub fn load(features: &Path, scores: Option<&Path>) -> Result<Loaded, SampleErro
         }
     }
     if let Some(dir) = scores {
-        let (h, rows) = output::read_text_rows(&dir.join("scores.parquet"))?;
+        let (h, rows) = store::read::read_text_rows(&dir.join("scores.parquet"))?;
         for r in &rows {
             let Some(&i) = col(&h, "interaction_id")
                 .and_then(|c| r[c].as_ref())
@@ -405,14 +409,14 @@ pub fn load(features: &Path, scores: Option<&Path>) -> Result<Loaded, SampleErro
             }
         }
     }
-    let segments = output::read_text_rows(&features.join("segments")).ok();
+    let segments = store::read::read_text_rows(&features.join("segments")).ok();
     Ok(Loaded { cands, segments })
 }
 
 /// Candidates plus the segments table (for transcript excerpts).
 pub struct Loaded {
     pub cands: Vec<Candidate>,
-    pub segments: Option<output::TextRows>,
+    pub segments: Option<store::read::TextRows>,
 }
 
 /// One row of qa_sample.csv / qa_sample.parquet.
@@ -437,11 +441,34 @@ pub struct SampleRow {
     pub review_page: String,
 }
 
+/// qa_sample.parquet, declared once.
+pub fn qa_sample_table() -> Table<SampleRow> {
+    type S = SampleRow;
+    Table::new(
+        "qa_sample",
+        vec![
+            Column::str("interaction_id", false, |r: &S| Some(&r.interaction_id)),
+            Column::str("agent_id", false, |r: &S| Some(&r.agent_id)),
+            Column::str("period", false, |r: &S| Some(&r.period)),
+            Column::str("pick", false, |r: &S| Some(r.pick)),
+            Column::str("reasons", false, |r: &S| Some(&r.reasons)),
+            Column::str("category_id", true, |r: &S| r.category_id.as_deref()),
+            Column::str("role", true, |r: &S| r.role.as_deref()),
+            Column::i64("start_ms", true, |r: &S| r.start_ms),
+            Column::i64("end_ms", true, |r: &S| r.end_ms),
+            Column::str("evidence", true, |r: &S| r.evidence.as_deref()),
+            Column::i64("clip_muted_ms", true, |r: &S| r.clip_muted_ms),
+            Column::str("clip", true, |r: &S| r.clip.as_deref()),
+            Column::str("review_page", false, |r: &S| Some(&r.review_page)),
+        ],
+    )
+}
+
 impl SampleRow {
     /// The row as written to `qa_sample.csv`: texts from manifests and transcripts neutralised
     /// for spreadsheets (callsift's own numbers stay numbers).
     fn for_spreadsheet(&self) -> SampleRow {
-        let t = |s: &str| output::spreadsheet_text(s);
+        let t = |s: &str| crate::downstream::spreadsheet_text(s);
         let o = |s: &Option<String>| s.as_deref().map(t);
         SampleRow {
             interaction_id: t(&self.interaction_id),
@@ -549,9 +576,11 @@ const STEM_CHARS: usize = 80;
 /// their own files. Everything that links to a review page uses the name stored in
 /// `qa_sample` (`review_page`), which comes from here.
 pub fn file_stem(interaction_id: &str) -> String {
-    let h = Sha256::digest(interaction_id.as_bytes());
     let short: String = safe(interaction_id).chars().take(STEM_CHARS).collect();
-    format!("{short}-{:02x}{:02x}{:02x}{:02x}", h[0], h[1], h[2], h[3])
+    format!(
+        "{short}-{}",
+        &crate::fsutil::sha256_hex(interaction_id.as_bytes())[..8]
+    )
 }
 
 /// A value from a manifest or transcript made safe to print on a terminal: escape sequences
@@ -738,7 +767,7 @@ pub fn run(
     let csv_path = write_csv(&out.join("qa_sample.csv"), &rows)?;
     sum.written = vec![
         csv_path,
-        output::write_qa_sample(&out.join("qa_sample.parquet"), &rows)?,
+        store::write_table(&out.join("qa_sample.parquet"), &qa_sample_table(), &rows)?,
         index,
     ];
     Ok(sum)
@@ -754,7 +783,7 @@ fn clip_source(
     segments: Option<&[Segment]>,
     audio_root: Option<&Path>,
     keep_original_audio: bool,
-) -> Result<(crate::decode::Audio, Vec<MuteSpan>), String> {
+) -> Result<(crate::pipeline::decode::Audio, Vec<MuteSpan>), String> {
     let mute = match (keep_original_audio, segments) {
         (true, _) => Vec::new(),
         (false, Some(segs)) => audio_redaction::mute_spans(segs),
@@ -764,7 +793,7 @@ fn clip_source(
         Some(root) => root.join(&c.source_path),
         None => PathBuf::from(&c.source_path),
     };
-    let audio = crate::decode::decode_file(&src).map_err(|e| e.to_string())?;
+    let audio = crate::pipeline::decode::decode_file(&src).map_err(|e| e.to_string())?;
     Ok((audio, mute))
 }
 
@@ -785,7 +814,7 @@ fn known_segments<'a>(
 }
 
 /// The segments of each call (from the `segments` table), for excerpts and audio redaction.
-fn segments_by_call(table: &output::TextRows) -> HashMap<String, Vec<Segment>> {
+fn segments_by_call(table: &store::read::TextRows) -> HashMap<String, Vec<Segment>> {
     let (h, rows) = table;
     let c = |n: &str| h.iter().position(|x| x == n);
     let (id, role, st, en, tx, prob) = (

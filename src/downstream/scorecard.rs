@@ -9,18 +9,20 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::output;
-use crate::sample::Period;
-use crate::score::{self, FeatureTable, ScoreError};
+use crate::downstream::sample::Period;
+use crate::downstream::score::{self, ScoreError};
+use crate::store;
+use crate::store::read::CallTable;
+use crate::store::table::{Column, Table};
 
 /// One row of scorecard.parquet / scorecard.csv.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CardRow {
     pub agent_id: String,
     pub period: String,
-    /// The agent's most frequent queue / channel in the period (the peer group).
+    /// The agent's most frequent queue / contact channel in the period (the peer group).
     pub queue: String,
-    pub channel: String,
+    pub contact_channel: String,
     pub calls: i64,
     pub metric: String,
     pub value: Option<f64>,
@@ -33,16 +35,36 @@ pub struct CardRow {
     pub peers: i64,
 }
 
+/// scorecard.parquet, declared once.
+pub fn scorecard_table() -> Table<CardRow> {
+    type C = CardRow;
+    Table::new(
+        "scorecard",
+        vec![
+            Column::str("agent_id", false, |r: &C| Some(&r.agent_id)),
+            Column::str("period", false, |r: &C| Some(&r.period)),
+            Column::str("queue", false, |r: &C| Some(&r.queue)),
+            Column::str("contact_channel", false, |r: &C| Some(&r.contact_channel)),
+            Column::i64("calls", false, |r: &C| Some(r.calls)),
+            Column::str("metric", false, |r: &C| Some(&r.metric)),
+            Column::f64("value", true, |r: &C| r.value),
+            Column::i64("n", false, |r: &C| Some(r.n)),
+            Column::f64("percentile", true, |r: &C| r.percentile),
+            Column::i64("peers", false, |r: &C| Some(r.peers)),
+        ],
+    )
+}
+
 impl CardRow {
     /// The row as written to `scorecard.csv`: texts from manifests neutralised for spreadsheets;
     /// values, counts and percentiles stay numbers.
     fn for_spreadsheet(&self) -> CardRow {
-        let t = |s: &str| output::spreadsheet_text(s);
+        let t = |s: &str| crate::downstream::spreadsheet_text(s);
         CardRow {
             agent_id: t(&self.agent_id),
             period: t(&self.period),
             queue: t(&self.queue),
-            channel: t(&self.channel),
+            contact_channel: t(&self.contact_channel),
             metric: t(&self.metric),
             ..self.clone()
         }
@@ -58,11 +80,11 @@ pub struct Outcomes {
     pub self_score: Vec<Option<f64>>,
 }
 
-fn col<'a>(t: &'a FeatureTable, name: &str) -> Option<&'a Vec<Option<f64>>> {
+fn col<'a>(t: &'a CallTable, name: &str) -> Option<&'a Vec<Option<f64>>> {
     t.numeric.iter().find(|(n, _)| n == name).map(|(_, v)| v)
 }
 
-fn flag<'a>(t: &'a FeatureTable, name: &str) -> Option<&'a Vec<Option<bool>>> {
+fn flag<'a>(t: &'a CallTable, name: &str) -> Option<&'a Vec<Option<bool>>> {
     t.flags.iter().find(|(n, _)| n == name).map(|(_, v)| v)
 }
 
@@ -89,7 +111,7 @@ pub fn percentile(x: f64, all: &[f64]) -> f64 {
 }
 
 /// Build the scorecard.
-pub fn build(t: &FeatureTable, o: &Outcomes, period: Period, repeat_days: i64) -> Vec<CardRow> {
+pub fn build(t: &CallTable, o: &Outcomes, period: Period, repeat_days: i64) -> Vec<CardRow> {
     let repeat = score::repeat_contacts(t, repeat_days);
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for i in 0..t.len() {
@@ -228,7 +250,7 @@ pub fn build(t: &FeatureTable, o: &Outcomes, period: Period, repeat_days: i64) -
         .into_iter()
         .map(|((agent, period), rows)| Cell {
             queue: mode(rows.iter().map(|&i| t.queue[i].clone())),
-            channel: mode(rows.iter().map(|&i| t.channel[i].clone())),
+            channel: mode(rows.iter().map(|&i| t.contact_channel[i].clone())),
             calls: rows.len() as i64,
             values: metrics.iter().map(|(_, f)| f(&rows)).collect(),
             agent,
@@ -254,7 +276,7 @@ pub fn build(t: &FeatureTable, o: &Outcomes, period: Period, repeat_days: i64) -
                 agent_id: c.agent.clone(),
                 period: c.period.clone(),
                 queue: c.queue.clone(),
-                channel: c.channel.clone(),
+                contact_channel: c.channel.clone(),
                 calls: c.calls,
                 metric: metrics[m].0.clone(),
                 value: *v,
@@ -277,7 +299,7 @@ pub fn run(
     repeat_days: i64,
     out: &Path,
 ) -> Result<(Vec<CardRow>, Vec<PathBuf>), ScoreError> {
-    let t = output::read_features(features)?;
+    let t = store::read::read_calls(features)?;
     let ids = t.row_index();
     let mut o = Outcomes {
         nps: vec![None; t.len()],
@@ -326,7 +348,7 @@ pub fn run(
         path: csv_path.clone(),
         detail: e.to_string(),
     })?;
-    let pq = output::write_scorecard(&out.join("scorecard.parquet"), &rows)?;
+    let pq = store::write_table(&out.join("scorecard.parquet"), &scorecard_table(), &rows)?;
     Ok((rows, vec![pq, csv_path]))
 }
 
@@ -347,7 +369,7 @@ mod tests {
         let aht = [100.0, 200.0, 300.0, 600.0];
         let n = 8;
         let agent = |i: usize| ["a", "b", "c", "d"][i % 4];
-        let t = FeatureTable {
+        let t = CallTable {
             ids: (0..n).map(|i| format!("c{i}")).collect(),
             agent_id: (0..n).map(|i| Some(agent(i).to_string())).collect(),
             customer_id: vec![None; n],
@@ -355,7 +377,7 @@ mod tests {
             queue: (0..n)
                 .map(|i| Some(if i % 4 == 3 { "tech" } else { "billing" }.to_string()))
                 .collect(),
-            channel: vec![Some("phone".into()); n],
+            contact_channel: vec![Some("phone".into()); n],
             flags: vec![("beh_empathy".into(), (0..n).map(|i| Some(i < 4)).collect())],
             numeric: vec![(
                 "duration_ms".into(),

@@ -1,7 +1,40 @@
-//! Features: turns per-channel segments into the conversation — time-ordered turns with roles,
-//! the role-tagged transcript, and word counts. Pure functions; no I/O.
+//! Conversation: the leaf types every stage shares — who speaks ([`Role`]), what was said on a
+//! channel ([`SegmentRow`]) and the time-ordered turns built from it — with the role-tagged
+//! transcript and word counts. Pure functions; no I/O; imports nothing from the crate.
 
-use crate::record::{Role, SegmentRow};
+/// Who speaks on a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Agent,
+    Customer,
+    /// Mono recordings: both parties mixed on one channel.
+    Unknown,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Customer => "customer",
+            Role::Unknown => "unknown",
+        }
+    }
+}
+
+/// One transcribed segment, attributed to a role and a source channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentRow {
+    pub role: Role,
+    /// 0-based channel index in the source file.
+    pub channel: i32,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub text: String,
+    /// VADER sentiment of the (redacted) text, −5…+5.
+    pub sentiment: f32,
+    pub avg_token_prob: f32,
+    pub no_speech_prob: f32,
+}
 
 /// Consecutive segments of one role, merged.
 #[derive(Debug, Clone, PartialEq)]

@@ -26,7 +26,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, TryLockError};
-use std::io::Write;
+
 use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
@@ -38,24 +38,26 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
-use super::OutputError;
+use super::StoreError;
 
 /// The tables of a run's dataset, in publish order (interactions last: the commit point).
-pub const PUBLISH_ORDER: [&str; 3] = ["segments", "events", "interactions"];
+pub const SEGMENTS: &str = "segments";
+pub const EVENTS: &str = "events";
 pub const INTERACTIONS: &str = "interactions";
+pub const PUBLISH_ORDER: [&str; 3] = [SEGMENTS, EVENTS, INTERACTIONS];
 pub const META_DIR: &str = "_callsift";
 /// The hive partition column (`date=YYYY-MM-DD` folders) that readers add to every table.
 pub const PARTITION_COLUMN: &str = "date";
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
-    move |source| OutputError::Io {
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
-fn read_err(path: &Path, detail: impl ToString) -> OutputError {
-    OutputError::Read {
+fn read_err(path: &Path, detail: impl ToString) -> StoreError {
+    StoreError::Read {
         path: path.to_path_buf(),
         detail: detail.to_string(),
     }
@@ -72,7 +74,6 @@ pub struct RunKey {
 impl RunKey {
     /// A new run id: UTC start time (sorts chronologically) plus a random suffix.
     pub fn new(shard_index: usize, shard_count: usize) -> RunKey {
-        use sha2::Digest;
         let now = chrono::Utc::now();
         let salt = format!(
             "{}-{}-{:?}",
@@ -80,14 +81,11 @@ impl RunKey {
             now.timestamp_nanos_opt().unwrap_or_default(),
             std::thread::current().id()
         );
-        let h = sha2::Sha256::digest(salt.as_bytes());
         RunKey {
             run_id: format!(
-                "{}_{:02x}{:02x}{:02x}",
+                "{}_{}",
                 now.format("%Y%m%dT%H%M%SZ"),
-                h[0],
-                h[1],
-                h[2]
+                &crate::fsutil::sha256_hex(salt.as_bytes())[..6]
             ),
             shard: format!("{shard_index}of{shard_count}"),
         }
@@ -146,7 +144,7 @@ struct Claims {
 
 /// Every file inside the partition folders of `table` (parts and temporary files alike);
 /// an absent table has none.
-fn partition_files(root: &Path, table: &str) -> Result<Vec<PathBuf>, OutputError> {
+fn partition_files(root: &Path, table: &str) -> Result<Vec<PathBuf>, StoreError> {
     let dir = root.join(table);
     let mut out = Vec::new();
     let Ok(parts) = fs::read_dir(&dir) else {
@@ -169,7 +167,7 @@ fn file_name(p: &Path) -> &str {
 }
 
 /// Every part file of `table` (sorted by path); an absent table has none.
-pub fn part_files(root: &Path, table: &str) -> Result<Vec<PathBuf>, OutputError> {
+pub fn part_files(root: &Path, table: &str) -> Result<Vec<PathBuf>, StoreError> {
     let mut out: Vec<PathBuf> = partition_files(root, table)?
         .into_iter()
         .filter(|f| file_name(f).starts_with("part-") && file_name(f).ends_with(".parquet"))
@@ -193,9 +191,9 @@ pub(super) fn write_synced(
     schema: SchemaRef,
     meta: Option<Vec<KeyValue>>,
     batches: &[RecordBatch],
-) -> Result<(), OutputError> {
+) -> Result<(), StoreError> {
     let file = File::create(tmp).map_err(io(tmp))?;
-    let parquet = |source| OutputError::Parquet {
+    let parquet = |source| StoreError::Parquet {
         path: tmp.to_path_buf(),
         source,
     };
@@ -207,24 +205,28 @@ pub(super) fn write_synced(
     file.sync_all().map_err(io(tmp))
 }
 
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
+/// Write a whole Parquet file atomically (see [`crate::fsutil::write_atomic_with`]).
+pub(super) fn write_parquet(
+    path: &Path,
+    schema: SchemaRef,
+    meta: Option<Vec<KeyValue>>,
+    batches: &[RecordBatch],
+) -> Result<(), StoreError> {
+    crate::fsutil::write_atomic_with(path, |file| {
+        let mut w = ArrowWriter::try_new(file, schema, Some(writer_props(meta)))
+            .map_err(std::io::Error::other)?;
+        for b in batches {
+            w.write(b).map_err(std::io::Error::other)?;
+        }
+        w.close().map_err(std::io::Error::other)?;
+        Ok(())
+    })
+    .map_err(io(path))
 }
 
-/// Write a small file atomically (temporary name, fsync, rename).
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = path.with_file_name(format!(".{name}.partial"));
-    let mut f = File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    fs::rename(&tmp, path).map_err(io(path))?;
-    if let Some(d) = path.parent() {
-        sync_dir(d);
-    }
-    Ok(())
+/// Write a small file atomically (see [`crate::fsutil::write_atomic`]).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    crate::fsutil::write_atomic(path, bytes).map_err(io(path))
 }
 
 /// One table's rows of a batch in one partition: (table, schema, file metadata, rows).
@@ -247,12 +249,12 @@ struct Journal {
 
 impl Dataset {
     /// Create the folders, take this run's lock and clean up after dead runs.
-    pub fn open(root: &Path, key: RunKey) -> Result<Dataset, OutputError> {
+    pub fn open(root: &Path, key: RunKey) -> Result<Dataset, StoreError> {
         // a file where a folder belongs is found now, not when the first batch is written
         let tables = PUBLISH_ORDER.iter().map(|t| root.join(t));
         for p in std::iter::once(root.to_path_buf()).chain(tables) {
             if p.exists() && !p.is_dir() {
-                return Err(OutputError::NotAFolder { path: p });
+                return Err(StoreError::NotAFolder { path: p });
             }
         }
         for d in ["locks", "runs", "journal", "claims"] {
@@ -285,7 +287,7 @@ impl Dataset {
             .join(format!("{}.json", self.key.prefix()))
     }
 
-    pub fn write_manifest(&self, value: &serde_json::Value) -> Result<(), OutputError> {
+    pub fn write_manifest(&self, value: &serde_json::Value) -> Result<(), StoreError> {
         let text = serde_json::to_string_pretty(value).unwrap_or_default();
         write_atomic(&self.manifest_path(), text.as_bytes())
     }
@@ -293,8 +295,8 @@ impl Dataset {
     /// Run `f` holding the dataset-wide write lock (removals and clean-up never overlap).
     fn with_write_lock<T>(
         &self,
-        f: impl FnOnce() -> Result<T, OutputError>,
-    ) -> Result<T, OutputError> {
+        f: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let p = self.root.join(META_DIR).join("write.lock");
         let lock = File::create(&p).map_err(io(&p))?;
         lock.lock().map_err(io(&p))?;
@@ -316,7 +318,7 @@ impl Dataset {
 
     /// Finish what dead runs left: replay their removal journals, delete their temporary
     /// files and orphaned segments/events parts, mark their manifests interrupted.
-    fn clean_up(&self) -> Result<(), OutputError> {
+    fn clean_up(&self) -> Result<(), StoreError> {
         let meta = self.root.join(META_DIR);
         let journals = meta.join("journal");
         for j in fs::read_dir(&journals).map_err(io(&journals))? {
@@ -391,7 +393,7 @@ impl Dataset {
     }
 
     /// Ids claimed by live runs other than this one, each with its run's prefix.
-    fn live_claims(&self) -> Result<HashMap<String, String>, OutputError> {
+    fn live_claims(&self) -> Result<HashMap<String, String>, StoreError> {
         let dir = self.root.join(META_DIR).join("claims");
         let mut out = HashMap::new();
         for f in fs::read_dir(&dir).map_err(io(&dir))? {
@@ -419,7 +421,7 @@ impl Dataset {
         &self,
         ids: &HashSet<String>,
         choose: impl FnOnce(&Claimed) -> (Vec<String>, T),
-    ) -> Result<(Claimed, T), OutputError> {
+    ) -> Result<(Claimed, T), StoreError> {
         self.with_write_lock(|| {
             let mut taken = self.live_claims()?;
             taken.retain(|id, _| ids.contains(id));
@@ -437,7 +439,7 @@ impl Dataset {
     }
 
     /// What the dataset holds for the given ids (all partitions, all runs).
-    pub fn stored(&self, ids: &HashSet<String>) -> Result<HashMap<String, Stored>, OutputError> {
+    pub fn stored(&self, ids: &HashSet<String>) -> Result<HashMap<String, Stored>, StoreError> {
         let mut out = HashMap::new();
         for path in part_files(&self.root, INTERACTIONS)? {
             let f = File::open(&path).map_err(|e| read_err(&path, e))?;
@@ -504,7 +506,7 @@ impl Dataset {
 
     /// Remove every row of `ids` from all three tables, crash-safely: the removal is journaled
     /// first, so a run killed half-way has it finished by the next run's clean-up.
-    pub fn remove(&self, ids: &HashSet<String>, stored: &[&Stored]) -> Result<(), OutputError> {
+    pub fn remove(&self, ids: &HashSet<String>, stored: &[&Stored]) -> Result<(), StoreError> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -540,7 +542,7 @@ impl Dataset {
         &self,
         ids: &HashSet<String>,
         files: &[(String, String)],
-    ) -> Result<(), OutputError> {
+    ) -> Result<(), StoreError> {
         for table in PUBLISH_ORDER {
             for (partition, file) in files {
                 let dir = self.root.join(table).join(partition);
@@ -559,7 +561,7 @@ impl Dataset {
         &self,
         seq: u32,
         parts: &BTreeMap<String, Vec<PartBatch>>,
-    ) -> Result<Vec<PathBuf>, OutputError> {
+    ) -> Result<Vec<PathBuf>, StoreError> {
         let name = format!("part-{}-{seq:05}.parquet", self.key.prefix());
         let mut staged: Vec<(&str, PathBuf, PathBuf)> = Vec::new();
         let result = (|| {
@@ -586,7 +588,7 @@ impl Dataset {
                     if *t == table {
                         fs::rename(tmp, fin).map_err(io(fin))?;
                         if let Some(d) = fin.parent() {
-                            sync_dir(d);
+                            crate::fsutil::sync_dir(d);
                         }
                         if table == INTERACTIONS {
                             published.push(fin.clone());
@@ -627,7 +629,7 @@ impl Dataset {
 
 /// Rewrite one part file without the rows whose `interaction_id` is in `ids`; delete it when
 /// nothing is left. Untouched when it holds none of them.
-fn rewrite_without(path: &Path, tmp: &Path, ids: &HashSet<String>) -> Result<(), OutputError> {
+fn rewrite_without(path: &Path, tmp: &Path, ids: &HashSet<String>) -> Result<(), StoreError> {
     let f = File::open(path).map_err(|e| read_err(path, e))?;
     let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| read_err(path, e))?;
     let schema = b.schema().clone();
@@ -660,7 +662,7 @@ fn rewrite_without(path: &Path, tmp: &Path, ids: &HashSet<String>) -> Result<(),
         fs::rename(tmp, path).map_err(io(path))?;
     }
     if let Some(d) = path.parent() {
-        sync_dir(d);
+        crate::fsutil::sync_dir(d);
     }
     Ok(())
 }
@@ -765,7 +767,7 @@ mod tests {
         rewrite_without(&seg.join(&name), &seg.join("y.tmp"), &ids).unwrap();
         let ds = Dataset::open(root, RunKey::new(0, 1)).unwrap();
         for table in PUBLISH_ORDER {
-            let (h, rows) = crate::output::read_text_rows(&root.join(table)).unwrap();
+            let (h, rows) = crate::store::read::read_text_rows(&root.join(table)).unwrap();
             assert_eq!(h, ["interaction_id"]);
             assert_eq!(rows, vec![vec![Some("b".to_string())]], "{table}");
         }

@@ -16,69 +16,15 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use crate::output::{self, OutputError};
+use crate::store::read::CallTable;
+use crate::store::table::{Column, Table};
+use crate::store::{self, StoreError};
 use surveys::{Response, SurveyError, Surveys};
-
-/// Continuous features analysed when present in the interactions table.
-pub const NUMERIC_FEATURES: &[&str] = &[
-    "duration_ms",
-    "talk_time_agent_ms",
-    "talk_time_customer_ms",
-    "non_talk_time_ms",
-    "longest_silence_ms",
-    "hold_count",
-    "hold_time_ms",
-    "hold_music_ms",
-    "interruptions_agent",
-    "interruptions_customer",
-    "overtalk_ms",
-    "talk_speed_agent_wpm",
-    "talk_speed_customer_wpm",
-    "agent_response_latency_ms",
-    "talk_listen_ratio",
-    "customer_name_uses",
-    "sentiment_agent",
-    "sentiment_customer",
-    "sentiment_customer_change",
-];
-
-/// The successfully processed interactions of a features directory.
-#[derive(Debug, Clone, Default)]
-pub struct FeatureTable {
-    pub ids: Vec<String>,
-    pub agent_id: Vec<Option<String>>,
-    pub customer_id: Vec<Option<String>>,
-    /// Milliseconds since the epoch.
-    pub started_at: Vec<Option<i64>>,
-    pub queue: Vec<Option<String>>,
-    pub channel: Vec<Option<String>>,
-    /// Boolean features: `beh_*`, `evt_*`, `topic_*` (and derived ones added by the analysis).
-    pub flags: Vec<(String, Vec<Option<bool>>)>,
-    pub numeric: Vec<(String, Vec<Option<f64>>)>,
-}
-
-impl FeatureTable {
-    pub fn len(&self) -> usize {
-        self.ids.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
-    }
-    /// Row of each interaction id.
-    pub fn row_index(&self) -> HashMap<String, usize> {
-        self.ids
-            .iter()
-            .cloned()
-            .enumerate()
-            .map(|(i, id)| (id, i))
-            .collect()
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScoreError {
     #[error(transparent)]
-    Output(#[from] OutputError),
+    Output(#[from] StoreError),
     #[error(transparent)]
     Survey(#[from] SurveyError),
     #[error("{path}: {detail}")]
@@ -175,6 +121,50 @@ pub struct ScoreRow {
     pub top_features: Vec<String>,
 }
 
+/// drivers.parquet, declared once.
+pub fn drivers_table() -> Table<DriverRow> {
+    type D = DriverRow;
+    Table::new(
+        "drivers",
+        vec![
+            Column::str("survey_type", false, |r: &D| Some(&r.survey_type)),
+            Column::str("outcome", false, |r: &D| Some(&r.outcome)),
+            Column::str("feature", false, |r: &D| Some(&r.feature)),
+            Column::str("feature_type", false, |r: &D| Some(r.feature_type)),
+            Column::i64("n_with", true, |r: &D| r.n_with),
+            Column::i64("n_without", true, |r: &D| r.n_without),
+            Column::i64("n", false, |r: &D| Some(r.n)),
+            Column::f64("prevalence", true, |r: &D| r.prevalence),
+            Column::f64("mean_with", true, |r: &D| r.mean_with),
+            Column::f64("mean_without", true, |r: &D| r.mean_without),
+            Column::f64("effect", true, |r: &D| r.effect),
+            Column::f64("ci_low", true, |r: &D| r.ci_low),
+            Column::f64("ci_high", true, |r: &D| r.ci_high),
+            Column::f64("p_value", true, |r: &D| r.p_value),
+            Column::f64("q_value", true, |r: &D| r.q_value),
+            Column::bool("significant", false, |r: &D| Some(r.significant)),
+            Column::i32("rank", true, |r: &D| r.rank),
+        ],
+    )
+}
+
+/// scores.parquet, declared once.
+pub fn scores_table() -> Table<ScoreRow> {
+    type S = ScoreRow;
+    Table::new(
+        "scores",
+        vec![
+            Column::str("interaction_id", false, |r: &S| Some(&r.interaction_id)),
+            Column::f64("predicted_nps", true, |r: &S| r.predicted_nps),
+            Column::f64("p_detractor", true, |r: &S| r.p_detractor),
+            Column::f64("p_promoter", true, |r: &S| r.p_promoter),
+            Column::f64("qa_score", true, |r: &S| r.qa_score),
+            Column::bool("repeat_contact", true, |r: &S| r.repeat_contact),
+            Column::str_list("top_features", |r: &S| &r.top_features),
+        ],
+    )
+}
+
 /// An outcome measure: each is the mean of a per-respondent value, so one test fits all.
 struct Measure {
     name: &'static str,
@@ -217,7 +207,7 @@ const MEASURES: &[Measure] = &[
 
 /// `repeat_contact` per interaction: the same customer calls again within `days` days.
 /// `None` without customer id or start time.
-pub fn repeat_contacts(t: &FeatureTable, days: i64) -> Vec<Option<bool>> {
+pub fn repeat_contacts(t: &CallTable, days: i64) -> Vec<Option<bool>> {
     let mut by_customer: HashMap<&str, Vec<i64>> = HashMap::new();
     for i in 0..t.len() {
         if let (Some(c), Some(s)) = (&t.customer_id[i], t.started_at[i]) {
@@ -235,7 +225,7 @@ pub fn repeat_contacts(t: &FeatureTable, days: i64) -> Vec<Option<bool>> {
 
 /// QA checklist score per call, 0–100: weighted share of the checklist items present among
 /// those that could be judged. `None` when no item could be judged.
-pub fn qa_scores(t: &FeatureTable, checklist: &[(String, f64)]) -> Vec<Option<f64>> {
+pub fn qa_scores(t: &CallTable, checklist: &[(String, f64)]) -> Vec<Option<f64>> {
     let cols: Vec<(&Vec<Option<bool>>, f64)> = checklist
         .iter()
         .filter_map(|(name, w)| {
@@ -262,7 +252,7 @@ pub fn qa_scores(t: &FeatureTable, checklist: &[(String, f64)]) -> Vec<Option<f6
 }
 
 /// The default checklist: every behaviour column, weight 1.
-pub fn default_checklist(t: &FeatureTable) -> Vec<(String, f64)> {
+pub fn default_checklist(t: &CallTable) -> Vec<(String, f64)> {
     t.flags
         .iter()
         .filter(|(n, _)| n.starts_with("beh_"))
@@ -273,7 +263,7 @@ pub fn default_checklist(t: &FeatureTable) -> Vec<(String, f64)> {
 /// Driver rows for one outcome: every flag and continuous feature against `y` (per row of
 /// the feature table, `None` = no answer), with q-values and ranks within the family.
 pub fn drivers_for(
-    t: &FeatureTable,
+    t: &CallTable,
     survey_type: &str,
     outcome: &str,
     y: &[Option<f64>],
@@ -459,12 +449,12 @@ pub struct BehaviourGap {
 }
 
 /// Rows of a CSV file, or of a Parquet file when the name ends in `.parquet`.
-pub fn rows_of(path: &Path) -> Result<output::TextRows, ScoreError> {
+pub fn rows_of(path: &Path) -> Result<store::read::TextRows, ScoreError> {
     let is_parquet = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
     if is_parquet {
-        return Ok(output::read_text_rows(path)?);
+        return Ok(store::read::read_text_rows(path)?);
     }
     let mut rd = csv::ReaderBuilder::new()
         .flexible(true)
@@ -500,7 +490,7 @@ pub fn rows_of(path: &Path) -> Result<output::TextRows, ScoreError> {
 
 /// Fill customer_id, started_at and agent_id from a manifest (by call_id / interaction_id).
 fn apply_manifest(
-    t: &mut FeatureTable,
+    t: &mut CallTable,
     path: &Path,
     ids: &HashMap<String, usize>,
 ) -> Result<(), ScoreError> {
@@ -528,7 +518,7 @@ fn apply_manifest(
             t.agent_id[i] = Some(a);
         }
         if let Some(ts) = field(col("started_at")) {
-            t.started_at[i] = Some(crate::input::parse_timestamp(&ts).ok_or_else(|| ScoreError::Line {
+            t.started_at[i] = Some(crate::pipeline::input::parse_timestamp(&ts).ok_or_else(|| ScoreError::Line {
                 path: path.into(),
                 line: k + 2,
                 detail: format!("started_at {ts:?} is not a date-time\nhint: use ISO 8601, e.g. 2026-11-20T09:14:03Z"),
@@ -540,7 +530,7 @@ fn apply_manifest(
 
 /// Analyse a feature table against parsed surveys (pure; no I/O).
 pub fn analyse(
-    t: &mut FeatureTable,
+    t: &mut CallTable,
     sv: &Surveys,
     self_scores: Option<&HashMap<usize, f64>>,
     s: &ScoreSettings,
@@ -861,7 +851,7 @@ pub fn analyse(
 
 /// Run `score`: read, analyse, write drivers.parquet, scores.parquet and score_report.json.
 pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
-    let mut t = output::read_features(&s.features)?;
+    let mut t = store::read::read_calls(&s.features)?;
     if t.is_empty() {
         return Err(ScoreError::NoFeatures {
             features: s.features.clone(),
@@ -917,8 +907,12 @@ pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
         detail: e.to_string(),
     })?;
     let mut written = vec![
-        output::write_drivers(&s.out.join("drivers.parquet"), &rep.drivers)?,
-        output::write_scores(&s.out.join("scores.parquet"), &rep.scores)?,
+        store::write_table(
+            &s.out.join("drivers.parquet"),
+            &drivers_table(),
+            &rep.drivers,
+        )?,
+        store::write_table(&s.out.join("scores.parquet"), &scores_table(), &rep.scores)?,
     ];
     let json = s.out.join("score_report.json");
     std::fs::write(
@@ -937,9 +931,9 @@ pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
 mod tests {
     use super::*;
 
-    fn table() -> FeatureTable {
+    fn table() -> CallTable {
         let day = 86_400_000;
-        FeatureTable {
+        CallTable {
             ids: ["a", "b", "c", "d", "e"].map(String::from).to_vec(),
             agent_id: ["x", "x", "y", "y", "y"]
                 .map(|s| Some(s.to_string()))
@@ -953,7 +947,7 @@ mod tests {
             ],
             started_at: vec![Some(0), Some(3 * day), Some(11 * day), Some(day), Some(day)],
             queue: vec![None; 5],
-            channel: vec![None; 5],
+            contact_channel: vec![None; 5],
             flags: vec![
                 (
                     "beh_empathy".into(),

@@ -100,7 +100,7 @@ struct Unreached {
     /// The last group's piece is redone from here (call ms), so its words end here.
     cut_at_ms: Option<i64>,
     /// Speech (source samples) to transcribe again, in order, before anything else.
-    requeue: Vec<crate::vad::Region>,
+    requeue: Vec<crate::pipeline::vad::Region>,
 }
 
 /// Given the piece and DTW time (window ms) of whisper's last word in `window`, or `None`
@@ -108,7 +108,7 @@ struct Unreached {
 /// piece are redone; so is the last word's piece when its speech runs on well past that word
 /// (whisper stopped early) — whole, unless it is the window's first piece, where only the
 /// part after the word is redone (redoing all of it could stop at the same place again).
-fn unreached(window: &crate::vad::Window, last: Option<(usize, i64)>) -> Unreached {
+fn unreached(window: &crate::pipeline::vad::Window, last: Option<(usize, i64)>) -> Unreached {
     let mut out = Unreached {
         drop_last: false,
         cut_at_ms: None,
@@ -127,7 +127,7 @@ fn unreached(window: &crate::vad::Window, last: Option<(usize, i64)>) -> Unreach
         let from = window.to_source_sample(last_at + WORD_TAIL_MS);
         if from + MIN_REDO < r.end {
             out.cut_at_ms = Some(window.to_source_ms(last_at + WORD_TAIL_MS));
-            out.requeue.push(crate::vad::Region {
+            out.requeue.push(crate::pipeline::vad::Region {
                 start: from.max(r.start),
                 end: r.end,
             });
@@ -261,7 +261,7 @@ impl Transcriber {
         &self,
         worker: &mut Worker,
         samples: &[f32],
-        regions: &[crate::vad::Region],
+        regions: &[crate::pipeline::vad::Region],
         deadline: crate::watchdog::Deadline,
     ) -> Result<Vec<Segment>, TranscribeError> {
         DEADLINE.with(|d| d.set(deadline.instant()));
@@ -279,12 +279,12 @@ impl Transcriber {
         &self,
         worker: &mut Worker,
         samples: &[f32],
-        regions: &[crate::vad::Region],
+        regions: &[crate::pipeline::vad::Region],
     ) -> Result<Vec<Segment>, TranscribeError> {
         let mut out = Vec::new();
         let mut queue = regions.to_vec();
         while let Some((window, rest)) =
-            crate::vad::pack_next(samples, &queue, WINDOW_MS, WINDOW_GAP_MS)
+            crate::pipeline::vad::pack_next(samples, &queue, WINDOW_MS, WINDOW_GAP_MS)
         {
             if deadline_passed() {
                 return Ok(out);
@@ -492,7 +492,7 @@ fn is_non_speech(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::{Unreached, audio_ctx, is_non_speech, unreached};
-    use crate::vad::{Region, pack_next};
+    use crate::pipeline::vad::{Region, pack_next};
 
     fn r(start_s: f64, end_s: f64) -> Region {
         Region {

@@ -8,18 +8,18 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use crate::output::{self, OutputError};
+use crate::store::{self, StoreError};
 
 fn esc(s: &str) -> String {
     html_escape::encode_text(s).into_owned()
 }
 
 /// Rows of a Parquet table as maps column → text, or `None` when the file is absent.
-fn table(path: &Path) -> Result<Option<Vec<BTreeMap<String, String>>>, OutputError> {
+fn table(path: &Path) -> Result<Option<Vec<BTreeMap<String, String>>>, StoreError> {
     if !path.exists() {
         return Ok(None);
     }
-    let (h, rows) = output::read_text_rows(path)?;
+    let (h, rows) = store::read::read_text_rows(path)?;
     Ok(Some(
         rows.into_iter()
             .map(|r| {
@@ -122,7 +122,7 @@ fn missing(what: &str, cmd: &str) -> String {
 }
 
 /// Build the HTML (reads the tables; writes nothing).
-pub fn build(inp: &ReportInputs, out_dir: &Path) -> Result<String, OutputError> {
+pub fn build(inp: &ReportInputs, out_dir: &Path) -> Result<String, StoreError> {
     let interactions = table(&inp.features.join("interactions"))?.unwrap_or_default();
     let ok: Vec<&BTreeMap<String, String>> = interactions
         .iter()
@@ -473,22 +473,22 @@ fn pathdiff(target: &Path, from: &Path) -> String {
 }
 
 /// Write the report file (atomically).
-pub fn run(inp: &ReportInputs, out: &Path) -> Result<PathBuf, OutputError> {
+pub fn run(inp: &ReportInputs, out: &Path) -> Result<PathBuf, StoreError> {
     let dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|source| OutputError::Io {
+    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
         path: dir.into(),
         source,
     })?;
     let html = build(inp, dir)?;
     let tmp = out.with_extension("html.partial");
-    std::fs::write(&tmp, html).map_err(|source| OutputError::Io {
+    std::fs::write(&tmp, html).map_err(|source| StoreError::Io {
         path: tmp.clone(),
         source,
     })?;
-    std::fs::rename(&tmp, out).map_err(|source| OutputError::Io {
+    std::fs::rename(&tmp, out).map_err(|source| StoreError::Io {
         path: out.into(),
         source,
     })?;

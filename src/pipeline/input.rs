@@ -21,6 +21,8 @@ pub const MANIFEST_COLUMNS: &[&str] = &[
     "customer_id",
     "started_at",
     "queue",
+    // the contact channel (voice, chat, …); `channel` is its older name, still accepted
+    "contact_channel",
     "channel",
 ];
 
@@ -136,7 +138,9 @@ pub struct CallInput {
     pub customer_id: Option<String>,
     pub started_at: Option<i64>,
     pub queue: Option<String>,
-    pub channel: Option<String>,
+    /// The contact channel (voice, chat, …), from the manifest's `contact_channel` (or
+    /// `channel`) column.
+    pub contact_channel: Option<String>,
     pub extra: Vec<Option<String>>,
 }
 
@@ -230,7 +234,7 @@ pub fn from_paths(inputs: &[PathBuf]) -> Result<InputSet, InputError> {
             customer_id: None,
             started_at: None,
             queue: None,
-            channel: None,
+            contact_channel: None,
             extra: Vec::new(),
         })
         .collect();
@@ -330,7 +334,7 @@ pub fn from_manifest(manifest: &Path) -> Result<InputSet, InputError> {
             customer_id: get(col("customer_id")),
             started_at,
             queue: get(col("queue")),
-            channel: get(col("channel")),
+            contact_channel: get(col("contact_channel")).or_else(|| get(col("channel"))),
             extra: extra_idx.iter().map(|&i| get(Some(i))).collect(),
         });
     }
@@ -387,6 +391,22 @@ mod tests {
         assert_eq!(set.calls[0].queue.as_deref(), Some("billing"));
         assert_eq!(set.calls[0].extra, vec![Some("north".to_string())]);
         assert_eq!(set.calls[1].extra, vec![None]);
+    }
+
+    #[test]
+    fn the_contact_channel_is_read_under_its_new_and_its_old_name() {
+        let dir = tempfile::tempdir().unwrap();
+        for (header, extra) in [("contact_channel", 0), ("channel", 0)] {
+            let m = dir.path().join("calls.csv");
+            std::fs::write(&m, format!("call_id,path,{header}\nA,a.wav,chat\n")).unwrap();
+            let set = from_manifest(&m).unwrap();
+            assert_eq!(set.calls[0].contact_channel.as_deref(), Some("chat"));
+            assert_eq!(
+                set.extra_columns.len(),
+                extra,
+                "{header} is not passed through"
+            );
+        }
     }
 
     #[test]

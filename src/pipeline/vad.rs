@@ -4,6 +4,8 @@
 //! estimated per channel, so it follows each line's own noise level (8 kHz telephone lines,
 //! hum, hiss). Pure computation; no I/O.
 
+use crate::analyze::metrics::{ChannelActivity, Span};
+
 /// Frame length in samples at 16 kHz (20 ms).
 pub const FRAME: usize = 320;
 const RATE: usize = 16_000;
@@ -456,6 +458,30 @@ pub fn music(samples: &[f32], regions: &[Region], p: &MusicParams) -> Vec<Region
         }
     }
     out
+}
+
+/// Voice activity of one 16 kHz channel: speech regions found by the detector, less any music
+/// in them (hold music is neither talk nor transcribed). Returns the activity (words are filled
+/// in once the channel is transcribed) and the speech regions to transcribe.
+pub fn activity(samples: &[f32]) -> (ChannelActivity, Vec<Region>) {
+    let sound = detect(samples, &VadParams::default());
+    let music = music(samples, &sound, &MusicParams::default());
+    let speech = if music.is_empty() {
+        sound
+    } else {
+        detect_excluding(samples, &VadParams::default(), &music)
+    };
+    let span = |r: &Region| Span {
+        start_ms: r.start_ms(),
+        end_ms: r.end_ms(),
+    };
+    let act = ChannelActivity {
+        speech: speech.iter().map(span).collect(),
+        words: 0,
+        loudness_db: level_db(samples, &speech),
+        music: music.iter().map(span).collect(),
+    };
+    (act, speech)
 }
 
 #[cfg(test)]
