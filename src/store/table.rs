@@ -15,10 +15,13 @@ use arrow::error::ArrowError;
 use crate::analyze::metrics::Span;
 
 type Get<R, T> = Box<dyn for<'a> Fn(&'a R) -> T + Send + Sync>;
+type GetStr<R> = Box<dyn for<'a> Fn(&'a R) -> Option<&'a str> + Send + Sync>;
+type GetSpans<R> = Box<dyn for<'a> Fn(&'a R) -> Option<&'a [Span]> + Send + Sync>;
+type GetStrList<R> = Box<dyn for<'a> Fn(&'a R) -> &'a [String] + Send + Sync>;
 
 /// How a column's values are taken from a row; the variant fixes the column's Arrow type.
 enum Getter<R> {
-    Str(Box<dyn for<'a> Fn(&'a R) -> Option<&'a str> + Send + Sync>),
+    Str(GetStr<R>),
     I32(Get<R, Option<i32>>),
     I64(Get<R, Option<i64>>),
     F32(Get<R, Option<f32>>),
@@ -27,9 +30,9 @@ enum Getter<R> {
     /// Milliseconds since the Unix epoch, UTC.
     TimestampMs(Get<R, Option<i64>>),
     /// `list<struct<start_ms, end_ms>>`
-    Spans(Box<dyn for<'a> Fn(&'a R) -> Option<&'a [Span]> + Send + Sync>),
+    Spans(GetSpans<R>),
     /// `list<string>`
-    StrList(Box<dyn for<'a> Fn(&'a R) -> &'a [String] + Send + Sync>),
+    StrList(GetStrList<R>),
 }
 
 /// One column of a table of rows `R`.
