@@ -216,7 +216,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 &a.features,
                 a.surveys.as_deref(),
                 a.self_scores.as_deref(),
-                callsift::downstream::sample::Period::parse(&a.period)?,
+                callsift::downstream::Period::parse(&a.period)?,
                 a.repeat_days,
                 &a.out,
             )?;
@@ -241,7 +241,7 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             let settings = sample::SampleSettings {
                 per_agent: a.per_agent,
-                period: sample::Period::parse(&a.period)?,
+                period: callsift::downstream::Period::parse(&a.period)?,
                 targeted_share: a.targeted_share,
                 flags: sample::parse_flags(&a.flags)?,
                 exclude: match &a.exclude {
