@@ -323,16 +323,28 @@ pub fn build(t: &CallTable, o: &Outcomes, period: Period, repeat_days: i64) -> V
     out
 }
 
+/// Settings of a `scorecard` run.
+#[derive(Debug, Clone)]
+pub struct ScorecardSettings {
+    /// Dataset folder of `callsift run`.
+    pub features: PathBuf,
+    /// Survey answers (CSV or Parquet), for NPS, CSAT and FCR per agent.
+    pub surveys: Option<PathBuf>,
+    /// Agents' self-assessment (interaction_id, agent_self_score), for the gap to CSAT.
+    pub self_scores: Option<PathBuf>,
+    pub period: Period,
+    /// A call by the same customer within this many days is a repeat contact.
+    pub repeat_days: i64,
+    /// Folder for scorecard.parquet and scorecard.csv.
+    pub out: PathBuf,
+}
+
 /// Run `scorecard`: read the features (and surveys / self-scores), write scorecard.parquet
 /// and scorecard.csv.
-pub fn run(
-    features: &Path,
-    surveys: Option<&Path>,
-    self_scores: Option<&Path>,
-    period: Period,
-    repeat_days: i64,
-    out: &Path,
-) -> Result<(Vec<CardRow>, Vec<PathBuf>), ScoreError> {
+pub fn run(s: &ScorecardSettings) -> Result<(Vec<CardRow>, Vec<PathBuf>), ScoreError> {
+    let (features, surveys, self_scores): (&Path, Option<&Path>, Option<&Path>) =
+        (&s.features, s.surveys.as_deref(), s.self_scores.as_deref());
+    let (period, repeat_days, out): (Period, i64, &Path) = (s.period, s.repeat_days, &s.out);
     let t = store::read::read_calls(features)?;
     let ids = t.row_index();
     let mut o = Outcomes {

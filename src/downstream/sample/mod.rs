@@ -46,6 +46,13 @@ pub enum SampleError {
         line: usize,
         detail: String,
     },
+    #[error(
+        "--per-agent must be at least 1 and --targeted-share between 0 and 1\nhint: e.g. --per-agent 4 --targeted-share 0.5"
+    )]
+    Counts {
+        per_agent: usize,
+        targeted_share: f64,
+    },
 }
 
 /// One targeting flag.
@@ -185,6 +192,19 @@ pub struct SampleSettings {
     /// Write clips with the original audio, payment and identity data included (only for
     /// sites allowed to keep it); by default those spans are muted.
     pub keep_original_audio: bool,
+}
+
+impl SampleSettings {
+    /// Check the counts: at least one call per agent and period, a share between 0 and 1.
+    pub fn validate(&self) -> Result<(), SampleError> {
+        if self.per_agent == 0 || !(0.0..=1.0).contains(&self.targeted_share) {
+            return Err(SampleError::Counts {
+                per_agent: self.per_agent,
+                targeted_share: self.targeted_share,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A pick.
@@ -596,6 +616,7 @@ pub fn run(
     out: &Path,
     s: &SampleSettings,
 ) -> Result<SampleSummary, SampleError> {
+    s.validate()?;
     let loaded = load(features, scores)?;
     let (picks, shortfalls) = choose(&loaded.cands, s);
     let mut sum = SampleSummary {

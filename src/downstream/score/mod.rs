@@ -5,6 +5,7 @@
 //! self-assessment gap; repeat contacts. Reads and writes through `output` (Parquet) and
 //! `surveys`; the analysis itself is pure.
 
+pub mod checklist;
 pub mod model;
 pub mod stats;
 pub mod surveys;
@@ -46,6 +47,8 @@ pub enum ScoreError {
     },
     #[error("{features}: no successfully processed interactions to score")]
     NoFeatures { features: PathBuf },
+    #[error("--repeat-days must be at least 1")]
+    RepeatDays(i64),
 }
 
 /// Settings of a `score` run.
@@ -84,6 +87,16 @@ impl Default for ScoreSettings {
             fdr: 0.05,
             min_group: 5,
         }
+    }
+}
+
+impl ScoreSettings {
+    /// Check what can be checked before any file is read.
+    pub fn validate(&self) -> Result<(), ScoreError> {
+        if self.repeat_days < 1 {
+            return Err(ScoreError::RepeatDays(self.repeat_days));
+        }
+        Ok(())
     }
 }
 
