@@ -1,19 +1,9 @@
-//! Command line: clap definitions and their translation into `Settings`, plus the progress
-//! display (indicatif bar on an interactive stderr, plain log lines otherwise). The pipeline
-//! never sees clap.
+//! Command line: the clap definitions only. `commands` turns them into the library's
+//! settings; the library never sees clap.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
-
-use callsift::analyze::metrics::MetricParams;
-use callsift::analyze::rules::RuleSet;
-use callsift::models;
-use callsift::pipeline::{FileReport, Observer};
-use callsift::settings::{AgentChannel, RunSettings, Shard};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -162,48 +152,6 @@ pub struct ScoreArgs {
     pub out: PathBuf,
 }
 
-impl ScoreArgs {
-    pub fn into_settings(self) -> anyhow::Result<callsift::downstream::score::ScoreSettings> {
-        let checklist = match &self.checklist {
-            None => None,
-            Some(p) => {
-                let mut rd = csv::Reader::from_path(p)
-                    .map_err(|e| anyhow::anyhow!("cannot read checklist {}: {e}", p.display()))?;
-                let mut items = Vec::new();
-                for (i, rec) in rd.records().enumerate() {
-                    let rec = rec.map_err(|e| anyhow::anyhow!("{}:{}: {e}", p.display(), i + 2))?;
-                    let item = rec.get(0).unwrap_or("").trim().to_string();
-                    let weight: f64 = rec.get(1).unwrap_or("1").trim().parse().map_err(|_| {
-                        anyhow::anyhow!(
-                            "{}:{}: weight {:?} is not a number\nhint: lines are item,weight",
-                            p.display(),
-                            i + 2,
-                            rec.get(1).unwrap_or("")
-                        )
-                    })?;
-                    items.push((item, weight));
-                }
-                Some(items)
-            }
-        };
-        if self.repeat_days < 1 {
-            anyhow::bail!("--repeat-days must be at least 1");
-        }
-        Ok(callsift::downstream::score::ScoreSettings {
-            features: self.features,
-            surveys: self.surveys,
-            self_scores: self.self_scores,
-            manifest: self.manifest,
-            out: self.out,
-            checklist,
-            repeat_days: self.repeat_days,
-            bootstrap: self.bootstrap,
-            seed: self.seed,
-            ..Default::default()
-        })
-    }
-}
-
 #[derive(Subcommand, Debug)]
 pub enum RulesCommand {
     /// Validate a rules file (default: the built-in pack); errors name the line
@@ -228,19 +176,6 @@ pub enum RulesCommand {
 pub enum RoleArg {
     Agent,
     Customer,
-}
-
-/// Load a rules file, or the built-in pack when `None`. Returns (rules, source name).
-pub fn load_rules(file: Option<&std::path::Path>) -> anyhow::Result<(RuleSet, String)> {
-    match file {
-        None => Ok((RuleSet::builtin(), "builtin".into())),
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| anyhow::anyhow!("cannot read rules file {}: {e}", p.display()))?;
-            let origin = p.display().to_string();
-            Ok((RuleSet::parse(&text, &origin)?, origin))
-        }
-    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -340,149 +275,4 @@ pub enum ModelsCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
-}
-
-impl RunArgs {
-    pub fn into_settings(self) -> anyhow::Result<RunSettings> {
-        let dirs = self
-            .models_dir
-            .map_or_else(models::search_dirs, |d| vec![d]);
-        // a bad rules file stops the run before any audio is read
-        let (rules, rules_source) = load_rules(self.rules.as_deref())?;
-        let rules_text = match &self.rules {
-            Some(p) => std::fs::read(p)?,
-            None => callsift::analyze::rules::BUILTIN.as_bytes().to_vec(),
-        };
-        let rules_sha256 = callsift::fsutil::sha256_hex(&rules_text);
-        let shard = match &self.shard {
-            Some(v) => Shard::parse(v, "--shard")?,
-            None => Shard::from_env(|k| std::env::var(k).ok())?.unwrap_or_default(),
-        };
-        let model = models::resolve(&self.model, &dirs)?;
-        let cpu_env = callsift::settings::CpuEnv::read();
-        let cpus = callsift::settings::granted_cpus(&cpu_env);
-        let cores = cpu_env.online.unwrap_or(cpus.cpus);
-        let s = RunSettings {
-            inputs: self.inputs,
-            manifest: self.manifest,
-            out_dir: self.out,
-            model,
-            language: self.language,
-            beam_size: self.beam_size,
-            full_context: self.full_context,
-            jobs: self.jobs,
-            threads: self.threads,
-            cores,
-            cpus,
-            agent_channel: match self.agent_channel {
-                ChannelArg::Left => AgentChannel::Left,
-                ChannelArg::Right => AgentChannel::Right,
-            },
-            metrics: MetricParams {
-                non_talk_min_ms: self.non_talk_min_ms,
-                hold_min_ms: self.hold_min_ms,
-                ..MetricParams::default()
-            },
-            redact_pii: !self.no_redact_pii,
-            rules: std::sync::Arc::new(rules),
-            rules_source,
-            rules_sha256,
-            shard,
-            force: self.force,
-            commit_every: self.commit_every as usize,
-            watchdog: callsift::watchdog::Limits {
-                base: std::time::Duration::try_from_secs_f64(self.watchdog_base).map_err(|_| {
-                    anyhow::anyhow!(
-                        "--watchdog-base {} is not a number of seconds\nhint: give a value such as 300",
-                        self.watchdog_base
-                    )
-                })?,
-                per_audio: self.watchdog_factor,
-            },
-        };
-        s.validate()?;
-        Ok(s)
-    }
-}
-
-/// Progress display: a bar on an interactive terminal, log lines otherwise, nothing when quiet.
-pub struct Progress {
-    bar: OnceLock<ProgressBar>,
-    quiet: bool,
-    state: Mutex<(usize, usize, u64, usize)>, // done, total, audio ms, failures
-}
-
-impl Progress {
-    pub fn new(quiet: bool) -> Self {
-        Progress {
-            bar: OnceLock::new(),
-            quiet,
-            state: Mutex::new((0, 0, 0, 0)),
-        }
-    }
-
-    pub fn finish(&self) {
-        if let Some(b) = self.bar.get() {
-            b.finish_and_clear();
-        }
-    }
-}
-
-impl Observer for Progress {
-    fn started(&self, total: usize, jobs: usize, threads: usize) {
-        self.state.lock().unwrap().1 = total;
-        if self.quiet {
-            return;
-        }
-        if std::io::stderr().is_terminal() {
-            let bar = ProgressBar::new(total as u64);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files · {msg} · ETA {eta}",
-                )
-                .unwrap(),
-            );
-            bar.set_message("0.00 h audio, 0 failed");
-            bar.enable_steady_tick(std::time::Duration::from_millis(200));
-            let _ = self.bar.set(bar);
-        } else {
-            eprintln!("callsift: {total} recordings, {jobs} workers × {threads} threads");
-        }
-    }
-
-    fn file_done(&self, r: &FileReport) {
-        let mut st = self.state.lock().unwrap();
-        st.0 += 1;
-        st.2 += r.audio_ms;
-        if r.error.is_some() {
-            st.3 += 1;
-        }
-        let (done, total, audio, failed) = *st;
-        drop(st);
-        // file names and decoder messages may hold terminal escape sequences
-        let path = callsift::downstream::sample::printable(&r.path.display().to_string());
-        let first_line = |e: &str| callsift::downstream::sample::printable(first_line(e));
-        if let Some(b) = self.bar.get() {
-            b.inc(1);
-            b.set_message(format!(
-                "{:.2} h audio, {failed} failed",
-                audio as f64 / 3.6e6
-            ));
-            if let Some(e) = &r.error {
-                b.println(format!("error: {path}: {}", first_line(e)));
-            }
-        } else if let Some(e) = &r.error {
-            eprintln!("[{done}/{total}] error {path}: {}", first_line(e));
-        } else if !self.quiet {
-            eprintln!(
-                "[{done}/{total}] ok {path} ({:.1} s audio in {:.1} s)",
-                r.audio_ms as f64 / 1000.0,
-                r.elapsed.as_secs_f64()
-            );
-        }
-    }
-}
-
-pub fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or(s)
 }

@@ -66,7 +66,7 @@ pub fn manifest(data: &[u8]) {
 /// Arbitrary bytes as a survey CSV, validated against a few known interaction ids.
 pub fn surveys(data: &[u8]) {
     with_file("surveys.csv", data, |p| {
-        if let Ok((header, rows)) = crate::downstream::score::rows_of(p) {
+        if let Ok((header, rows)) = crate::downstream::tables::rows_of(p) {
             let ids: HashMap<String, usize> = ["C-1", "C-2", "C-3"]
                 .iter()
                 .enumerate()

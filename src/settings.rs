@@ -2,10 +2,11 @@
 //! reads it. Also holds the worker/thread plan so the whole run never uses more threads than
 //! there are cores.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::analyze::rules::{self, RuleSet, RulesError};
 use crate::models::ResolvedModel;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -52,6 +53,16 @@ pub enum SettingsError {
         value: String,
         hint: &'static str,
     },
+    #[error("--watchdog-base {0} is not a number of seconds\nhint: give a value such as 300")]
+    WatchdogBase(f64),
+    #[error("cannot read rules file {path}: {source}")]
+    RulesFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Rules(#[from] RulesError),
 }
 
 /// A deterministic slice of the inputs: the calls whose interaction id hashes to `index`
@@ -175,6 +186,57 @@ impl Shard {
         let v = u64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
         (v % self.count as u64) as usize == self.index
     }
+}
+
+/// A rules file read once: the compiled rules, where they came from, and the SHA-256 of the
+/// very bytes that were parsed (part of the settings hash).
+#[derive(Debug, Clone)]
+pub struct LoadedRules {
+    pub rules: RuleSet,
+    /// `builtin` or the file's path.
+    pub source: String,
+    pub sha256: String,
+}
+
+/// Read, parse and hash a rules file, or the built-in pack when `None`. A bad file is an error
+/// naming its line, so it stops a run before any audio is read.
+pub fn load_rules(file: Option<&Path>) -> Result<LoadedRules, SettingsError> {
+    let Some(path) = file else {
+        return Ok(LoadedRules {
+            rules: RuleSet::builtin(),
+            source: "builtin".into(),
+            sha256: crate::fsutil::sha256_hex(rules::BUILTIN.as_bytes()),
+        });
+    };
+    let read_error = |source| SettingsError::RulesFile {
+        path: path.into(),
+        source,
+    };
+    let bytes = std::fs::read(path).map_err(read_error)?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
+    })?;
+    let source = path.display().to_string();
+    Ok(LoadedRules {
+        rules: RuleSet::parse(text, &source)?,
+        sha256: crate::fsutil::sha256_hex(&bytes),
+        source,
+    })
+}
+
+/// The watchdog's limits from `--watchdog-base` seconds and `--watchdog-factor`.
+pub fn watchdog_limits(
+    base_secs: f64,
+    per_audio: f64,
+) -> Result<crate::watchdog::Limits, SettingsError> {
+    Ok(crate::watchdog::Limits {
+        base: std::time::Duration::try_from_secs_f64(base_secs)
+            .map_err(|_| SettingsError::WatchdogBase(base_secs))?,
+        per_audio,
+    })
 }
 
 /// Everything `callsift run` needs.

@@ -5,23 +5,19 @@
 //! every spoken payment detail on both channels, and the original audio elsewhere. Needs no
 //! model (the model-backed run is in tests/model_end_to_end.rs).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use callsift::analyze::pii;
-use callsift::analyze::rules::{Hit, RuleSet};
 use callsift::conversation::{Role, SegmentRow};
 use callsift::downstream::sample::audio_redaction::{MARGIN_MS, TONE_AMPLITUDE};
 use callsift::record::Interaction;
-use callsift::store::sink::ParquetSink;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{builtin_rules, escalation, ok_call, samples};
 
 /// (role, start_ms, end_ms, text) of the scripted timeline.
 fn timeline() -> Vec<(Role, i64, i64, String)> {
-    let mut rd = csv::Reader::from_path(root().join("samples/call_007.timeline.csv")).unwrap();
+    let mut rd = csv::Reader::from_path(samples().join("call_007.timeline.csv")).unwrap();
     rd.records()
         .map(|r| {
             let r = r.unwrap();
@@ -80,12 +76,7 @@ fn redacted_segments() -> Vec<SegmentRow> {
 
 /// A features folder with call_007 and two flagged moments: the card number and the CVV.
 fn write_features(dir: &Path) -> Vec<(i64, i64)> {
-    let rules = RuleSet::builtin();
-    let esc = rules
-        .categories
-        .iter()
-        .position(|c| c.id == "escalation_request")
-        .unwrap();
+    let (rules, esc) = builtin_rules();
     let segments = redacted_segments();
     // the text redaction left a placeholder in each payment answer (which label it chose
     // does not matter here)
@@ -99,66 +90,42 @@ fn write_features(dir: &Path) -> Vec<(i64, i64)> {
         "the text redaction changed: {answers:?}"
     );
     let moments = vec![(15_581, 21_015), (30_410, 31_117)];
-    let mut sink = ParquetSink::create(dir, &rules, &[], &[]).unwrap();
-    sink.push(Interaction {
-        interaction_id: "C-1007".into(),
-        source_path: root().join("samples/call_007.wav").display().to_string(),
-        ok: true,
-        model: "tiny.en".into(),
-        language: "en".into(),
+    let hits = moments
+        .iter()
+        .map(|&(start_ms, end_ms)| escalation(esc, start_ms, end_ms, "[CARD_NUMBER]"))
+        .collect();
+    let call = Interaction {
         channels: Some(2),
         agent_id: Some("ag-paul".into()),
         started_at: Some(1_794_787_200_000),
-        categories: (0..rules.categories.len())
-            .map(|k| Some(k == esc))
-            .collect(),
-        hits: moments
-            .iter()
-            .map(|&(start_ms, end_ms)| Hit {
-                category: esc,
-                role: Role::Customer,
-                start_ms,
-                end_ms,
-                evidence: "[CARD_NUMBER]".into(),
-            })
-            .collect(),
-        metrics: Some(Default::default()),
         segment_count: Some(segments.len() as i32),
         segments,
-        ..Default::default()
-    })
-    .unwrap();
-    sink.finish().unwrap();
+        ..ok_call(&rules, "C-1007".into(), "call_007.wav", hits)
+    };
+    common::write_features(dir, &rules, [call]);
     moments
 }
 
 fn sample(features: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    let run = Command::new(env!("CARGO_BIN_EXE_callsift"))
-        .args([
-            "sample",
-            "--per-agent",
-            "1",
-            "--targeted-share",
-            "1",
-            "--flags",
-            "escalation_request",
-            "--seed",
-            "1",
-            "--features",
-        ])
-        .arg(features)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
-    run
+    common::run_ok(
+        common::callsift()
+            .args([
+                "sample",
+                "--per-agent",
+                "1",
+                "--targeted-share",
+                "1",
+                "--flags",
+                "escalation_request",
+                "--seed",
+                "1",
+                "--features",
+            ])
+            .arg(features)
+            .arg("--out")
+            .arg(out)
+            .args(extra),
+    )
 }
 
 /// (clip path, start_ms of the moment, clip_muted_ms) per row of qa_sample.csv.
@@ -228,7 +195,7 @@ fn clips_over_the_payment_carry_the_tone_there_and_the_call_elsewhere() {
     let run = sample(&features, &out, &[]);
     let said = String::from_utf8_lossy(&run.stdout);
     assert!(said.contains("2 clips"), "{said}");
-    let original = callsift::pipeline::decode::decode_file(&root().join("samples/call_007.wav"))
+    let original = callsift::pipeline::decode::decode_file(&samples().join("call_007.wav"))
         .unwrap()
         .channels;
     // what must never be heard: the card number, expiry and CVV answers (scripted times)
@@ -345,21 +312,20 @@ fn without_segments_no_clip_is_cut_unless_the_original_is_kept() {
 fn model_clip_of_the_payment_confirmation_has_no_security_code() {
     // the real pipeline on the payment call: its resolution check ("the payment has gone
     // through") starts 0.5 s after the customer says the CVV, so its clip holds the CVV
-    let model = root().join("models/ggml-tiny.en.bin");
-    assert!(model.is_file(), "run `make setup` first");
+    let model = common::model_path();
     let dir = tempfile::tempdir().unwrap();
     let features = dir.path().join("out");
-    let status = Command::new(env!("CARGO_BIN_EXE_callsift"))
+    let status = common::callsift()
         .args(["run", "--quiet", "--out"])
         .arg(&features)
         .arg("--model")
         .arg(&model)
-        .arg(root().join("samples/call_007.wav"))
+        .arg(samples().join("call_007.wav"))
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(0));
     let out = dir.path().join("qa");
-    let run = Command::new(env!("CARGO_BIN_EXE_callsift"))
+    let run = common::callsift()
         .args([
             "sample",
             "--per-agent",
@@ -380,7 +346,7 @@ fn model_clip_of_the_payment_confirmation_has_no_security_code() {
         .output()
         .unwrap();
     assert!(run.status.success());
-    let original = callsift::pipeline::decode::decode_file(&root().join("samples/call_007.wav"))
+    let original = callsift::pipeline::decode::decode_file(&samples().join("call_007.wav"))
         .unwrap()
         .channels;
     let found = clips(&out);

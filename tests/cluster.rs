@@ -2,15 +2,17 @@
 //! (slurm-wlm + munge from `make setup`, root needed) on localhost, submits the committed
 //! array script `deploy/slurm/callsift-array.sbatch` over four sample calls as two shards,
 //! and checks the dataset holds every call exactly once. Model-backed and slow: `make test`.
+//! The Kubernetes Indexed Job is checked with python3 + pyyaml (also `make test`); the shard
+//! callsift takes from it needs nothing.
+
+mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::root;
 
 /// Stops the local cluster however the test ends.
 struct Cluster(PathBuf);
@@ -28,8 +30,7 @@ impl Drop for Cluster {
 #[test]
 #[ignore = "model-backed, starts a local Slurm cluster (slow): run with `make test`"]
 fn model_slurm_array_job_writes_every_call_once() {
-    let model = root().join("models/ggml-tiny.en.bin");
-    assert!(model.is_file(), "run `make setup` first");
+    let model = common::model_path();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("slurm");
     let start = Command::new("bash")
@@ -123,17 +124,7 @@ fn model_slurm_array_job_writes_every_call_once() {
         shards.iter().any(|s| s.contains("-0of2")) && shards.iter().any(|s| s.contains("-1of2")),
         "{shards:?}"
     );
-    let check = Command::new("python3")
-        .arg(root().join("tests/support/check_parquet.py"))
-        .arg(&out)
-        .arg(root().join("docs/schema.md"))
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    common::check_parquet(&out, "docs/schema.md");
 
     // the same array again: nothing to do, still once each
     let again = submit(&[]);
@@ -148,6 +139,7 @@ fn model_slurm_array_job_writes_every_call_once() {
 /// The Kubernetes manifest is consistent: an Indexed Job whose shard count equals its
 /// completions, with the model mounted read-only.
 #[test]
+#[ignore = "needs python3 with pyyaml: run with `make test`"]
 fn kubernetes_indexed_job_is_consistent() {
     let text =
         fs::read_to_string(root().join("deploy/kubernetes/callsift-indexed-job.yaml")).unwrap();
@@ -187,7 +179,11 @@ print("ok")
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // and callsift accepts the shard the Job gives each pod
+}
+
+/// callsift accepts the shard the Indexed Job gives each pod.
+#[test]
+fn kubernetes_job_completion_index_is_a_shard() {
     let s = callsift::settings::Shard::from_env(|k| match k {
         "JOB_COMPLETION_INDEX" => Some("3".into()),
         "CALLSIFT_SHARD_COUNT" => Some("4".into()),

@@ -4,18 +4,13 @@
 //! review pages and clips, linked correctly from the index and the report; escape sequences
 //! in manifest values never reach the terminal. Needs no model.
 
+mod common;
+
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use callsift::analyze::rules::{Hit, RuleSet};
-use callsift::conversation::Role;
 use callsift::record::Interaction;
-use callsift::store::sink::ParquetSink;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{builtin_rules, escalation, ok_call};
 
 const FORMULAS: [&str; 5] = [
     "=HYPERLINK(\"http://x\",\"y\")",
@@ -30,63 +25,34 @@ const EVIL_AGENT: &str = "\u{1b}[2J\u{1b}]0;pwned\u{7}ag-evil\r";
 /// One call per hostile id, each with an escalation at 5-8 s in call_001; a hostile agent and
 /// queue on the formula calls; an agent with escape sequences on a call of its own.
 fn write_features(dir: &Path) {
-    let rules = RuleSet::builtin();
-    let esc = rules
-        .categories
-        .iter()
-        .position(|c| c.id == "escalation_request")
-        .unwrap();
-    let mut sink = ParquetSink::create(dir, &rules, &[], &[]).unwrap();
+    let (rules, esc) = builtin_rules();
     let calls = FORMULAS
         .iter()
         .map(|f| (f.to_string(), f.to_string()))
         .chain(ALIKE.iter().map(|id| (id.to_string(), "ag-q".to_string())))
         .chain(std::iter::once(("E-1".to_string(), EVIL_AGENT.to_string())));
-    for (i, (id, agent)) in calls.enumerate() {
-        sink.push(Interaction {
-            interaction_id: id,
-            source_path: root().join("samples/call_001.wav").display().to_string(),
-            ok: true,
-            model: "tiny.en".into(),
-            language: "en".into(),
+    let rows = calls.enumerate().map(|(i, (id, agent))| {
+        let hit = escalation(esc, 5_000, 8_000, "-I want to speak to a supervisor.");
+        Interaction {
             agent_id: Some(agent),
             queue: Some("=1+1".into()),
             contact_channel: Some("@phone".into()),
             started_at: Some(1_794_787_200_000 + i as i64 * 60_000),
             duration_ms: Some(60_000),
-            categories: (0..rules.categories.len())
-                .map(|k| Some(k == esc))
-                .collect(),
-            hits: vec![Hit {
-                category: esc,
-                role: Role::Customer,
-                start_ms: 5_000,
-                end_ms: 8_000,
-                evidence: "-I want to speak to a supervisor.".into(),
-            }],
-            metrics: Some(Default::default()),
             segment_count: Some(0),
-            ..Default::default()
-        })
-        .unwrap();
-    }
-    sink.finish().unwrap();
+            ..ok_call(&rules, id, "call_001.wav", vec![hit])
+        }
+    });
+    common::write_features(dir, &rules, rows);
 }
 
 fn callsift(args: &[&str], paths: &[(&str, &Path)]) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_callsift"));
+    let mut cmd = common::callsift();
     cmd.args(args);
     for (flag, p) in paths {
         cmd.arg(flag).arg(p);
     }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    common::run_ok(&mut cmd)
 }
 
 fn csv_cells(path: &Path) -> Vec<Vec<String>> {

@@ -2,12 +2,10 @@
 //! hand-made edge cases) through the same entry points the `cargo fuzz` targets use: each
 //! must be handled without a panic.
 
-use std::path::PathBuf;
+mod common;
 
 fn replay(target: &str, f: fn(&[u8])) -> usize {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/regressions")
-        .join(target);
+    let dir = common::root().join("fuzz/regressions").join(target);
     let mut n = 0;
     for e in std::fs::read_dir(&dir).unwrap().flatten() {
         if e.file_name() == ".gitkeep" {

@@ -3,14 +3,11 @@
 //! timeline (samples/*.timeline.csv, the ground truth the audio was synthesised from).
 //! Needs no model: voice activity alone drives these metrics.
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use callsift::analyze::metrics::{self, ChannelActivity, MetricParams, Metrics, Span};
 use callsift::pipeline::decode;
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
+use common::samples;
 
 /// Agent speech, customer speech and hold music of a scripted call.
 fn timeline(call: &str) -> (Vec<Span>, Vec<Span>, Vec<Span>) {

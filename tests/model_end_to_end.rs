@@ -2,42 +2,26 @@
 //! Ignored by a bare `cargo test`; `make test` (and CI) runs them with `--include-ignored`
 //! after `make setup` has fetched and converted the model.
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::Int64Type;
 use callsift::models::{self, WeightType};
+use common::{callsift_ok, model_path, root};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn model_path() -> PathBuf {
-    let p = root().join("models/ggml-tiny.en.bin");
-    assert!(
-        p.is_file(),
-        "{} is missing: run `make setup` first",
-        p.display()
-    );
-    p
-}
-
+/// What `tests/support/SCRIPT ARGS` printed; it must succeed.
 fn python(script: &str, args: &[&str]) -> String {
-    let out = Command::new("python3")
-        .arg(root().join("tests/support").join(script))
-        .args(args)
-        .output()
-        .expect("python3");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{script} failed:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::run_ok(
+        Command::new("python3")
+            .arg(root().join("tests/support").join(script))
+            .args(args),
     );
-    text
+    String::from_utf8_lossy(&out.stdout).to_string()
 }
 
 /// Every record batch of a dataset table folder (all partitions and parts).
@@ -122,7 +106,7 @@ fn model_samples_and_broken_files_end_to_end() {
     fs::write(calls.join("manifest.csv"), manifest).unwrap();
 
     let out = dir.path().join("out");
-    let run = Command::new(env!("CARGO_BIN_EXE_callsift"))
+    let run = common::callsift()
         .args(["run", "--manifest"])
         .arg(calls.join("manifest.csv"))
         .arg("--out")
@@ -236,23 +220,10 @@ fn model_samples_and_broken_files_end_to_end() {
 
     // the analyst and QA commands on real ASR output: score, sample (clips cut from the real
     // recordings), scorecard, report
-    let cmd = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_callsift"))
-            .args(args)
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&o.stdout).to_string();
-        assert!(
-            o.status.success(),
-            "{args:?}: {text}\n{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        text
-    };
     let d = |p: &str| dir.path().join(p).display().to_string();
     let surveys = root().join("samples/surveys.csv").display().to_string();
     let o = out.display().to_string();
-    let said = cmd(&[
+    let said = callsift_ok(&[
         "score",
         "--features",
         &o,
@@ -262,7 +233,7 @@ fn model_samples_and_broken_files_end_to_end() {
         &d("scores"),
     ]);
     assert!(said.contains("response rate post_call: 6 of 8"), "{said}");
-    let said = cmd(&[
+    let said = callsift_ok(&[
         "sample",
         "--features",
         &o,
@@ -291,7 +262,7 @@ fn model_samples_and_broken_files_end_to_end() {
         wav.starts_with(b"RIFF") && wav.len() > 16_000 * 2 * 2 * 6,
         "{clip}"
     );
-    cmd(&[
+    callsift_ok(&[
         "scorecard",
         "--features",
         &o,
@@ -300,7 +271,7 @@ fn model_samples_and_broken_files_end_to_end() {
         "--out",
         &d("cards"),
     ]);
-    cmd(&[
+    callsift_ok(&[
         "report",
         "--features",
         &o,
@@ -337,7 +308,7 @@ fn model_pii_check_fails_when_redaction_is_off() {
     // written: run the payment call with --no-redact-pii and expect the check to fail
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let status = Command::new(env!("CARGO_BIN_EXE_callsift"))
+    let status = common::callsift()
         .args(["run", "--quiet", "--no-redact-pii", "--out"])
         .arg(&out)
         .arg("--model")
@@ -364,7 +335,7 @@ fn model_pii_check_fails_when_redaction_is_off() {
 fn model_segments_follow_the_scripted_timeline() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let status = Command::new(env!("CARGO_BIN_EXE_callsift"))
+    let status = common::callsift()
         .args(["run", "--quiet", "--out"])
         .arg(&out)
         .arg("--model")

@@ -1,21 +1,15 @@
 //! Nightly operation on real audio (model-backed, slow; `make test` runs them): incremental
 //! reruns, kill -9 at several points then resume, and two shards writing one dataset.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn model_path() -> PathBuf {
-    let p = root().join("models/ggml-tiny.en.bin");
-    assert!(p.is_file(), "{} is missing: run `make setup`", p.display());
-    p
-}
+use common::{model_path, root};
 
 /// The four shortest sample calls, copied into `dir` with a manifest.
 fn calls(dir: &Path) -> PathBuf {
@@ -36,7 +30,7 @@ fn calls(dir: &Path) -> PathBuf {
 }
 
 fn command(manifest: &Path, out: &Path, extra: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_callsift"));
+    let mut c = common::callsift();
     c.env_remove("SLURM_ARRAY_TASK_ID")
         .env_remove("JOB_COMPLETION_INDEX");
     c.arg("run")
@@ -123,18 +117,7 @@ fn assert_clean(out: &Path) {
 }
 
 fn check_parquet(out: &Path) {
-    let o = Command::new("python3")
-        .arg(root().join("tests/support/check_parquet.py"))
-        .arg(out)
-        .arg(root().join("docs/schema.md"))
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    common::check_parquet(out, "docs/schema.md");
 }
 
 #[test]

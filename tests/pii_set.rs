@@ -6,12 +6,12 @@
 //! Needs the model, festival, sox and python3 with pyarrow: ignored by a bare `cargo test`;
 //! `make test` runs it with `--include-ignored`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::root;
 
 fn run(cmd: &mut Command, what: &str) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
@@ -25,7 +25,7 @@ fn run(cmd: &mut Command, what: &str) -> String {
 }
 
 fn callsift(args: &[&str], paths: &[&Path]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_callsift"));
+    let mut c = common::callsift();
     c.args(args).args(paths);
     c
 }
@@ -33,12 +33,7 @@ fn callsift(args: &[&str], paths: &[&Path]) -> Command {
 #[test]
 #[ignore = "model-backed, needs festival, sox and pyarrow (slow): run with `make test`"]
 fn spoken_pii_survives_in_no_table_file_or_page() {
-    let model = root().join("models/ggml-tiny.en.bin");
-    assert!(
-        model.is_file(),
-        "{} is missing: run `make setup` first",
-        model.display()
-    );
+    let model = common::model_path();
     let dir = tempfile::tempdir().unwrap();
     let set = dir.path().join("set");
     // four calls of the held-out half (32 variants), the same four on every machine

@@ -4,24 +4,18 @@
 //! hang, abort, be lost or be written twice. Tests marked `model_` need the Whisper model
 //! (`make test` runs them).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn model_path() -> PathBuf {
-    let p = root().join("models/ggml-tiny.en.bin");
-    assert!(p.is_file(), "{} is missing: run `make setup`", p.display());
-    p
-}
+use common::{model_path, root, text};
 
 fn callsift(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_callsift"));
+    let mut c = common::callsift();
     c.env_remove("SLURM_ARRAY_TASK_ID")
         .env_remove("SLURM_ARRAY_TASK_COUNT")
         .env_remove("JOB_COMPLETION_INDEX")
@@ -40,14 +34,6 @@ fn wait_or_fail(mut child: Child, limit: Duration, what: &str) -> Output {
         std::thread::sleep(Duration::from_millis(200));
     }
     child.wait_with_output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// interaction_id → rows of the named columns, from the whole dataset (duplicates kept).
@@ -206,7 +192,7 @@ fn damaged_and_crafted_models_exit_2_with_the_fix() {
 }
 
 #[test]
-#[ignore = "needs the Whisper model"]
+#[ignore = "needs the Whisper model: run with `make test`"]
 fn model_the_start_of_a_real_model_is_refused_not_aborted() {
     let dir = tempfile::tempdir().unwrap();
     let real = fs::read(model_path()).unwrap();
@@ -220,7 +206,7 @@ fn model_the_start_of_a_real_model_is_refused_not_aborted() {
 }
 
 #[test]
-#[ignore = "needs the Whisper model"]
+#[ignore = "needs the Whisper model: run with `make test`"]
 fn model_fifos_and_devices_become_error_rows_and_the_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let calls = dir.path().join("calls");
@@ -289,7 +275,7 @@ fn model_fifos_and_devices_become_error_rows_and_the_run_goes_on() {
 }
 
 #[test]
-#[ignore = "needs the Whisper model"]
+#[ignore = "needs the Whisper model: run with `make test`"]
 fn model_two_runs_at_once_hold_every_call_once() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = four_calls(dir.path());
@@ -332,7 +318,7 @@ fn model_two_runs_at_once_hold_every_call_once() {
 }
 
 #[test]
-#[ignore = "needs the Whisper model"]
+#[ignore = "needs the Whisper model: run with `make test`"]
 fn model_duplicates_from_an_older_dataset_are_repaired_by_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = four_calls(dir.path());
@@ -375,7 +361,7 @@ fn model_duplicates_from_an_older_dataset_are_repaired_by_the_next_run() {
 }
 
 #[test]
-#[ignore = "needs the Whisper model"]
+#[ignore = "needs the Whisper model: run with `make test`"]
 fn model_a_file_that_outlasts_the_watchdog_is_an_error_row() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = four_calls(dir.path());
@@ -430,7 +416,7 @@ fn a_file_where_the_dataset_needs_a_folder_is_refused_before_any_work() {
 }
 
 #[test]
-#[ignore = "needs the Whisper model"]
+#[ignore = "needs the Whisper model: run with `make test`"]
 fn model_a_run_started_from_another_folder_finds_the_model() {
     model_path();
     let dir = tempfile::tempdir().unwrap();

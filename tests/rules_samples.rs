@@ -3,16 +3,13 @@
 //! samples/expected_categories.csv: every expected category fires and nothing else does.
 //! The same labels are checked against real ASR output in the model-backed tests.
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+mod common;
 
 use callsift::analyze::rules::RuleSet;
 use callsift::conversation::Role;
 use callsift::conversation::Turn;
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
+use common::samples;
+use std::collections::BTreeSet;
 
 #[test]
 fn builtin_rules_label_the_scripted_calls_exactly() {

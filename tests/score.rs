@@ -2,16 +2,20 @@
 //! time lowers it, and several features have no effect at all. The driver analysis must find
 //! each planted effect with the right sign and report none of the null features; the model
 //! must predict detractors out of sample. Edge cases: no survey matches, a constant feature,
-//! a single-class outcome, bad survey rows — clear messages, no panic. Needs no model.
+//! a single-class outcome, bad survey rows — clear messages, no panic. Needs no model;
+//! reading the tables back with pyarrow, DuckDB and polars needs python3 (ignored by a bare
+//! `cargo test`, run by `make test`).
 
-use std::process::Command;
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use callsift::analyze::metrics::Metrics;
 use callsift::analyze::rules::RuleSet;
 use callsift::downstream::score::{self, ScoreSettings, surveys};
 use callsift::record::Interaction;
 use callsift::store::read::CallTable;
-use callsift::store::sink::ParquetSink;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -257,10 +261,9 @@ fn a_single_class_outcome_gives_a_message_not_a_panic() {
 }
 
 /// interactions.parquet through the real writer, with planted effects.
-fn write_features(dir: &std::path::Path, d: &Data) {
+fn write_features(dir: &Path, d: &Data) {
     let rules = RuleSet::builtin();
-    let mut sink = ParquetSink::create(dir, &rules, &[], &[]).unwrap();
-    for i in 0..N {
+    let rows = (0..N).map(|i| {
         let mut row = Interaction {
             interaction_id: format!("C-{i}"),
             source_path: format!("c{i}.wav"),
@@ -284,34 +287,59 @@ fn write_features(dir: &std::path::Path, d: &Data) {
                 Some(k.is_some_and(|k| d.flags[k][i]))
             })
             .collect();
-        sink.push(row).unwrap();
-    }
-    sink.finish().unwrap();
+        row
+    });
+    common::write_features(dir, &rules, rows);
 }
 
-#[test]
-fn score_command_writes_drivers_scores_and_a_report() {
-    let dir = tempfile::tempdir().unwrap();
+/// The features of `generate(5)` and its survey answers, with an unknown id, an answer out of
+/// range and one that is not a number among them: (features folder, surveys.csv).
+fn score_inputs(dir: &Path) -> (PathBuf, PathBuf) {
     let d = generate(5);
-    let features = dir.path().join("features");
+    let features = dir.join("features");
     write_features(&features, &d);
-    let surveys = dir.path().join("surveys.csv");
+    let surveys = dir.join("surveys.csv");
     let mut csv = String::from("call_id,survey_type,nps,csat,fcr\n");
     for i in (0..N).filter(|&i| d.surveyed[i]) {
         csv.push_str(&format!("C-{i},post_call,{},,\n", d.nps[i]));
     }
     csv.push_str("C-99999,post_call,5,,\nC-3,post_call,12,,\nC-4,post_call,seven,,\n");
     std::fs::write(&surveys, csv).unwrap();
-    let out = dir.path().join("scores");
-    let run = Command::new(env!("CARGO_BIN_EXE_callsift"))
-        .args(["score", "--bootstrap", "200", "--features"])
-        .arg(&features)
+    (features, surveys)
+}
+
+/// `callsift score ARGS --features F --surveys S --out OUT`.
+fn score(args: &[&str], features: &Path, surveys: &Path, out: &Path) -> Output {
+    common::callsift()
+        .arg("score")
+        .args(args)
+        .arg("--features")
+        .arg(features)
         .arg("--surveys")
-        .arg(&surveys)
+        .arg(surveys)
         .arg("--out")
-        .arg(&out)
+        .arg(out)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// The customer ids and times the features lack: two calls of one customer a day apart.
+fn repeat_manifest(dir: &Path) -> PathBuf {
+    let manifest = dir.join("calls.csv");
+    std::fs::write(
+        &manifest,
+        "call_id,path,customer_id,started_at\nC-1,x.wav,cust-new,2026-01-01T10:00:00Z\nC-2,y.wav,cust-new,2026-01-02T10:00:00Z\n",
+    )
+    .unwrap();
+    manifest
+}
+
+#[test]
+fn score_command_writes_drivers_scores_and_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (features, surveys) = score_inputs(dir.path());
+    let out = dir.path().join("scores");
+    let run = score(&["--bootstrap", "200"], &features, &surveys, &out);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
         run.status.success(),
@@ -332,21 +360,7 @@ fn score_command_writes_drivers_scores_and_a_report() {
     for f in ["drivers.parquet", "scores.parquet", "score_report.json"] {
         assert!(out.join(f).exists(), "{f} missing");
     }
-    // both real clients read the tables with the schema documented in docs/score.md
-    let check = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/support/check_parquet.py"
-        ))
-        .arg(&out)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/score.md"))
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&check.stdout);
-    assert!(
-        check.status.success() && said.contains("ok: scores.parquet"),
-        "{said}"
-    );
+    // (the tables as pyarrow, DuckDB and polars read them: score_tables_read_back_as_documented)
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("score_report.json")).unwrap())
             .unwrap();
@@ -358,24 +372,88 @@ fn score_command_writes_drivers_scores_and_a_report() {
     );
 
     // --manifest supplies customer ids and times the features lack: two calls of one customer
+    // a day apart become a repeat contact (read here by callsift's own reader; by DuckDB in
+    // score_tables_read_back_as_documented)
+    let manifest = repeat_manifest(dir.path());
+    let run = score(
+        &[
+            "--quiet",
+            "--bootstrap",
+            "50",
+            "--manifest",
+            manifest.to_str().unwrap(),
+        ],
+        &features,
+        &surveys,
+        &out,
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let (h, rows) = callsift::store::read::read_text_rows(&out.join("scores.parquet")).unwrap();
+    let col = |c: &str| h.iter().position(|x| x == c).unwrap();
+    let mut repeat: Vec<(String, String)> = rows
+        .iter()
+        .filter_map(|r| {
+            let id = r[col("interaction_id")].clone()?;
+            ["C-1", "C-2"]
+                .contains(&id.as_str())
+                .then(|| (id, r[col("repeat_contact")].clone().unwrap_or_default()))
+        })
+        .collect();
+    repeat.sort();
+    assert_eq!(
+        repeat,
+        [
+            ("C-1".into(), "true".into()),
+            ("C-2".into(), "false".into())
+        ]
+    );
+
+    // no survey matches: exit 2 with a hint
+    std::fs::write(&surveys, "call_id,nps\nX-1,9\nX-2,3\n").unwrap();
+    let run = score(&[], &features, &surveys, &out);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        stderr.contains("no survey answer matches") && stderr.contains("hint:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+#[ignore = "needs python3 with pyarrow, duckdb and polars: run with `make test`"]
+fn score_tables_read_back_as_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let (features, surveys) = score_inputs(dir.path());
+    let out = dir.path().join("scores");
+    let run = score(&["--bootstrap", "200"], &features, &surveys, &out);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // both real clients read the tables with the schema documented in docs/score.md
+    let said = common::check_parquet(&out, "docs/score.md");
+    assert!(said.contains("ok: scores.parquet"), "{said}");
+
+    // --manifest supplies customer ids and times the features lack: two calls of one customer
     // a day apart become a repeat contact
-    let manifest = dir.path().join("calls.csv");
-    std::fs::write(
-        &manifest,
-        "call_id,path,customer_id,started_at\nC-1,x.wav,cust-new,2026-01-01T10:00:00Z\nC-2,y.wav,cust-new,2026-01-02T10:00:00Z\n",
-    )
-    .unwrap();
-    let run = Command::new(env!("CARGO_BIN_EXE_callsift"))
-        .args(["score", "--quiet", "--bootstrap", "50", "--features"])
-        .arg(&features)
-        .arg("--surveys")
-        .arg(&surveys)
-        .arg("--manifest")
-        .arg(&manifest)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let manifest = repeat_manifest(dir.path());
+    let run = score(
+        &[
+            "--quiet",
+            "--bootstrap",
+            "50",
+            "--manifest",
+            manifest.to_str().unwrap(),
+        ],
+        &features,
+        &surveys,
+        &out,
+    );
     assert!(
         run.status.success(),
         "{}",
@@ -391,22 +469,4 @@ fn score_command_writes_drivers_scores_and_a_report() {
         .unwrap();
     let said = String::from_utf8_lossy(&q.stdout);
     assert!(said.contains("('C-1', True), ('C-2', False)"), "{said}");
-
-    // no survey matches: exit 2 with a hint
-    std::fs::write(&surveys, "call_id,nps\nX-1,9\nX-2,3\n").unwrap();
-    let run = Command::new(env!("CARGO_BIN_EXE_callsift"))
-        .args(["score", "--features"])
-        .arg(&features)
-        .arg("--surveys")
-        .arg(&surveys)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(2));
-    assert!(
-        stderr.contains("no survey answer matches") && stderr.contains("hint:"),
-        "{stderr}"
-    );
 }

@@ -2,20 +2,16 @@
 //! plans 1 worker × 1 thread, says why, and completes. Needs the model and `taskset`
 //! (util-linux), so it is ignored by a bare `cargo test`; `make test` runs it.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::root;
 
 #[test]
-#[ignore = "needs the model (make setup) and taskset"]
+#[ignore = "needs the Whisper model and taskset: run with `make test`"]
 fn a_run_pinned_to_one_cpu_plans_one_thread_and_completes() {
-    assert!(
-        root().join("models/ggml-tiny.en.bin").is_file(),
-        "models/ggml-tiny.en.bin is missing: run `make setup` first"
-    );
+    common::model_path();
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
     let out = Command::new("taskset")
@@ -55,7 +51,7 @@ fn a_run_pinned_to_one_cpu_plans_one_thread_and_completes() {
 }
 
 #[test]
-#[ignore = "needs the model (make setup) and taskset"]
+#[ignore = "needs the Whisper model and taskset: run with `make test`"]
 fn explicit_threads_override_the_grant() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new("taskset")

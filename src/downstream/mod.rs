@@ -6,6 +6,7 @@ pub mod report;
 pub mod sample;
 pub mod score;
 pub mod scorecard;
+pub mod tables;
 
 /// A text cell for a CSV that people open in spreadsheets: one starting with `=`, `+`, `-`,
 /// `@`, tab or carriage return gets a leading `'` so it is shown as text, never evaluated as a
@@ -17,4 +18,60 @@ pub fn spreadsheet_text(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// A period that calls are grouped by (QA sample strata, scorecards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Day,
+    Week,
+    Month,
+    All,
+}
+
+impl Period {
+    pub fn parse(s: &str) -> Result<Period, PeriodError> {
+        match s {
+            "day" => Ok(Period::Day),
+            "week" => Ok(Period::Week),
+            "month" => Ok(Period::Month),
+            "all" => Ok(Period::All),
+            _ => Err(PeriodError(s.into())),
+        }
+    }
+    /// Label of the period holding `ms` (UTC): `2026-11-20`, `2026-W47`, `2026-11`, `all`.
+    pub fn label(self, ms: Option<i64>) -> String {
+        use chrono::Datelike;
+        let Some(t) = ms.and_then(chrono::DateTime::from_timestamp_millis) else {
+            return if self == Period::All {
+                "all".into()
+            } else {
+                "unknown".into()
+            };
+        };
+        match self {
+            Period::Day => t.format("%Y-%m-%d").to_string(),
+            Period::Week => {
+                let w = t.iso_week();
+                format!("{}-W{:02}", w.year(), w.week())
+            }
+            Period::Month => t.format("%Y-%m").to_string(),
+            Period::All => "all".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("--period {0:?} is not day, week, month or all")]
+pub struct PeriodError(pub String);
+
+/// Write rows as a CSV file with a header, atomically (see [`crate::fsutil::write_atomic_with`]).
+pub fn write_csv<T: serde::Serialize>(path: &std::path::Path, rows: &[T]) -> std::io::Result<()> {
+    crate::fsutil::write_atomic_with(path, |file| {
+        let mut w = csv::Writer::from_writer(file);
+        for r in rows {
+            w.serialize(r)?;
+        }
+        w.flush()
+    })
 }

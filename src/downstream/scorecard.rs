@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::downstream::sample::Period;
 use crate::downstream::score::{self, ScoreError};
+use crate::downstream::{Period, tables};
 use crate::store;
 use crate::store::read::CallTable;
 use crate::store::table::{Column, Table};
@@ -110,67 +110,50 @@ pub fn percentile(x: f64, all: &[f64]) -> f64 {
     100.0 * (below + 0.5 * equal) / all.len() as f64
 }
 
-/// Build the scorecard.
-pub fn build(t: &CallTable, o: &Outcomes, period: Period, repeat_days: i64) -> Vec<CardRow> {
-    let repeat = score::repeat_contacts(t, repeat_days);
-    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-    for i in 0..t.len() {
-        let agent = t.agent_id[i].clone().unwrap_or_else(|| "(unknown)".into());
-        groups
-            .entry((agent, period.label(t.started_at[i])))
-            .or_default()
-            .push(i);
+/// A scorecard metric: its name and how it is computed over a group of calls (rows of the
+/// read model), giving the value and the number of calls it rests on.
+type Metric<'a> = (String, Box<dyn Fn(&[usize]) -> (Option<f64>, i64) + 'a>);
+
+fn mean_of(v: Option<&Vec<Option<f64>>>) -> impl Fn(&[usize]) -> (Option<f64>, i64) + use<> {
+    let v = v.cloned();
+    move |rows: &[usize]| {
+        let x: Vec<f64> = rows
+            .iter()
+            .filter_map(|&i| v.as_ref().and_then(|v| v[i]))
+            .collect();
+        (score::stats::mean(&x), x.len() as i64)
     }
-    type Metric<'a> = (String, Box<dyn Fn(&[usize]) -> (Option<f64>, i64) + 'a>);
-    let mean_of = |v: Option<&'_ Vec<Option<f64>>>| {
-        let v = v.cloned();
-        move |rows: &[usize]| {
-            let x: Vec<f64> = rows
-                .iter()
-                .filter_map(|&i| v.as_ref().and_then(|v| v[i]))
-                .collect();
-            (score::stats::mean(&x), x.len() as i64)
-        }
-    };
-    let rate_of = |v: Vec<Option<bool>>| {
-        move |rows: &[usize]| {
-            let x: Vec<f64> = rows
-                .iter()
-                .filter_map(|&i| v[i].map(|b| if b { 100.0 } else { 0.0 }))
-                .collect();
-            (score::stats::mean(&x), x.len() as i64)
-        }
-    };
-    let mut metrics: Vec<Metric> = vec![
-        ("aht_ms".into(), Box::new(mean_of(col(t, "duration_ms")))),
-        (
-            "non_talk_share_pct".into(),
-            Box::new(|rows: &[usize]| {
-                let (d, nt) = (col(t, "duration_ms"), col(t, "non_talk_time_ms"));
-                let (mut a, mut b, mut n) = (0.0, 0.0, 0);
-                for &i in rows {
-                    if let (Some(Some(x)), Some(Some(y))) = (d.map(|d| d[i]), nt.map(|v| v[i])) {
-                        a += y;
-                        b += x;
-                        n += 1;
-                    }
-                }
-                ((b > 0.0).then(|| 100.0 * a / b), n)
-            }),
-        ),
-        (
-            "hold_time_ms".into(),
-            Box::new(mean_of(col(t, "hold_time_ms"))),
-        ),
-        (
-            "sentiment_customer_change".into(),
-            Box::new(mean_of(col(t, "sentiment_customer_change"))),
-        ),
-    ];
-    for (name, v) in t.flags.iter().filter(|(n, _)| n.starts_with("beh_")) {
-        metrics.push((format!("{name}_pct"), Box::new(rate_of(v.clone()))));
+}
+
+fn rate_of(v: Vec<Option<bool>>) -> impl Fn(&[usize]) -> (Option<f64>, i64) {
+    move |rows: &[usize]| {
+        let x: Vec<f64> = rows
+            .iter()
+            .filter_map(|&i| v[i].map(|b| if b { 100.0 } else { 0.0 }))
+            .collect();
+        (score::stats::mean(&x), x.len() as i64)
     }
-    let complaint: Vec<Option<bool>> = (0..t.len())
+}
+
+/// Non-talk time as a share of the calls' total duration.
+fn non_talk_share(t: &CallTable) -> impl Fn(&[usize]) -> (Option<f64>, i64) + '_ {
+    |rows: &[usize]| {
+        let (d, nt) = (col(t, "duration_ms"), col(t, "non_talk_time_ms"));
+        let (mut a, mut b, mut n) = (0.0, 0.0, 0);
+        for &i in rows {
+            if let (Some(Some(x)), Some(Some(y))) = (d.map(|d| d[i]), nt.map(|v| v[i])) {
+                a += y;
+                b += x;
+                n += 1;
+            }
+        }
+        ((b > 0.0).then(|| 100.0 * a / b), n)
+    }
+}
+
+/// Per call: any complaint topic fired (null when no topic could be judged).
+fn complaints(t: &CallTable) -> Vec<Option<bool>> {
+    (0..t.len())
         .map(|i| {
             let topics: Vec<Option<bool>> = t
                 .flags
@@ -184,12 +167,41 @@ pub fn build(t: &CallTable, o: &Outcomes, period: Period, repeat_days: i64) -> V
                 Some(topics.contains(&Some(true)))
             }
         })
-        .collect();
-    metrics.push(("complaint_rate_pct".into(), Box::new(rate_of(complaint))));
+        .collect()
+}
+
+/// The metrics measured on the calls themselves: handling, behaviours, complaints, repeats.
+fn call_metrics(t: &CallTable, repeat_days: i64) -> Vec<Metric<'_>> {
+    let mut metrics: Vec<Metric> = vec![
+        ("aht_ms".into(), Box::new(mean_of(col(t, "duration_ms")))),
+        ("non_talk_share_pct".into(), Box::new(non_talk_share(t))),
+        (
+            "hold_time_ms".into(),
+            Box::new(mean_of(col(t, "hold_time_ms"))),
+        ),
+        (
+            "sentiment_customer_change".into(),
+            Box::new(mean_of(col(t, "sentiment_customer_change"))),
+        ),
+    ];
+    for (name, v) in t.flags.iter().filter(|(n, _)| n.starts_with("beh_")) {
+        metrics.push((format!("{name}_pct"), Box::new(rate_of(v.clone()))));
+    }
+    metrics.push((
+        "complaint_rate_pct".into(),
+        Box::new(rate_of(complaints(t))),
+    ));
     if let Some(e) = flag(t, "evt_escalation_request") {
         metrics.push(("escalation_rate_pct".into(), Box::new(rate_of(e.clone()))));
     }
+    let repeat = score::repeat_contacts(t, repeat_days);
     metrics.push(("repeat_contact_rate_pct".into(), Box::new(rate_of(repeat))));
+    metrics
+}
+
+/// The metrics from survey answers and self-scores, where there are any.
+fn outcome_metrics(o: &Outcomes) -> Vec<Metric<'static>> {
+    let mut metrics: Vec<Metric> = Vec::new();
     let nps = o.nps.clone();
     if nps.iter().any(Option::is_some) {
         metrics.push((
@@ -224,7 +236,7 @@ pub fn build(t: &CallTable, o: &Outcomes, period: Period, repeat_days: i64) -> V
         metrics.push(("fcr_pct".into(), Box::new(rate_of(o.fcr.clone()))));
     }
     if o.self_score.iter().any(Option::is_some) {
-        let gap: Vec<Option<f64>> = (0..t.len())
+        let gap: Vec<Option<f64>> = (0..o.self_score.len())
             .map(|i| {
                 o.self_score
                     .get(i)
@@ -237,16 +249,30 @@ pub fn build(t: &CallTable, o: &Outcomes, period: Period, repeat_days: i64) -> V
         metrics.push(("self_assessment_gap".into(), Box::new(mean_of(Some(&gap)))));
     }
 
-    // values per agent-period, then percentiles within queue x channel x period
-    struct Cell {
-        agent: String,
-        period: String,
-        queue: String,
-        channel: String,
-        calls: i64,
-        values: Vec<(Option<f64>, i64)>,
+    metrics
+}
+
+/// One agent in one period: the peer group it belongs to and its metric values.
+struct Cell {
+    agent: String,
+    period: String,
+    queue: String,
+    channel: String,
+    calls: i64,
+    values: Vec<(Option<f64>, i64)>,
+}
+
+/// The metrics' values per agent and period.
+fn cells(t: &CallTable, period: Period, metrics: &[Metric]) -> Vec<Cell> {
+    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for i in 0..t.len() {
+        let agent = t.agent_id[i].clone().unwrap_or_else(|| "(unknown)".into());
+        groups
+            .entry((agent, period.label(t.started_at[i])))
+            .or_default()
+            .push(i);
     }
-    let cells: Vec<Cell> = groups
+    groups
         .into_iter()
         .map(|((agent, period), rows)| Cell {
             queue: mode(rows.iter().map(|&i| t.queue[i].clone())),
@@ -256,7 +282,15 @@ pub fn build(t: &CallTable, o: &Outcomes, period: Period, repeat_days: i64) -> V
             agent,
             period,
         })
-        .collect();
+        .collect()
+}
+
+/// Build the scorecard: per agent and period, every metric with its n and its percentile
+/// among the agents of the same queue × contact channel × period.
+pub fn build(t: &CallTable, o: &Outcomes, period: Period, repeat_days: i64) -> Vec<CardRow> {
+    let mut metrics = call_metrics(t, repeat_days);
+    metrics.extend(outcome_metrics(o));
+    let cells = cells(t, period, &metrics);
     let mut peers: HashMap<(&str, &str, &str, usize), Vec<f64>> = HashMap::new();
     for c in &cells {
         for (m, (v, _)) in c.values.iter().enumerate() {
@@ -289,16 +323,28 @@ pub fn build(t: &CallTable, o: &Outcomes, period: Period, repeat_days: i64) -> V
     out
 }
 
+/// Settings of a `scorecard` run.
+#[derive(Debug, Clone)]
+pub struct ScorecardSettings {
+    /// Dataset folder of `callsift run`.
+    pub features: PathBuf,
+    /// Survey answers (CSV or Parquet), for NPS, CSAT and FCR per agent.
+    pub surveys: Option<PathBuf>,
+    /// Agents' self-assessment (interaction_id, agent_self_score), for the gap to CSAT.
+    pub self_scores: Option<PathBuf>,
+    pub period: Period,
+    /// A call by the same customer within this many days is a repeat contact.
+    pub repeat_days: i64,
+    /// Folder for scorecard.parquet and scorecard.csv.
+    pub out: PathBuf,
+}
+
 /// Run `scorecard`: read the features (and surveys / self-scores), write scorecard.parquet
 /// and scorecard.csv.
-pub fn run(
-    features: &Path,
-    surveys: Option<&Path>,
-    self_scores: Option<&Path>,
-    period: Period,
-    repeat_days: i64,
-    out: &Path,
-) -> Result<(Vec<CardRow>, Vec<PathBuf>), ScoreError> {
+pub fn run(s: &ScorecardSettings) -> Result<(Vec<CardRow>, Vec<PathBuf>), ScoreError> {
+    let (features, surveys, self_scores): (&Path, Option<&Path>, Option<&Path>) =
+        (&s.features, s.surveys.as_deref(), s.self_scores.as_deref());
+    let (period, repeat_days, out): (Period, i64, &Path) = (s.period, s.repeat_days, &s.out);
     let t = store::read::read_calls(features)?;
     let ids = t.row_index();
     let mut o = Outcomes {
@@ -308,7 +354,7 @@ pub fn run(
         self_score: vec![None; t.len()],
     };
     if let Some(p) = surveys {
-        let (h, rows) = score::rows_of(p)?;
+        let (h, rows) = tables::rows_of(p)?;
         let sv = score::surveys::parse(&p.display().to_string(), &h, &rows, &ids)?;
         for (i, r) in &sv.responses {
             o.nps[*i] = o.nps[*i].or(r.nps);
@@ -317,36 +363,20 @@ pub fn run(
         }
     }
     if let Some(p) = self_scores {
-        let (h, rows) = score::rows_of(p)?;
-        let c = |n: &str| h.iter().position(|x| x == n);
-        if let (Some(ic), Some(sc)) = (c("interaction_id").or(c("call_id")), c("agent_self_score"))
-        {
-            for r in &rows {
-                if let (Some(Some(id)), Some(Some(v))) = (r.get(ic), r.get(sc))
-                    && let (Some(&i), Ok(v)) = (ids.get(id.trim()), v.trim().parse::<f64>())
-                {
-                    o.self_score[i] = Some(v);
-                }
-            }
+        for (i, v) in tables::self_scores(p, &ids)? {
+            o.self_score[i] = Some(v);
         }
     }
     let rows = build(&t, &o, period, repeat_days);
-    std::fs::create_dir_all(out).map_err(|e| ScoreError::Read {
-        path: out.into(),
-        detail: e.to_string(),
+    std::fs::create_dir_all(out).map_err(|source| ScoreError::Write {
+        path: out.to_path_buf(),
+        source,
     })?;
     let csv_path = out.join("scorecard.csv");
-    let write_csv = || -> Result<(), csv::Error> {
-        let mut w = csv::Writer::from_path(&csv_path)?;
-        for r in &rows {
-            w.serialize(r.for_spreadsheet())?;
-        }
-        w.flush()?;
-        Ok(())
-    };
-    write_csv().map_err(|e| ScoreError::Read {
+    let cells: Vec<CardRow> = rows.iter().map(CardRow::for_spreadsheet).collect();
+    crate::downstream::write_csv(&csv_path, &cells).map_err(|source| ScoreError::Write {
         path: csv_path.clone(),
-        detail: e.to_string(),
+        source,
     })?;
     let pq = store::write_table(&out.join("scorecard.parquet"), &scorecard_table(), &rows)?;
     Ok((rows, vec![pq, csv_path]))

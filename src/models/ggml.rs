@@ -219,244 +219,210 @@ fn check_zero(values: &[f32], what: &str) -> Result<(), ModelError> {
     Ok(())
 }
 
+/// Gathers the ggml tensors of a CTranslate2 Whisper model, in the order whisper.cpp's own
+/// converter writes them (the order fixes the file's checksum).
+struct Collector<'m> {
+    m: &'m Ct2Model,
+    wtype: WeightType,
+    out: Vec<Tensor>,
+}
+
+impl Collector<'_> {
+    fn push(&mut self, name: String, shape: Vec<usize>, data: Data) {
+        self.out.push(Tensor { name, shape, data });
+    }
+
+    /// A variable's values as f32.
+    fn values(&self, name: &str) -> Result<(Vec<f32>, Vec<usize>), ModelError> {
+        let v = self.m.get(name)?;
+        Ok((v.to_f32().map_err(ModelError::Convert)?, v.dims.clone()))
+    }
+
+    /// Storage of a weight: 2-D matrices whose rows split into whole blocks may be quantized.
+    fn weight(&self, data: Vec<f32>, shape: &[usize]) -> Data {
+        if self.wtype == WeightType::Q8_0 && shape.len() == 2 && shape[1].is_multiple_of(Q8_0_BLOCK)
+        {
+            Data::Q8(data)
+        } else {
+            Data::F16(data)
+        }
+    }
+
+    /// A variable copied as is, in the given storage.
+    fn copy(
+        &mut self,
+        src: &str,
+        dst: &str,
+        store: fn(Vec<f32>) -> Data,
+    ) -> Result<(), ModelError> {
+        let (data, dims) = self.values(src)?;
+        self.push(dst.into(), dims, store(data));
+        Ok(())
+    }
+
+    /// A linear layer: weight matrix + bias, or a slice of rows of a fused projection.
+    fn linear(
+        &mut self,
+        src: &str,
+        dst: &str,
+        range: Option<(usize, usize)>,
+        bias_kind: Bias,
+    ) -> Result<(), ModelError> {
+        let w = self.m.get(&format!("{src}/weight"))?;
+        let (from, to) = range.unwrap_or((0, w.dims[0]));
+        let data = rows(w, from, to)?;
+        let shape = vec![to - from, w.dims[1]];
+        let data = self.weight(data, &shape);
+        self.push(format!("{dst}.weight"), shape, data);
+        let bias = self.values(&format!("{src}/bias"))?.0[from..to].to_vec();
+        match bias_kind {
+            Bias::Keep => self.push(format!("{dst}.bias"), vec![to - from], Data::F32(bias)),
+            Bias::MustBeZero => check_zero(&bias, &format!("{src}/bias rows {from}..{to}"))?,
+        }
+        Ok(())
+    }
+
+    /// A layer norm: gamma and beta.
+    fn norm(&mut self, src: &str, dst: &str) -> Result<(), ModelError> {
+        self.copy(&format!("{src}/gamma"), &format!("{dst}.weight"), Data::F32)?;
+        self.copy(&format!("{src}/beta"), &format!("{dst}.bias"), Data::F32)
+    }
+
+    /// Query, key and value from one fused projection of `d` rows each (the key has no bias),
+    /// then the output projection.
+    fn fused_attention(&mut self, src: &str, dst: &str, d: usize) -> Result<(), ModelError> {
+        let qkv = format!("{src}/linear_0");
+        self.linear(&qkv, &format!("{dst}.query"), Some((0, d)), Bias::Keep)?;
+        self.linear(
+            &qkv,
+            &format!("{dst}.key"),
+            Some((d, 2 * d)),
+            Bias::MustBeZero,
+        )?;
+        self.linear(
+            &qkv,
+            &format!("{dst}.value"),
+            Some((2 * d, 3 * d)),
+            Bias::Keep,
+        )?;
+        self.linear(
+            &format!("{src}/linear_1"),
+            &format!("{dst}.out"),
+            None,
+            Bias::Keep,
+        )
+    }
+
+    /// A block's self-attention with its layer norm.
+    fn self_attention(&mut self, s: &str, t: &str, d: usize) -> Result<(), ModelError> {
+        self.norm(
+            &format!("{s}/self_attention/layer_norm"),
+            &format!("{t}.attn_ln"),
+        )?;
+        self.fused_attention(&format!("{s}/self_attention"), &format!("{t}.attn"), d)
+    }
+
+    /// A decoder block's cross-attention: query alone, key and value fused, then output.
+    fn cross_attention(&mut self, s: &str, t: &str, d: usize) -> Result<(), ModelError> {
+        self.norm(
+            &format!("{s}/attention/layer_norm"),
+            &format!("{t}.cross_attn_ln"),
+        )?;
+        let (src, dst) = (format!("{s}/attention"), format!("{t}.cross_attn"));
+        self.linear(
+            &format!("{src}/linear_0"),
+            &format!("{dst}.query"),
+            None,
+            Bias::Keep,
+        )?;
+        let kv = format!("{src}/linear_1");
+        self.linear(&kv, &format!("{dst}.key"), Some((0, d)), Bias::MustBeZero)?;
+        self.linear(&kv, &format!("{dst}.value"), Some((d, 2 * d)), Bias::Keep)?;
+        self.linear(
+            &format!("{src}/linear_2"),
+            &format!("{dst}.out"),
+            None,
+            Bias::Keep,
+        )
+    }
+
+    /// A block's feed-forward network with its layer norm.
+    fn ffn(&mut self, s: &str, t: &str) -> Result<(), ModelError> {
+        self.norm(&format!("{s}/ffn/layer_norm"), &format!("{t}.mlp_ln"))?;
+        self.linear(
+            &format!("{s}/ffn/linear_0"),
+            &format!("{t}.mlp.0"),
+            None,
+            Bias::Keep,
+        )?;
+        self.linear(
+            &format!("{s}/ffn/linear_1"),
+            &format!("{t}.mlp.2"),
+            None,
+            Bias::Keep,
+        )
+    }
+
+    fn encoder(&mut self, hp: &HParams) -> Result<(), ModelError> {
+        for conv in ["conv1", "conv2"] {
+            self.copy(
+                &format!("encoder/{conv}/weight"),
+                &format!("encoder.{conv}.weight"),
+                Data::F16,
+            )?;
+            // ggml wants the bias as a column
+            let (bias, dims) = self.values(&format!("encoder/{conv}/bias"))?;
+            self.push(
+                format!("encoder.{conv}.bias"),
+                vec![dims[0], 1],
+                Data::F32(bias),
+            );
+        }
+        self.copy(
+            "encoder/position_encodings/encodings",
+            "encoder.positional_embedding",
+            Data::F32,
+        )?;
+        for n in 0..hp.n_audio_layer {
+            let (s, t) = (format!("encoder/layer_{n}"), format!("encoder.blocks.{n}"));
+            self.self_attention(&s, &t, hp.n_audio_state)?;
+            self.ffn(&s, &t)?;
+        }
+        self.norm("encoder/layer_norm", "encoder.ln_post")
+    }
+
+    fn decoder(&mut self, hp: &HParams) -> Result<(), ModelError> {
+        let (emb, dims) = self.values("decoder/embeddings/weight")?;
+        let emb = self.weight(emb, &dims);
+        self.push("decoder.token_embedding.weight".into(), dims, emb);
+        self.copy(
+            "decoder/position_encodings/encodings",
+            "decoder.positional_embedding",
+            Data::F32,
+        )?;
+        for n in 0..hp.n_text_layer {
+            let (s, t) = (format!("decoder/layer_{n}"), format!("decoder.blocks.{n}"));
+            self.self_attention(&s, &t, hp.n_text_state)?;
+            self.cross_attention(&s, &t, hp.n_text_state)?;
+            self.ffn(&s, &t)?;
+        }
+        self.norm("decoder/layer_norm", "decoder.ln")
+    }
+}
+
 fn collect_tensors(
     m: &Ct2Model,
     hp: &HParams,
     wtype: WeightType,
 ) -> Result<Vec<Tensor>, ModelError> {
-    let mut out: Vec<Tensor> = Vec::new();
-    let f = |v: &Variable| v.to_f32().map_err(ModelError::Convert);
-    let weight = |data: Vec<f32>, shape: &[usize]| {
-        // 2-D matrices whose rows split into whole blocks may be quantized
-        if wtype == WeightType::Q8_0 && shape.len() == 2 && shape[1].is_multiple_of(Q8_0_BLOCK) {
-            Data::Q8(data)
-        } else {
-            Data::F16(data)
-        }
+    let mut c = Collector {
+        m,
+        wtype,
+        out: Vec::new(),
     };
-    let mut push = |name: String, shape: Vec<usize>, data: Data| {
-        out.push(Tensor { name, shape, data });
-    };
-
-    // linear layer: weight matrix + bias, or a slice of rows of a fused projection
-    let linear = |push: &mut dyn FnMut(String, Vec<usize>, Data),
-                  src: &str,
-                  dst: &str,
-                  range: Option<(usize, usize)>,
-                  bias_kind: Bias|
-     -> Result<(), ModelError> {
-        let w = m.get(&format!("{src}/weight"))?;
-        let (from, to) = range.unwrap_or((0, w.dims[0]));
-        let data = rows(w, from, to)?;
-        let shape = vec![to - from, w.dims[1]];
-        push(format!("{dst}.weight"), shape.clone(), weight(data, &shape));
-        let b = m.get(&format!("{src}/bias"))?;
-        let bias = f(b)?[from..to].to_vec();
-        match bias_kind {
-            Bias::Keep => push(format!("{dst}.bias"), vec![to - from], Data::F32(bias)),
-            Bias::MustBeZero => check_zero(&bias, &format!("{src}/bias rows {from}..{to}"))?,
-        }
-        Ok(())
-    };
-    let norm = |push: &mut dyn FnMut(String, Vec<usize>, Data),
-                src: &str,
-                dst: &str|
-     -> Result<(), ModelError> {
-        let g = m.get(&format!("{src}/gamma"))?;
-        let b = m.get(&format!("{src}/beta"))?;
-        push(format!("{dst}.weight"), g.dims.clone(), Data::F32(f(g)?));
-        push(format!("{dst}.bias"), b.dims.clone(), Data::F32(f(b)?));
-        Ok(())
-    };
-
-    // encoder
-    for conv in ["conv1", "conv2"] {
-        let w = m.get(&format!("encoder/{conv}/weight"))?;
-        push(
-            format!("encoder.{conv}.weight"),
-            w.dims.clone(),
-            Data::F16(f(w)?),
-        );
-        let b = m.get(&format!("encoder/{conv}/bias"))?;
-        push(
-            format!("encoder.{conv}.bias"),
-            vec![b.dims[0], 1],
-            Data::F32(f(b)?),
-        );
-    }
-    let pos = m.get("encoder/position_encodings/encodings")?;
-    push(
-        "encoder.positional_embedding".into(),
-        pos.dims.clone(),
-        Data::F32(f(pos)?),
-    );
-    let d = hp.n_audio_state;
-    for n in 0..hp.n_audio_layer {
-        let s = format!("encoder/layer_{n}");
-        let t = format!("encoder.blocks.{n}");
-        norm(
-            &mut push,
-            &format!("{s}/self_attention/layer_norm"),
-            &format!("{t}.attn_ln"),
-        )?;
-        let qkv = format!("{s}/self_attention/linear_0");
-        linear(
-            &mut push,
-            &qkv,
-            &format!("{t}.attn.query"),
-            Some((0, d)),
-            Bias::Keep,
-        )?;
-        linear(
-            &mut push,
-            &qkv,
-            &format!("{t}.attn.key"),
-            Some((d, 2 * d)),
-            Bias::MustBeZero,
-        )?;
-        linear(
-            &mut push,
-            &qkv,
-            &format!("{t}.attn.value"),
-            Some((2 * d, 3 * d)),
-            Bias::Keep,
-        )?;
-        linear(
-            &mut push,
-            &format!("{s}/self_attention/linear_1"),
-            &format!("{t}.attn.out"),
-            None,
-            Bias::Keep,
-        )?;
-        norm(
-            &mut push,
-            &format!("{s}/ffn/layer_norm"),
-            &format!("{t}.mlp_ln"),
-        )?;
-        linear(
-            &mut push,
-            &format!("{s}/ffn/linear_0"),
-            &format!("{t}.mlp.0"),
-            None,
-            Bias::Keep,
-        )?;
-        linear(
-            &mut push,
-            &format!("{s}/ffn/linear_1"),
-            &format!("{t}.mlp.2"),
-            None,
-            Bias::Keep,
-        )?;
-    }
-    norm(&mut push, "encoder/layer_norm", "encoder.ln_post")?;
-
-    // decoder
-    let emb = m.get("decoder/embeddings/weight")?;
-    push(
-        "decoder.token_embedding.weight".into(),
-        emb.dims.clone(),
-        weight(f(emb)?, &emb.dims),
-    );
-    let pos = m.get("decoder/position_encodings/encodings")?;
-    push(
-        "decoder.positional_embedding".into(),
-        pos.dims.clone(),
-        Data::F32(f(pos)?),
-    );
-    let d = hp.n_text_state;
-    for n in 0..hp.n_text_layer {
-        let s = format!("decoder/layer_{n}");
-        let t = format!("decoder.blocks.{n}");
-        norm(
-            &mut push,
-            &format!("{s}/self_attention/layer_norm"),
-            &format!("{t}.attn_ln"),
-        )?;
-        let qkv = format!("{s}/self_attention/linear_0");
-        linear(
-            &mut push,
-            &qkv,
-            &format!("{t}.attn.query"),
-            Some((0, d)),
-            Bias::Keep,
-        )?;
-        linear(
-            &mut push,
-            &qkv,
-            &format!("{t}.attn.key"),
-            Some((d, 2 * d)),
-            Bias::MustBeZero,
-        )?;
-        linear(
-            &mut push,
-            &qkv,
-            &format!("{t}.attn.value"),
-            Some((2 * d, 3 * d)),
-            Bias::Keep,
-        )?;
-        linear(
-            &mut push,
-            &format!("{s}/self_attention/linear_1"),
-            &format!("{t}.attn.out"),
-            None,
-            Bias::Keep,
-        )?;
-        norm(
-            &mut push,
-            &format!("{s}/attention/layer_norm"),
-            &format!("{t}.cross_attn_ln"),
-        )?;
-        linear(
-            &mut push,
-            &format!("{s}/attention/linear_0"),
-            &format!("{t}.cross_attn.query"),
-            None,
-            Bias::Keep,
-        )?;
-        let kv = format!("{s}/attention/linear_1");
-        linear(
-            &mut push,
-            &kv,
-            &format!("{t}.cross_attn.key"),
-            Some((0, d)),
-            Bias::MustBeZero,
-        )?;
-        linear(
-            &mut push,
-            &kv,
-            &format!("{t}.cross_attn.value"),
-            Some((d, 2 * d)),
-            Bias::Keep,
-        )?;
-        linear(
-            &mut push,
-            &format!("{s}/attention/linear_2"),
-            &format!("{t}.cross_attn.out"),
-            None,
-            Bias::Keep,
-        )?;
-        norm(
-            &mut push,
-            &format!("{s}/ffn/layer_norm"),
-            &format!("{t}.mlp_ln"),
-        )?;
-        linear(
-            &mut push,
-            &format!("{s}/ffn/linear_0"),
-            &format!("{t}.mlp.0"),
-            None,
-            Bias::Keep,
-        )?;
-        linear(
-            &mut push,
-            &format!("{s}/ffn/linear_1"),
-            &format!("{t}.mlp.2"),
-            None,
-            Bias::Keep,
-        )?;
-    }
-    norm(&mut push, "decoder/layer_norm", "decoder.ln")?;
-    Ok(out)
+    c.encoder(hp)?;
+    c.decoder(hp)?;
+    Ok(c.out)
 }
 
 #[derive(Clone, Copy)]

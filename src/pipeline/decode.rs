@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler};
-use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 
@@ -221,18 +221,30 @@ fn streamed_data_chunk(head: &[u8]) -> Option<usize> {
     None
 }
 
-fn decode_source(
+/// A recording opened for decoding: its container reader, the audio track's decoder and
+/// what its header declares.
+struct Opened {
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn AudioDecoder>,
+    track_id: u32,
+    declared_frames: Option<u64>,
+    rate: Option<u32>,
+    codec: String,
+}
+
+/// Probe the container, pick the audio track and make its decoder; refuse what callsift
+/// cannot use (no audio, more than two channels, a sample rate of zero).
+fn open(
     source: Box<dyn symphonia::core::io::MediaSource>,
     path: &Path,
-    deadline: Deadline,
-) -> Result<(Vec<Vec<f32>>, u32, String), DecodeError> {
+) -> Result<Opened, DecodeError> {
     let p = || path.to_path_buf();
     let mss = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);
     }
-    let mut format = symphonia::default::get_probe()
+    let format = symphonia::default::get_probe()
         .probe(
             &hint,
             mss,
@@ -270,31 +282,55 @@ fn decode_source(
     if params.sample_rate == Some(0) {
         return Err(DecodeError::ZeroRate { path: p() });
     }
-    let mut decoder = codecs
+    let decoder = codecs
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| DecodeError::UnsupportedCodec {
             path: p(),
             detail: e.to_string(),
         })?;
 
-    let mut planes: Vec<Vec<f32>> = Vec::new();
-    let mut rate = params.sample_rate;
+    Ok(Opened {
+        format,
+        decoder,
+        track_id,
+        declared_frames,
+        rate: params.sample_rate,
+        codec,
+    })
+}
+
+/// The samples of every packet, per channel, with the packets that decoded and failed.
+struct Decoded {
+    planes: Vec<Vec<f32>>,
+    rate: Option<u32>,
+    good_packets: usize,
+    bad_packets: usize,
+}
+
+/// Decode every packet of the audio track, checking the limits and the deadline as it goes.
+fn read_packets(o: &mut Opened, path: &Path, deadline: Deadline) -> Result<Decoded, DecodeError> {
+    let p = || path.to_path_buf();
+    let mut d = Decoded {
+        planes: Vec::new(),
+        rate: o.rate,
+        good_packets: 0,
+        bad_packets: 0,
+    };
     let mut scratch: Vec<f32> = Vec::new();
-    let mut bad_packets = 0usize;
-    let mut good_packets = 0usize;
     loop {
-        if let Some(err) = over_limits(path, &planes, rate, deadline) {
+        if let Some(err) = over_limits(path, &d.planes, d.rate, deadline) {
             return Err(err);
         }
-        let packet = match format.next_packet() {
+        let packet = match o.format.next_packet() {
             Ok(Some(packet)) => packet,
             Ok(None) => break,
             Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
             Err(SymError::ResetRequired) => break,
             Err(e) => {
-                let decoded_ms = planes
+                let decoded_ms = d
+                    .planes
                     .first()
-                    .zip(rate)
+                    .zip(d.rate)
                     .map(|(pl, r)| pl.len() as u64 * 1000 / r as u64)
                     .unwrap_or(0);
                 return Err(DecodeError::Corrupt {
@@ -304,12 +340,12 @@ fn decode_source(
                 });
             }
         };
-        if packet.track_id != track_id {
+        if packet.track_id != o.track_id {
             continue;
         }
-        match decoder.decode(&packet) {
+        match o.decoder.decode(&packet) {
             Ok(buf) => {
-                good_packets += 1;
+                d.good_packets += 1;
                 let n = buf.num_planes();
                 if n > 2 {
                     return Err(DecodeError::TooManyChannels {
@@ -317,22 +353,22 @@ fn decode_source(
                         channels: n,
                     });
                 }
-                if planes.is_empty() {
-                    planes = vec![Vec::new(); n];
+                if d.planes.is_empty() {
+                    d.planes = vec![Vec::new(); n];
                 }
-                if rate.is_none() {
-                    rate = Some(buf.spec().rate());
+                if d.rate.is_none() {
+                    d.rate = Some(buf.spec().rate());
                 }
-                if rate == Some(0) {
+                if d.rate == Some(0) {
                     return Err(DecodeError::ZeroRate { path: p() });
                 }
                 buf.copy_to_vec_interleaved(&mut scratch);
                 for (i, s) in scratch.iter().enumerate() {
-                    planes[i % n].push(*s);
+                    d.planes[i % n].push(*s);
                 }
             }
             Err(SymError::DecodeError(_)) | Err(SymError::IoError(_)) => {
-                bad_packets += 1;
+                d.bad_packets += 1;
             }
             Err(e) => {
                 return Err(DecodeError::Corrupt {
@@ -343,6 +379,24 @@ fn decode_source(
             }
         }
     }
+    Ok(d)
+}
+
+/// What was decoded, if it is a whole recording: some samples, few bad packets, no shortfall
+/// against the length the header declares. Returns the channels and the sample rate.
+fn whole(
+    d: Decoded,
+    declared_frames: Option<u64>,
+    codec: &str,
+    path: &Path,
+) -> Result<(Vec<Vec<f32>>, u32), DecodeError> {
+    let p = || path.to_path_buf();
+    let Decoded {
+        planes,
+        rate,
+        good_packets,
+        bad_packets,
+    } = d;
     let rate = rate.ok_or_else(|| DecodeError::UnknownRate { path: p() })?;
     if planes.is_empty() || planes[0].is_empty() {
         if bad_packets > 0 {
@@ -383,7 +437,18 @@ fn decode_source(
             });
         }
     }
-    Ok((planes, rate, codec))
+    Ok((planes, rate))
+}
+
+fn decode_source(
+    source: Box<dyn symphonia::core::io::MediaSource>,
+    path: &Path,
+    deadline: Deadline,
+) -> Result<(Vec<Vec<f32>>, u32, String), DecodeError> {
+    let mut opened = open(source, path)?;
+    let decoded = read_packets(&mut opened, path, deadline)?;
+    let (planes, rate) = whole(decoded, opened.declared_frames, &opened.codec, path)?;
+    Ok((planes, rate, opened.codec))
 }
 
 /// Why decoding must stop now, if it must: the watchdog's deadline passed, or the stream runs

@@ -21,6 +21,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 
+use crate::downstream::{Period, PeriodError};
 use crate::store::table::{Column, Table};
 use crate::store::{self, StoreError};
 use audio_redaction::{MuteSpan, Segment};
@@ -45,54 +46,21 @@ pub enum SampleError {
         "flag {flag:?}: {detail}\nhint: flags are category ids (escalation_request, topic_*), column>number (p_detractor>0.6), or long_silence"
     )]
     Flag { flag: String, detail: String },
-    #[error("--period {0:?} is not day, week, month or all")]
-    Period(String),
+    #[error(transparent)]
+    Period(#[from] PeriodError),
     #[error("{path}:{line}: {detail}")]
     Line {
         path: PathBuf,
         line: usize,
         detail: String,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Period {
-    Day,
-    Week,
-    Month,
-    All,
-}
-
-impl Period {
-    pub fn parse(s: &str) -> Result<Period, SampleError> {
-        match s {
-            "day" => Ok(Period::Day),
-            "week" => Ok(Period::Week),
-            "month" => Ok(Period::Month),
-            "all" => Ok(Period::All),
-            _ => Err(SampleError::Period(s.into())),
-        }
-    }
-    /// Label of the period holding `ms` (UTC): `2026-11-20`, `2026-W47`, `2026-11`, `all`.
-    pub fn label(self, ms: Option<i64>) -> String {
-        use chrono::Datelike;
-        let Some(t) = ms.and_then(chrono::DateTime::from_timestamp_millis) else {
-            return if self == Period::All {
-                "all".into()
-            } else {
-                "unknown".into()
-            };
-        };
-        match self {
-            Period::Day => t.format("%Y-%m-%d").to_string(),
-            Period::Week => {
-                let w = t.iso_week();
-                format!("{}-W{:02}", w.year(), w.week())
-            }
-            Period::Month => t.format("%Y-%m").to_string(),
-            Period::All => "all".into(),
-        }
-    }
+    #[error(
+        "--per-agent must be at least 1 and --targeted-share between 0 and 1\nhint: e.g. --per-agent 4 --targeted-share 0.5"
+    )]
+    Counts {
+        per_agent: usize,
+        targeted_share: f64,
+    },
 }
 
 /// One targeting flag.
@@ -232,6 +200,19 @@ pub struct SampleSettings {
     /// Write clips with the original audio, payment and identity data included (only for
     /// sites allowed to keep it); by default those spans are muted.
     pub keep_original_audio: bool,
+}
+
+impl SampleSettings {
+    /// Check the counts: at least one call per agent and period, a share between 0 and 1.
+    pub fn validate(&self) -> Result<(), SampleError> {
+        if self.per_agent == 0 || !(0.0..=1.0).contains(&self.targeted_share) {
+            return Err(SampleError::Counts {
+                per_agent: self.per_agent,
+                targeted_share: self.targeted_share,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A pick.
@@ -643,6 +624,7 @@ pub fn run(
     out: &Path,
     s: &SampleSettings,
 ) -> Result<SampleSummary, SampleError> {
+    s.validate()?;
     let loaded = load(features, scores)?;
     let (picks, shortfalls) = choose(&loaded.cands, s);
     let mut sum = summary(&picks, shortfalls);

@@ -5,6 +5,7 @@
 //! self-assessment gap; repeat contacts. Reads and writes through `output` (Parquet) and
 //! `surveys`; the analysis itself is pure.
 
+pub mod checklist;
 pub mod model;
 pub mod stats;
 pub mod surveys;
@@ -16,6 +17,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
+use crate::downstream::tables::{self, TableError, rows_of};
 use crate::store::read::CallTable;
 use crate::store::table::{Column, Table};
 use crate::store::{self, StoreError};
@@ -27,13 +29,13 @@ pub enum ScoreError {
     Output(#[from] StoreError),
     #[error(transparent)]
     Survey(#[from] SurveyError),
-    #[error("{path}: {detail}")]
-    Read { path: PathBuf, detail: String },
-    #[error("{path}:{line}: {detail}")]
-    Line {
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error("cannot write {path}")]
+    Write {
         path: PathBuf,
-        line: usize,
-        detail: String,
+        #[source]
+        source: std::io::Error,
     },
     #[error(
         "no survey answer matches an interaction in {features} ({rows} survey rows, {unknown} with unknown ids)\nhint: survey ids must equal interaction_id (the manifest's call_id)"
@@ -45,6 +47,8 @@ pub enum ScoreError {
     },
     #[error("{features}: no successfully processed interactions to score")]
     NoFeatures { features: PathBuf },
+    #[error("--repeat-days must be at least 1")]
+    RepeatDays(i64),
 }
 
 /// Settings of a `score` run.
@@ -83,6 +87,16 @@ impl Default for ScoreSettings {
             fdr: 0.05,
             min_group: 5,
         }
+    }
+}
+
+impl ScoreSettings {
+    /// Check what can be checked before any file is read.
+    pub fn validate(&self) -> Result<(), ScoreError> {
+        if self.repeat_days < 1 {
+            return Err(ScoreError::RepeatDays(self.repeat_days));
+        }
+        Ok(())
     }
 }
 
@@ -448,46 +462,6 @@ pub struct BehaviourGap {
     pub difference: Option<f64>,
 }
 
-/// Rows of a CSV file, or of a Parquet file when the name ends in `.parquet`.
-pub fn rows_of(path: &Path) -> Result<store::read::TextRows, ScoreError> {
-    let is_parquet = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    if is_parquet {
-        return Ok(store::read::read_text_rows(path)?);
-    }
-    let mut rd = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| ScoreError::Read {
-            path: path.into(),
-            detail: e.to_string(),
-        })?;
-    let header: Vec<String> = rd
-        .headers()
-        .map_err(|e| ScoreError::Read {
-            path: path.into(),
-            detail: e.to_string(),
-        })?
-        .iter()
-        .map(String::from)
-        .collect();
-    let mut rows = Vec::new();
-    for (i, rec) in rd.records().enumerate() {
-        let rec = rec.map_err(|e| ScoreError::Line {
-            path: path.into(),
-            line: i + 2,
-            detail: e.to_string(),
-        })?;
-        rows.push(
-            rec.iter()
-                .map(|v| (!v.is_empty()).then(|| v.to_string()))
-                .collect(),
-        );
-    }
-    Ok((header, rows))
-}
-
 /// Fill customer_id, started_at and agent_id from a manifest (by call_id / interaction_id).
 fn apply_manifest(
     t: &mut CallTable,
@@ -497,11 +471,12 @@ fn apply_manifest(
     let (header, rows) = rows_of(path)?;
     let col = |n: &str| header.iter().position(|h| h.trim() == n);
     let Some(idc) = col("call_id").or(col("interaction_id")) else {
-        return Err(ScoreError::Read {
+        return Err(TableError::Read {
             path: path.into(),
             detail: "no call_id column\nhint: the manifest of `callsift run` has call_id,path,..."
                 .into(),
-        });
+        }
+        .into());
     };
     for (k, r) in rows.iter().enumerate() {
         let field = |c: Option<usize>| {
@@ -518,7 +493,7 @@ fn apply_manifest(
             t.agent_id[i] = Some(a);
         }
         if let Some(ts) = field(col("started_at")) {
-            t.started_at[i] = Some(crate::pipeline::input::parse_timestamp(&ts).ok_or_else(|| ScoreError::Line {
+            t.started_at[i] = Some(crate::pipeline::input::parse_timestamp(&ts).ok_or_else(|| TableError::Line {
                 path: path.into(),
                 line: k + 2,
                 detail: format!("started_at {ts:?} is not a date-time\nhint: use ISO 8601, e.g. 2026-11-20T09:14:03Z"),
@@ -563,13 +538,7 @@ pub fn analyse(
     let qa = qa_scores(t, &checklist);
     t.flags.push((repeat_name.clone(), repeat.clone()));
 
-    // survey answers by row, per survey type
-    let mut by_type: BTreeMap<String, Vec<Option<&Response>>> = BTreeMap::new();
-    for (idx, r) in &sv.responses {
-        by_type
-            .entry(r.survey_type.clone())
-            .or_insert_with(|| vec![None; t.len()])[*idx] = Some(r);
-    }
+    let by_type = answers_by_type(sv, t.len());
     for (ty, answers) in &by_type {
         let n = answers.iter().flatten().count();
         rep.response_rate.insert(
@@ -581,45 +550,7 @@ pub fn analyse(
             },
         );
     }
-    // response bias on the main features: surveyed (any type) vs not
-    let surveyed: Vec<bool> = (0..t.len())
-        .map(|i| by_type.values().any(|a| a[i].is_some()))
-        .collect();
-    for (name, v) in
-        t.numeric
-            .iter()
-            .map(|(n, v)| (n.clone(), v.clone()))
-            .chain(t.flags.iter().map(|(n, v)| {
-                (
-                    n.clone(),
-                    v.iter().map(|b| b.map(|b| b as u8 as f64)).collect(),
-                )
-            }))
-    {
-        let a: Vec<f64> = (0..t.len())
-            .filter(|&i| surveyed[i])
-            .filter_map(|i| v[i])
-            .collect();
-        let b: Vec<f64> = (0..t.len())
-            .filter(|&i| !surveyed[i])
-            .filter_map(|i| v[i])
-            .collect();
-        let all: Vec<f64> = a.iter().chain(&b).copied().collect();
-        let sd = stats::mean(&all).map(|m| {
-            (all.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (all.len().max(2) - 1) as f64)
-                .sqrt()
-        });
-        let (ma, mb) = (stats::mean(&a), stats::mean(&b));
-        rep.response_bias.push(BiasRow {
-            feature: name,
-            mean_surveyed: ma,
-            mean_unsurveyed: mb,
-            standardised_difference: ma
-                .zip(mb)
-                .zip(sd)
-                .and_then(|((x, y), sd)| (sd > 0.0).then(|| (x - y) / sd)),
-        });
-    }
+    rep.response_bias = response_bias(t, &by_type);
 
     // drivers for every survey type and measure
     t.numeric.push(("qa_score".into(), qa.clone()));
@@ -661,19 +592,89 @@ pub fn analyse(
         .filter(|d| d.feature == "qa_score")
         .cloned()
         .collect();
+    rep.checklist = checklist_alignment(&rep.drivers, by_type.keys(), &checklist);
+    rep.self_assessment = self_scores.map(|selfs| self_assessment(t, sv, selfs));
+    let fitted = fit_models(t, &by_type, s, &mut rep);
+    rep.scores = score_rows(t, &fitted, &qa, &repeat);
+    rep
+}
 
-    // checklist alignment, on the primary outcome of each survey type
-    for ty in by_type.keys() {
+/// Survey answers by row of the read model, per survey type.
+fn answers_by_type(sv: &Surveys, rows: usize) -> BTreeMap<String, Vec<Option<&Response>>> {
+    let mut by_type: BTreeMap<String, Vec<Option<&Response>>> = BTreeMap::new();
+    for (idx, r) in &sv.responses {
+        by_type
+            .entry(r.survey_type.clone())
+            .or_insert_with(|| vec![None; rows])[*idx] = Some(r);
+    }
+    by_type
+}
+
+/// Response bias on every feature: surveyed calls (any type) against the others.
+fn response_bias(
+    t: &CallTable,
+    by_type: &BTreeMap<String, Vec<Option<&Response>>>,
+) -> Vec<BiasRow> {
+    let mut out = Vec::new();
+    let surveyed: Vec<bool> = (0..t.len())
+        .map(|i| by_type.values().any(|a| a[i].is_some()))
+        .collect();
+    for (name, v) in
+        t.numeric
+            .iter()
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .chain(t.flags.iter().map(|(n, v)| {
+                (
+                    n.clone(),
+                    v.iter().map(|b| b.map(|b| b as u8 as f64)).collect(),
+                )
+            }))
+    {
+        let a: Vec<f64> = (0..t.len())
+            .filter(|&i| surveyed[i])
+            .filter_map(|i| v[i])
+            .collect();
+        let b: Vec<f64> = (0..t.len())
+            .filter(|&i| !surveyed[i])
+            .filter_map(|i| v[i])
+            .collect();
+        let all: Vec<f64> = a.iter().chain(&b).copied().collect();
+        let sd = stats::mean(&all).map(|m| {
+            (all.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (all.len().max(2) - 1) as f64)
+                .sqrt()
+        });
+        let (ma, mb) = (stats::mean(&a), stats::mean(&b));
+        out.push(BiasRow {
+            feature: name,
+            mean_surveyed: ma,
+            mean_unsurveyed: mb,
+            standardised_difference: ma
+                .zip(mb)
+                .zip(sd)
+                .and_then(|((x, y), sd)| (sd > 0.0).then(|| (x - y) / sd)),
+        });
+    }
+    out
+}
+
+/// Checklist alignment, on the primary outcome of each survey type: keep what moves it, flag
+/// what matters but is not on the checklist.
+fn checklist_alignment<'a>(
+    drivers: &[DriverRow],
+    survey_types: impl Iterator<Item = &'a String>,
+    checklist: &[(String, f64)],
+) -> Vec<ChecklistItem> {
+    let mut out = Vec::new();
+    for ty in survey_types {
         let primary = ["nps_score", "csat_top2_pct", "fcr_pct"]
             .into_iter()
             .find(|o| {
-                rep.drivers
+                drivers
                     .iter()
                     .any(|d| &d.survey_type == ty && d.outcome == *o)
             });
         let Some(outcome) = primary else { continue };
-        for d in rep
-            .drivers
+        for d in drivers
             .iter()
             .filter(|d| &d.survey_type == ty && d.outcome == outcome && d.feature_type == "flag")
         {
@@ -688,7 +689,7 @@ pub fn analyse(
                 (false, true, _) => "matters, not on the checklist",
                 (false, false, _) => continue,
             };
-            rep.checklist.push(ChecklistItem {
+            out.push(ChecklistItem {
                 feature: d.feature.clone(),
                 weight,
                 on_checklist: weight.is_some(),
@@ -700,87 +701,83 @@ pub fn analyse(
             });
         }
     }
+    out
+}
 
-    // self-assessment gap: agent self score vs the customer's CSAT, both 1-5
-    if let Some(selfs) = self_scores {
-        let csat: HashMap<usize, f64> = sv
-            .responses
-            .iter()
-            .filter_map(|(i, r)| r.csat.map(|c| (*i, c)))
-            .collect();
-        let pairs: Vec<(usize, f64, f64)> = selfs
-            .iter()
-            .filter_map(|(i, s)| csat.get(i).map(|c| (*i, *s, *c)))
-            .collect();
-        let mut per: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-        for (i, sf, c) in &pairs {
-            let agent = t.agent_id[*i].clone().unwrap_or_else(|| "(unknown)".into());
-            per.entry(agent).or_default().push((*sf, *c));
-        }
-        let per_agent = per
-            .into_iter()
-            .map(|(agent_id, v)| {
-                let n = v.len() as f64;
-                let ms = v.iter().map(|x| x.0).sum::<f64>() / n;
-                let mc = v.iter().map(|x| x.1).sum::<f64>() / n;
-                AgentGap {
-                    agent_id,
-                    n: v.len(),
-                    mean_self: ms,
-                    mean_customer: mc,
-                    gap: ms - mc,
-                }
-            })
-            .collect();
-        let mut behaviours: Vec<BehaviourGap> = t
-            .flags
-            .iter()
-            .filter(|(n, _)| n.starts_with("beh_"))
-            .map(|(n, v)| {
-                let gaps = |want: bool| {
-                    let g: Vec<f64> = pairs
-                        .iter()
-                        .filter(|(i, _, _)| v[*i] == Some(want))
-                        .map(|(_, s, c)| s - c)
-                        .collect();
-                    stats::mean(&g)
-                };
-                let (w, wo) = (gaps(true), gaps(false));
-                BehaviourGap {
-                    feature: n.clone(),
-                    gap_with: w,
-                    gap_without: wo,
-                    difference: w.zip(wo).map(|(a, b)| a - b),
-                }
-            })
-            .collect();
-        behaviours.sort_by(|a, b| {
-            b.difference
-                .map_or(0.0, f64::abs)
-                .total_cmp(&a.difference.map_or(0.0, f64::abs))
-        });
-        rep.self_assessment = Some(SelfAssessment {
-            per_agent,
-            behaviours,
-        });
-    }
-
-    // the model: detractor and promoter on all features jointly, from NPS answers
-    let names: Vec<String> = t
-        .flags
+/// Self-assessment gap: the agent's self score against the customer's CSAT (both 1-5), per
+/// agent and per behaviour.
+fn self_assessment(t: &CallTable, sv: &Surveys, selfs: &HashMap<usize, f64>) -> SelfAssessment {
+    let csat: HashMap<usize, f64> = sv
+        .responses
         .iter()
-        .map(|(n, _)| n.clone())
-        .chain(t.numeric.iter().map(|(n, _)| n.clone()))
+        .filter_map(|(i, r)| r.csat.map(|c| (*i, c)))
         .collect();
-    let x: Vec<Vec<Option<f64>>> = (0..t.len())
-        .map(|i| {
-            t.flags
-                .iter()
-                .map(|(_, v)| v[i].map(|b| b as u8 as f64))
-                .chain(t.numeric.iter().map(|(_, v)| v[i]))
-                .collect()
+    let pairs: Vec<(usize, f64, f64)> = selfs
+        .iter()
+        .filter_map(|(i, s)| csat.get(i).map(|c| (*i, *s, *c)))
+        .collect();
+    let mut per: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for (i, sf, c) in &pairs {
+        let agent = t.agent_id[*i].clone().unwrap_or_else(|| "(unknown)".into());
+        per.entry(agent).or_default().push((*sf, *c));
+    }
+    let per_agent = per
+        .into_iter()
+        .map(|(agent_id, v)| {
+            let n = v.len() as f64;
+            let ms = v.iter().map(|x| x.0).sum::<f64>() / n;
+            let mc = v.iter().map(|x| x.1).sum::<f64>() / n;
+            AgentGap {
+                agent_id,
+                n: v.len(),
+                mean_self: ms,
+                mean_customer: mc,
+                gap: ms - mc,
+            }
         })
         .collect();
+    let mut behaviours: Vec<BehaviourGap> = t
+        .flags
+        .iter()
+        .filter(|(n, _)| n.starts_with("beh_"))
+        .map(|(n, v)| {
+            let gaps = |want: bool| {
+                let g: Vec<f64> = pairs
+                    .iter()
+                    .filter(|(i, _, _)| v[*i] == Some(want))
+                    .map(|(_, s, c)| s - c)
+                    .collect();
+                stats::mean(&g)
+            };
+            let (w, wo) = (gaps(true), gaps(false));
+            BehaviourGap {
+                feature: n.clone(),
+                gap_with: w,
+                gap_without: wo,
+                difference: w.zip(wo).map(|(a, b)| a - b),
+            }
+        })
+        .collect();
+    behaviours.sort_by(|a, b| {
+        b.difference
+            .map_or(0.0, f64::abs)
+            .total_cmp(&a.difference.map_or(0.0, f64::abs))
+    });
+    SelfAssessment {
+        per_agent,
+        behaviours,
+    }
+}
+
+/// The model: detractor and promoter on all features jointly, from NPS answers; coefficients,
+/// cross-validation and notes go into `rep`. Returns the fitted models by outcome.
+fn fit_models(
+    t: &CallTable,
+    by_type: &BTreeMap<String, Vec<Option<&Response>>>,
+    s: &ScoreSettings,
+    rep: &mut Report,
+) -> BTreeMap<&'static str, model::Fitted> {
+    let (names, x) = model_inputs(t);
     let nps: Vec<Option<f64>> = (0..t.len())
         .map(|i| by_type.values().find_map(|a| a[i].and_then(|r| r.nps)))
         .collect();
@@ -818,7 +815,39 @@ pub fn analyse(
             }
         }
     }
-    rep.scores = (0..t.len())
+    fitted
+}
+
+/// Feature names and the feature matrix (flags as 0/1, then numeric features) of every row.
+fn model_inputs(t: &CallTable) -> (Vec<String>, Vec<Vec<Option<f64>>>) {
+    let names: Vec<String> = t
+        .flags
+        .iter()
+        .map(|(n, _)| n.clone())
+        .chain(t.numeric.iter().map(|(n, _)| n.clone()))
+        .collect();
+    let x: Vec<Vec<Option<f64>>> = (0..t.len())
+        .map(|i| {
+            t.flags
+                .iter()
+                .map(|(_, v)| v[i].map(|b| b as u8 as f64))
+                .chain(t.numeric.iter().map(|(_, v)| v[i]))
+                .collect()
+        })
+        .collect();
+    (names, x)
+}
+
+/// One scores row per call: predicted NPS, the two probabilities, QA score, repeat contact and
+/// the three features that push the detractor probability most.
+fn score_rows(
+    t: &CallTable,
+    fitted: &BTreeMap<&'static str, model::Fitted>,
+    qa: &[Option<f64>],
+    repeat: &[Option<bool>],
+) -> Vec<ScoreRow> {
+    let (names, x) = model_inputs(t);
+    (0..t.len())
         .map(|i| {
             let pd = fitted.get("detractor").map(|f| f.prob(&x[i]));
             let pp = fitted.get("promoter").map(|f| f.prob(&x[i]));
@@ -845,8 +874,7 @@ pub fn analyse(
                 top_features,
             }
         })
-        .collect();
-    rep
+        .collect()
 }
 
 /// Run `score`: read, analyse, write drivers.parquet, scores.parquet and score_report.json.
@@ -872,39 +900,12 @@ pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
     }
     let selfs = match &s.self_scores {
         None => None,
-        Some(p) => {
-            let (header, rows) = rows_of(p)?;
-            let col = |name: &str| header.iter().position(|h| h.trim() == name);
-            let (Some(ic), Some(sc)) = (
-                col("interaction_id").or(col("call_id")),
-                col("agent_self_score"),
-            ) else {
-                return Err(ScoreError::Read {
-                    path: p.clone(),
-                    detail: "needs columns interaction_id and agent_self_score".into(),
-                });
-            };
-            let mut m = HashMap::new();
-            for (k, r) in rows.iter().enumerate() {
-                let id = r.get(ic).cloned().flatten().unwrap_or_default();
-                let Some(&i) = ids.get(id.trim()) else {
-                    continue;
-                };
-                let v = r.get(sc).cloned().flatten().unwrap_or_default();
-                let v: f64 = v.trim().parse().map_err(|_| ScoreError::Line {
-                    path: p.clone(),
-                    line: k + 2,
-                    detail: format!("agent_self_score {v:?} is not a number"),
-                })?;
-                m.insert(i, v);
-            }
-            Some(m)
-        }
+        Some(p) => Some(tables::self_scores(p, &ids)?),
     };
     let rep = analyse(&mut t, &sv, selfs.as_ref(), s);
-    std::fs::create_dir_all(&s.out).map_err(|e| ScoreError::Read {
+    std::fs::create_dir_all(&s.out).map_err(|source| ScoreError::Write {
         path: s.out.clone(),
-        detail: e.to_string(),
+        source,
     })?;
     let mut written = vec![
         store::write_table(
@@ -915,13 +916,10 @@ pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
         store::write_table(&s.out.join("scores.parquet"), &scores_table(), &rep.scores)?,
     ];
     let json = s.out.join("score_report.json");
-    std::fs::write(
-        &json,
-        serde_json::to_string_pretty(&rep).unwrap_or_default(),
-    )
-    .map_err(|e| ScoreError::Read {
+    let text = serde_json::to_string_pretty(&rep).unwrap_or_default();
+    crate::fsutil::write_atomic(&json, text.as_bytes()).map_err(|source| ScoreError::Write {
         path: json.clone(),
-        detail: e.to_string(),
+        source,
     })?;
     written.push(json);
     Ok((rep, written))

@@ -1,0 +1,78 @@
+//! `callsift sample`: calls for QA review, with evidence, clips and review pages.
+
+use callsift::downstream::Period;
+use callsift::downstream::sample::{self, SampleSettings, SampleSummary, printable};
+
+use super::printable_first_line;
+use crate::cli::SampleArgs;
+
+pub fn run(a: SampleArgs, quiet: bool) -> anyhow::Result<()> {
+    let settings = into_settings(&a)?;
+    if settings.keep_original_audio {
+        eprintln!(
+            "warning: --keep-original-audio: clips keep spoken card numbers, security codes and identity data\nhint: only for sites allowed to store them; without it these spans are muted"
+        );
+    }
+    let sum = sample::run(
+        &a.features,
+        a.scores.as_deref(),
+        a.audio_root.as_deref(),
+        &a.out,
+        &settings,
+    )?;
+    if !quiet {
+        print_summary(&sum);
+    }
+    for (id, e) in &sum.clip_errors {
+        eprintln!(
+            "warning: no clips for {}: {}",
+            printable(id),
+            printable_first_line(e)
+        );
+    }
+    Ok(())
+}
+
+fn into_settings(a: &SampleArgs) -> anyhow::Result<SampleSettings> {
+    let mut s = SampleSettings {
+        per_agent: a.per_agent,
+        targeted_share: a.targeted_share,
+        seed: a.seed,
+        keep_original_audio: a.keep_original_audio,
+        // filled in below: the counts are checked first
+        period: Period::All,
+        flags: Vec::new(),
+        exclude: Default::default(),
+    };
+    s.validate()?;
+    s.period = Period::parse(&a.period)?;
+    s.flags = sample::parse_flags(&a.flags)?;
+    if let Some(p) = &a.exclude {
+        s.exclude = sample::read_exclusions(p)?;
+    }
+    Ok(s)
+}
+
+fn print_summary(sum: &SampleSummary) {
+    println!(
+        "picked {} calls ({} targeted, {} random) in {} agent-periods; {} clips ({:.1} s muted)",
+        sum.picked,
+        sum.targeted,
+        sum.picked - sum.targeted,
+        sum.strata,
+        sum.clips,
+        sum.muted_ms as f64 / 1000.0
+    );
+    for s in &sum.shortfalls {
+        println!(
+            "  {} in {}: only {} of {} calls available",
+            printable(&s.agent_id),
+            printable(&s.period),
+            s.available,
+            s.wanted
+        );
+    }
+    for p in &sum.written {
+        println!("wrote {}", printable(&p.display().to_string()));
+    }
+}

@@ -1,0 +1,202 @@
+//! `callsift score`: features against survey outcomes, and its readable summary on stdout.
+
+use callsift::downstream::score::{self, BiasRow, DriverRow, Report, ScoreSettings, checklist};
+
+use crate::cli::ScoreArgs;
+
+pub fn run(a: ScoreArgs, quiet: bool) -> anyhow::Result<()> {
+    let settings = into_settings(a)?;
+    let (rep, written) = score::run(&settings)?;
+    if !quiet {
+        print_report(&rep);
+        for p in &written {
+            println!("wrote {}", p.display());
+        }
+    }
+    Ok(())
+}
+
+fn into_settings(a: ScoreArgs) -> anyhow::Result<ScoreSettings> {
+    let checklist = match &a.checklist {
+        Some(p) => Some(checklist::read(p)?),
+        None => None,
+    };
+    let s = ScoreSettings {
+        features: a.features,
+        surveys: a.surveys,
+        self_scores: a.self_scores,
+        manifest: a.manifest,
+        out: a.out,
+        checklist,
+        repeat_days: a.repeat_days,
+        bootstrap: a.bootstrap,
+        seed: a.seed,
+        ..Default::default()
+    };
+    s.validate()?;
+    Ok(s)
+}
+
+/// The readable summary, section by section.
+fn print_report(rep: &Report) {
+    print_surveys(rep);
+    print_response_bias(rep);
+    print_drivers(rep);
+    print_models(rep);
+    print_checklist(rep);
+    print_repeat_contacts(rep);
+    print_self_assessment(rep);
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("-".into(), |v| format!("{v:.digits$}"))
+}
+
+fn print_surveys(rep: &Report) {
+    println!(
+        "{} interactions, {} survey rows",
+        rep.interactions, rep.survey_rows
+    );
+    for i in &rep.survey_issues {
+        println!(
+            "  {} survey rows skipped or partly used: {} (e.g. {})",
+            i.count,
+            i.kind,
+            i.examples.join("; ")
+        );
+    }
+    for (ty, r) in &rep.response_rate {
+        println!(
+            "response rate {ty}: {} of {} ({:.1}%)",
+            r.responses,
+            r.interactions,
+            100.0 * r.rate
+        );
+    }
+}
+
+/// The five features on which surveyed calls differ most (at least 0.2 sd).
+fn print_response_bias(rep: &Report) {
+    let size = |x: &BiasRow| x.standardised_difference.map_or(0.0, f64::abs);
+    let mut bias: Vec<&BiasRow> = rep
+        .response_bias
+        .iter()
+        .filter(|b| b.standardised_difference.is_some_and(|d| d.abs() >= 0.2))
+        .collect();
+    bias.sort_by(|a, b| size(b).total_cmp(&size(a)));
+    if bias.is_empty() {
+        return;
+    }
+    println!("surveyed calls differ from unsurveyed ones on:");
+    for b in bias.iter().take(5) {
+        println!(
+            "  {:<32} {} vs {} ({:+.2} sd)",
+            b.feature,
+            opt(b.mean_surveyed, 2),
+            opt(b.mean_unsurveyed, 2),
+            b.standardised_difference.unwrap_or(0.0)
+        );
+    }
+}
+
+/// The significant drivers of each survey type and outcome.
+fn print_drivers(rep: &Report) {
+    let mut families: Vec<(&str, &str)> = rep
+        .drivers
+        .iter()
+        .map(|d| (d.survey_type.as_str(), d.outcome.as_str()))
+        .collect();
+    families.dedup();
+    for (ty, outcome) in families {
+        let family: Vec<&DriverRow> = rep
+            .drivers
+            .iter()
+            .filter(|d| d.survey_type == ty && d.outcome == outcome)
+            .collect();
+        print_driver_family(ty, outcome, &family);
+    }
+}
+
+fn print_driver_family(ty: &str, outcome: &str, family: &[&DriverRow]) {
+    let mut sig: Vec<&DriverRow> = family.iter().copied().filter(|d| d.significant).collect();
+    let tested = family.iter().filter(|d| d.p_value.is_some()).count();
+    sig.sort_by_key(|d| (d.feature_type, d.rank));
+    println!(
+        "\ndrivers of {ty}/{outcome}: {} of {tested} tested features (q < 0.05)",
+        sig.len()
+    );
+    if tested == 0 {
+        println!("  too few answers to test: a flag needs 5 calls with and 5 without it");
+    }
+    if !sig.is_empty() {
+        println!(
+            "  {:<34} {:>8} {:>19} {:>9} {:>6}",
+            "feature", "effect", "95% CI", "q", "n"
+        );
+    }
+    for d in sig {
+        println!(
+            "  {:<34} {:>+8.2} [{:>8.2}, {:>8.2}] {:>9.2e} {:>6}",
+            d.feature,
+            d.effect.unwrap_or(0.0),
+            d.ci_low.unwrap_or(0.0),
+            d.ci_high.unwrap_or(0.0),
+            d.q_value.unwrap_or(1.0),
+            d.n
+        );
+    }
+}
+
+fn print_models(rep: &Report) {
+    for (outcome, v) in &rep.models {
+        println!(
+            "\nmodel {outcome}: {}-fold CV AUC {}, mean predicted {:.2} vs observed {:.2}, Brier {:.3}",
+            v.folds,
+            opt(v.auc, 3),
+            v.mean_predicted,
+            v.observed_rate,
+            v.brier
+        );
+    }
+    for n in &rep.model_notes {
+        println!("\nmodel: {n}");
+    }
+}
+
+fn print_checklist(rep: &Report) {
+    if rep.checklist.is_empty() {
+        return;
+    }
+    println!("\nQA checklist alignment:");
+    for c in &rep.checklist {
+        println!(
+            "  {:<34} {:<32} effect {}",
+            c.feature,
+            c.verdict,
+            opt(c.effect, 2)
+        );
+    }
+}
+
+fn print_repeat_contacts(rep: &Report) {
+    if let Some(r) = rep.repeat_contact_rate {
+        println!(
+            "\nrepeat contacts: {:.1}% of calls (derived FCR {:.1}%)",
+            100.0 * r,
+            100.0 * (1.0 - r)
+        );
+    }
+}
+
+fn print_self_assessment(rep: &Report) {
+    let Some(sa) = &rep.self_assessment else {
+        return;
+    };
+    println!("\nself-assessment gap (agent self score - customer CSAT):");
+    for a in &sa.per_agent {
+        println!(
+            "  {:<20} n={:<4} self {:.2} customer {:.2} gap {:+.2}",
+            a.agent_id, a.n, a.mean_self, a.mean_customer, a.gap
+        );
+    }
+}
