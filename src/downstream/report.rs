@@ -3,109 +3,191 @@
 //! audio hours, top drivers with confidence intervals, complaint topics over time, the
 //! silence distribution, checklist alignment, agent scorecards, and links to the QA review
 //! pages. Sections whose inputs are missing say which command produces them.
+//!
+//! The page is the askama template `templates/report.html` (on the layout and stylesheet it
+//! shares with the QA review pages), which escapes every value; the charts are the templates
+//! `bar_chart.svg` and `forest_plot.svg`, escaped the same way, and only their output ([`Svg`])
+//! goes into the page unescaped.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+use askama::Template;
 
 use crate::store::{self, StoreError};
 
-fn esc(s: &str) -> String {
-    html_escape::encode_text(s).into_owned()
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "missing column {column:?} in {path}\nhint: it was not written by this callsift's `callsift {command}`: run that again and pass its folder"
+    )]
+    MissingColumn {
+        path: PathBuf,
+        column: String,
+        command: &'static str,
+    },
+    #[error("cannot render the report")]
+    Render(#[source] askama::Error),
+    #[error("cannot write {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-/// Rows of a Parquet table as maps column → text, or `None` when the file is absent.
-fn table(path: &Path) -> Result<Option<Vec<BTreeMap<String, String>>>, StoreError> {
-    if !path.exists() {
-        return Ok(None);
+/// SVG markup built by a chart template, every data value in it escaped: the only markup the
+/// report's template takes as it is (`|safe`).
+#[derive(Debug, Clone)]
+pub struct Svg(String);
+
+impl Svg {
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
-    let (h, rows) = store::read::read_text_rows(path)?;
-    Ok(Some(
-        rows.into_iter()
-            .map(|r| {
-                h.iter()
-                    .cloned()
-                    .zip(r)
-                    .filter_map(|(k, v)| v.map(|v| (k, v)))
-                    .collect()
-            })
-            .collect(),
-    ))
 }
 
-fn f(r: &BTreeMap<String, String>, k: &str) -> Option<f64> {
-    r.get(k).and_then(|v| v.parse().ok())
+impl std::fmt::Display for Svg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn render_svg(t: &impl Template) -> Svg {
+    // a chart template only formats numbers and strings: it cannot fail
+    Svg(t.render().expect("a chart template renders"))
+}
+
+/// One bar of [`BarChart`], in SVG coordinates.
+struct Bar<'a> {
+    label: &'a str,
+    value: f64,
+    x: f64,
+    y: f64,
+    width: f64,
+    height: f64,
+    text_x: f64,
+    value_y: f64,
+    label_y: f64,
+}
+
+#[derive(Template)]
+#[template(path = "bar_chart.svg")]
+struct BarChart<'a> {
+    title: &'a str,
+    width: f64,
+    height: f64,
+    pad: f64,
+    axis_y: f64,
+    axis_x1: f64,
+    bars: Vec<Bar<'a>>,
 }
 
 /// A vertical bar chart.
-pub fn bar_chart(title: &str, bars: &[(String, f64)]) -> String {
+pub fn bar_chart(title: &str, bars: &[(String, f64)]) -> Svg {
     let (w, h, pad) = (720.0, 220.0, 40.0);
     let max = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1.0);
     let bw = (w - 2.0 * pad) / bars.len().max(1) as f64;
-    let mut s = format!(
-        "<svg role=\"img\" aria-label=\"{t}\" viewBox=\"0 0 {w} {h2}\" width=\"{w}\" height=\"{h2}\"><title>{t}</title>\
-<line x1=\"{pad}\" y1=\"{y0}\" x2=\"{x1}\" y2=\"{y0}\" stroke=\"#888\"/>",
-        t = esc(title),
-        h2 = h + 40.0,
-        y0 = h,
-        x1 = w - pad
-    );
-    for (i, (label, v)) in bars.iter().enumerate() {
-        let bh = (h - 20.0) * v / max;
-        let x = pad + i as f64 * bw;
-        let _ = write!(
-            s,
-            "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{bw2:.1}\" height=\"{bh:.1}\" fill=\"#4a7ab5\"><title>{l}: {v}</title></rect>\
-<text x=\"{tx:.1}\" y=\"{ty:.1}\" font-size=\"10\" text-anchor=\"middle\">{v}</text>\
-<text x=\"{tx:.1}\" y=\"{ly:.1}\" font-size=\"10\" text-anchor=\"middle\">{l}</text>",
-            y = h - bh,
-            bw2 = (bw * 0.8).max(1.0),
-            l = esc(label),
-            tx = x + bw * 0.4,
-            ty = h - bh - 3.0,
-            ly = h + 14.0,
-        );
-    }
-    s.push_str("</svg>");
-    s
+    let bars = bars
+        .iter()
+        .enumerate()
+        .map(|(i, (label, v))| {
+            let bh = (h - 20.0) * v / max;
+            let x = pad + i as f64 * bw;
+            Bar {
+                label,
+                value: *v,
+                x,
+                y: h - bh,
+                width: (bw * 0.8).max(1.0),
+                height: bh,
+                text_x: x + bw * 0.4,
+                value_y: h - bh - 3.0,
+                label_y: h + 14.0,
+            }
+        })
+        .collect();
+    render_svg(&BarChart {
+        title,
+        width: w,
+        height: h + 40.0,
+        pad,
+        axis_y: h,
+        axis_x1: w - pad,
+        bars,
+    })
+}
+
+/// One row of [`ForestPlot`]: the effect and its interval, in SVG coordinates.
+struct ForestRow<'a> {
+    label: &'a str,
+    effect: f64,
+    low: f64,
+    high: f64,
+    y: f64,
+    text_y: f64,
+    low_x: f64,
+    high_x: f64,
+    effect_x: f64,
+    color: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "forest_plot.svg")]
+struct ForestPlot<'a> {
+    title: &'a str,
+    width: f64,
+    height: f64,
+    zero_x: f64,
+    left: f64,
+    right: f64,
+    axis_y: f64,
+    lo: f64,
+    hi: f64,
+    rows: Vec<ForestRow<'a>>,
 }
 
 /// A forest plot: one row per effect with its interval, a zero line.
-pub fn forest_plot(title: &str, rows: &[(String, f64, f64, f64)]) -> String {
+pub fn forest_plot(title: &str, rows: &[(String, f64, f64, f64)]) -> Svg {
     let (w, row_h, left) = (720.0, 22.0, 260.0);
     let h = row_h * rows.len() as f64 + 30.0;
     let lo = rows.iter().map(|r| r.2).fold(0.0, f64::min);
     let hi = rows.iter().map(|r| r.3).fold(0.0, f64::max);
     let span = (hi - lo).max(1e-9);
     let x = |v: f64| left + (w - left - 20.0) * (v - lo) / span;
-    let mut s = format!(
-        "<svg role=\"img\" aria-label=\"{t}\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\"><title>{t}</title>\
-<line x1=\"{z:.1}\" y1=\"0\" x2=\"{z:.1}\" y2=\"{h}\" stroke=\"#999\" stroke-dasharray=\"3 3\"/>",
-        t = esc(title),
-        z = x(0.0)
-    );
-    for (i, (label, eff, a, b)) in rows.iter().enumerate() {
-        let y = row_h * i as f64 + 15.0;
-        let color = if *eff < 0.0 { "#b54a4a" } else { "#3f8f4f" };
-        let _ = write!(
-            s,
-            "<text x=\"0\" y=\"{ty:.1}\" font-size=\"11\">{l}</text>\
-<line x1=\"{xa:.1}\" y1=\"{y:.1}\" x2=\"{xb:.1}\" y2=\"{y:.1}\" stroke=\"{color}\" stroke-width=\"2\"/>\
-<circle cx=\"{xe:.1}\" cy=\"{y:.1}\" r=\"4\" fill=\"{color}\"><title>{l}: {eff:+.2} [{a:.2}, {b:.2}]</title></circle>",
-            ty = y + 4.0,
-            l = esc(label),
-            xa = x(*a),
-            xb = x(*b),
-            xe = x(*eff),
-        );
-    }
-    let _ = write!(
-        s,
-        "<text x=\"{left}\" y=\"{yb}\" font-size=\"10\">{lo:.1}</text><text x=\"{xr}\" y=\"{yb}\" font-size=\"10\" text-anchor=\"end\">{hi:.1}</text></svg>",
-        yb = h - 2.0,
-        xr = w - 20.0
-    );
-    s
+    let rows = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (label, eff, a, b))| {
+            let y = row_h * i as f64 + 15.0;
+            ForestRow {
+                label,
+                effect: *eff,
+                low: *a,
+                high: *b,
+                y,
+                text_y: y + 4.0,
+                low_x: x(*a),
+                high_x: x(*b),
+                effect_x: x(*eff),
+                color: if *eff < 0.0 { "#b54a4a" } else { "#3f8f4f" },
+            }
+        })
+        .collect();
+    render_svg(&ForestPlot {
+        title,
+        width: w,
+        height: h,
+        zero_x: x(0.0),
+        left,
+        right: w - 20.0,
+        axis_y: h - 2.0,
+        lo,
+        hi,
+        rows,
+    })
 }
 
 /// Inputs of the report.
@@ -117,153 +199,283 @@ pub struct ReportInputs {
     pub cards: Option<PathBuf>,
 }
 
-fn missing(what: &str, cmd: &str) -> String {
-    format!("<p class=\"missing\">No {what}: run <code>{cmd}</code> and pass its folder.</p>")
+// --- reading the tables -------------------------------------------------------------------
+
+/// A table the report reads through the store: where it came from, the command that writes
+/// it, its header and its rows of optional text (null: absent).
+struct Rows {
+    path: PathBuf,
+    command: &'static str,
+    header: Vec<String>,
+    rows: Vec<Vec<Option<String>>>,
 }
 
-/// Build the HTML (reads the tables; writes nothing).
-pub fn build(inp: &ReportInputs, out_dir: &Path) -> Result<String, StoreError> {
-    let interactions = table(&inp.features.join("interactions"))?.unwrap_or_default();
-    let ok: Vec<&BTreeMap<String, String>> = interactions
-        .iter()
-        .filter(|r| r.get("status").map(String::as_str) == Some("ok"))
-        .collect();
-    let hours = ok.iter().filter_map(|r| f(r, "duration_ms")).sum::<f64>() / 3.6e6;
-    let day = |r: &BTreeMap<String, String>| {
-        f(r, "started_at")
-            .and_then(|ms| chrono::DateTime::from_timestamp_millis(ms as i64))
-            .map_or("unknown".to_string(), |t| t.format("%Y-%m-%d").to_string())
+/// A column of [`Rows`]; one the table lacks (only optional ones) reads as null.
+#[derive(Clone, Copy)]
+struct Col(Option<usize>);
+
+impl Col {
+    fn text(self, row: &[Option<String>]) -> Option<&str> {
+        self.0.and_then(|c| row.get(c)?.as_deref())
+    }
+    fn number(self, row: &[Option<String>]) -> Option<f64> {
+        self.text(row).and_then(|v| v.trim().parse().ok())
+    }
+    fn is_true(self, row: &[Option<String>]) -> bool {
+        self.text(row) == Some("true")
+    }
+}
+
+impl Rows {
+    /// The table at `path` (a Parquet file or a dataset table folder), `None` when there is
+    /// none: no such file, or a folder without a part.
+    fn read(path: PathBuf, command: &'static str) -> Result<Option<Rows>, ReportError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let (header, rows) = store::read::read_text_rows(&path)?;
+        if header.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Rows {
+            path,
+            command,
+            header,
+            rows,
+        }))
+    }
+
+    /// A column the report needs: an error naming the file and the column when it is missing.
+    fn column(&self, name: &str) -> Result<Col, ReportError> {
+        match self.optional(name) {
+            Col(Some(c)) => Ok(Col(Some(c))),
+            Col(None) => Err(ReportError::MissingColumn {
+                path: self.path.clone(),
+                column: name.into(),
+                command: self.command,
+            }),
+        }
+    }
+
+    /// A column the report can do without.
+    fn optional(&self, name: &str) -> Col {
+        Col(self.header.iter().position(|h| h == name))
+    }
+}
+
+/// What the report uses of one recording (a row of the interactions table).
+struct Call {
+    ok: bool,
+    /// UTC day the call started, `YYYY-MM-DD`, or `unknown`.
+    day: String,
+    duration_ms: Option<f64>,
+    longest_silence_ms: Option<f64>,
+    non_talk_time_ms: Option<f64>,
+    /// The `topic_*` columns true for this call.
+    topics: Vec<String>,
+}
+
+fn day(ms: Option<f64>) -> String {
+    ms.and_then(|ms| chrono::DateTime::from_timestamp_millis(ms as i64))
+        .map_or("unknown".to_string(), |t| t.format("%Y-%m-%d").to_string())
+}
+
+/// Every recording of the dataset in `features` (none when it holds no interactions table).
+fn read_calls(features: &Path) -> Result<Vec<Call>, ReportError> {
+    let Some(t) = Rows::read(features.join(store::dataset::INTERACTIONS), "run")? else {
+        return Ok(Vec::new());
     };
-    let mut per_day: BTreeMap<String, f64> = BTreeMap::new();
-    for r in &ok {
-        *per_day.entry(day(r)).or_default() += 1.0;
+    let status = t.column("status")?;
+    let started = t.optional("started_at");
+    let duration = t.optional("duration_ms");
+    let silence = t.optional("longest_silence_ms");
+    let non_talk = t.optional("non_talk_time_ms");
+    let topics: Vec<(&String, Col)> = t
+        .header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.starts_with("topic_"))
+        .map(|(i, h)| (h, Col(Some(i))))
+        .collect();
+    Ok(t.rows
+        .iter()
+        .map(|r| Call {
+            ok: status.text(r) == Some("ok"),
+            day: day(started.number(r)),
+            duration_ms: duration.number(r),
+            longest_silence_ms: silence.number(r),
+            non_talk_time_ms: non_talk.number(r),
+            topics: topics
+                .iter()
+                .filter(|(_, c)| c.is_true(r))
+                .map(|(h, _)| h.to_string())
+                .collect(),
+        })
+        .collect())
+}
+
+// --- the sections --------------------------------------------------------------------------
+
+struct Volume {
+    recordings: usize,
+    processed: usize,
+    failed: usize,
+    hours: f64,
+    chart: Svg,
+}
+
+fn volume(calls: &[Call]) -> Volume {
+    let ok: Vec<&Call> = calls.iter().filter(|c| c.ok).collect();
+    let mut per_day: BTreeMap<&str, f64> = BTreeMap::new();
+    for c in &ok {
+        *per_day.entry(&c.day).or_default() += 1.0;
     }
     // short labels (MM-DD) keep the bars readable
     let per_day: Vec<(String, f64)> = per_day
         .into_iter()
-        .map(|(d, n)| (d.get(5..).unwrap_or(&d).to_string(), n))
+        .map(|(d, n)| (d.get(5..).unwrap_or(d).to_string(), n))
         .collect();
-    let mut html = String::new();
-    let _ = writeln!(
-        html,
-        "<section id=\"volume\"><h2>Volume</h2><p><b>{}</b> recordings, <b>{}</b> processed, <b>{}</b> failed; <b>{hours:.2} h</b> of audio.</p>{}</section>",
-        interactions.len(),
-        ok.len(),
-        interactions.len() - ok.len(),
-        bar_chart("calls per day", &per_day)
-    );
+    Volume {
+        recordings: calls.len(),
+        processed: ok.len(),
+        failed: calls.len() - ok.len(),
+        hours: ok.iter().filter_map(|c| c.duration_ms).sum::<f64>() / 3.6e6,
+        chart: bar_chart("calls per day", &per_day),
+    }
+}
 
-    // drivers with confidence intervals
-    html.push_str("<section id=\"drivers\"><h2>What moves satisfaction</h2>");
-    let drivers = match &inp.scores {
-        Some(d) => table(&d.join("drivers.parquet"))?,
-        None => None,
+/// One row of drivers.parquet, as the report uses it.
+struct Driver {
+    survey_type: String,
+    outcome: String,
+    feature: String,
+    flag: bool,
+    significant: bool,
+    effect: Option<f64>,
+    ci_low: Option<f64>,
+    ci_high: Option<f64>,
+}
+
+fn read_drivers(scores: &Path) -> Result<Option<Vec<Driver>>, ReportError> {
+    let Some(t) = Rows::read(scores.join("drivers.parquet"), "score")? else {
+        return Ok(None);
     };
-    match drivers {
-        None => html.push_str(&missing("driver analysis", "callsift score")),
-        Some(rows) => {
-            let mut families: Vec<(String, String)> = rows
-                .iter()
-                .filter(|r| r.get("significant").map(String::as_str) == Some("true"))
-                .map(|r| (r["survey_type"].clone(), r["outcome"].clone()))
-                .collect();
-            families.sort();
-            families.dedup();
-            if families.is_empty() {
-                html.push_str("<p>No feature moves the survey outcomes significantly (q &lt; 0.05) in this data.</p>");
-            }
-            for (ty, outcome) in families.iter().filter(|(_, o)| !o.ends_with("_mean")) {
-                let mut sig: Vec<(String, f64, f64, f64)> = rows
-                    .iter()
-                    .filter(|r| {
-                        &r["survey_type"] == ty
-                            && &r["outcome"] == outcome
-                            && r.get("significant").map(String::as_str) == Some("true")
-                            && r.get("feature_type").map(String::as_str) == Some("flag")
-                    })
-                    .filter_map(|r| {
-                        Some((
-                            r["feature"].clone(),
-                            f(r, "effect")?,
-                            f(r, "ci_low")?,
-                            f(r, "ci_high")?,
-                        ))
-                    })
-                    .collect();
-                sig.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
-                sig.truncate(12);
-                if sig.is_empty() {
-                    continue;
-                }
-                let _ = write!(
-                    html,
-                    "<h3>{} / {}</h3>{}",
-                    esc(ty),
-                    esc(outcome),
-                    forest_plot(&format!("{ty} {outcome}: effect and 95% interval"), &sig)
-                );
-            }
+    let c = |name: &str| t.column(name);
+    let (survey_type, outcome, feature) = (c("survey_type")?, c("outcome")?, c("feature")?);
+    let (feature_type, significant) = (c("feature_type")?, c("significant")?);
+    let (effect, ci_low, ci_high) = (c("effect")?, c("ci_low")?, c("ci_high")?);
+    Ok(Some(
+        t.rows
+            .iter()
+            .filter_map(|r| {
+                Some(Driver {
+                    survey_type: survey_type.text(r)?.to_string(),
+                    outcome: outcome.text(r)?.to_string(),
+                    feature: feature.text(r)?.to_string(),
+                    flag: feature_type.text(r) == Some("flag"),
+                    significant: significant.is_true(r),
+                    effect: effect.number(r),
+                    ci_low: ci_low.number(r),
+                    ci_high: ci_high.number(r),
+                })
+            })
+            .collect(),
+    ))
+}
+
+struct DriverFamily {
+    survey_type: String,
+    outcome: String,
+    chart: Svg,
+}
+
+struct Drivers {
+    any_significant: bool,
+    families: Vec<DriverFamily>,
+}
+
+/// Per survey type and outcome (not the `_mean` ones), the 12 strongest significant flags
+/// with their intervals.
+fn drivers(rows: &[Driver]) -> Drivers {
+    let mut families: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r.significant)
+        .map(|r| (r.survey_type.as_str(), r.outcome.as_str()))
+        .collect();
+    families.sort();
+    families.dedup();
+    let mut out = Drivers {
+        any_significant: !families.is_empty(),
+        families: Vec::new(),
+    };
+    for (ty, outcome) in families.into_iter().filter(|(_, o)| !o.ends_with("_mean")) {
+        let mut sig: Vec<(String, f64, f64, f64)> = rows
+            .iter()
+            .filter(|r| r.survey_type == ty && r.outcome == outcome && r.significant && r.flag)
+            .filter_map(|r| Some((r.feature.clone(), r.effect?, r.ci_low?, r.ci_high?)))
+            .collect();
+        sig.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        sig.truncate(12);
+        if sig.is_empty() {
+            continue;
+        }
+        out.families.push(DriverFamily {
+            survey_type: ty.into(),
+            outcome: outcome.into(),
+            chart: forest_plot(&format!("{ty} {outcome}: effect and 95% interval"), &sig),
+        });
+    }
+    out
+}
+
+struct Topics {
+    chart: Svg,
+    days: Vec<String>,
+    /// Topic column and its count of calls per day of `days`.
+    rows: Vec<(String, Vec<usize>)>,
+}
+
+/// Calls per complaint topic and day; `None` when no call has a topic.
+fn topics(calls: &[Call]) -> Option<Topics> {
+    let mut grid: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+    for c in calls.iter().filter(|c| c.ok) {
+        for t in &c.topics {
+            *grid.entry(t).or_default().entry(&c.day).or_default() += 1;
         }
     }
-    html.push_str("</section>\n");
-
-    // complaint topics over time
-    html.push_str("<section id=\"topics\"><h2>Complaint topics over time</h2>");
-    let topics: Vec<String> = interactions.first().map_or_else(Vec::new, |r| {
-        r.keys()
-            .filter(|k| k.starts_with("topic_"))
-            .cloned()
-            .collect()
-    });
-    let mut grid: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
-    for r in &ok {
-        for t in &topics {
-            if r.get(t).map(String::as_str) == Some("true") {
-                *grid
-                    .entry(t.clone())
-                    .or_default()
-                    .entry(day(r))
-                    .or_default() += 1;
-            }
-        }
-    }
-    let days: Vec<String> = {
-        let mut d: Vec<String> = grid.values().flat_map(|m| m.keys().cloned()).collect();
-        d.sort();
-        d.dedup();
-        d
-    };
     if grid.is_empty() {
-        html.push_str("<p>No complaint topic found.</p>");
-    } else {
-        let totals: Vec<(String, f64)> = grid
+        return None;
+    }
+    let days: BTreeSet<&str> = grid.values().flat_map(|m| m.keys().copied()).collect();
+    let totals: Vec<(String, f64)> = grid
+        .iter()
+        .map(|(t, m)| {
+            (
+                t.trim_start_matches("topic_").to_string(),
+                m.values().sum::<usize>() as f64,
+            )
+        })
+        .collect();
+    Some(Topics {
+        chart: bar_chart("calls per complaint topic", &totals),
+        rows: grid
             .iter()
             .map(|(t, m)| {
-                (
-                    t.trim_start_matches("topic_").to_string(),
-                    m.values().sum::<usize>() as f64,
-                )
+                let counts = days.iter().map(|d| m.get(d).copied().unwrap_or(0));
+                (t.to_string(), counts.collect())
             })
-            .collect();
-        html.push_str(&bar_chart("calls per complaint topic", &totals));
-        html.push_str("<table><tr><th>topic</th>");
-        for d in &days {
-            let _ = write!(html, "<th>{}</th>", esc(d));
-        }
-        html.push_str("</tr>");
-        for (t, m) in &grid {
-            let _ = write!(html, "<tr><td>{}</td>", esc(t));
-            for d in &days {
-                let _ = write!(html, "<td>{}</td>", m.get(d).copied().unwrap_or(0));
-            }
-            html.push_str("</tr>");
-        }
-        html.push_str("</table>");
-    }
-    html.push_str("</section>\n");
+            .collect(),
+        days: days.into_iter().map(str::to_string).collect(),
+    })
+}
 
-    // silence distribution
-    html.push_str("<section id=\"silence\"><h2>Silence and non-talk time</h2>");
+struct Silence {
+    chart: Svg,
+    mean_non_talk_pct: Option<f64>,
+}
+
+fn silence(calls: &[Call]) -> Silence {
+    let ok: Vec<&Call> = calls.iter().filter(|c| c.ok).collect();
     let buckets = [
         (0.0, 3.0),
         (3.0, 5.0),
@@ -277,186 +489,218 @@ pub fn build(inp: &ReportInputs, out_dir: &Path) -> Result<String, StoreError> {
         .map(|(a, b)| {
             let n = ok
                 .iter()
-                .filter_map(|r| f(r, "longest_silence_ms"))
+                .filter_map(|c| c.longest_silence_ms)
                 .filter(|v| *v / 1000.0 >= *a && *v / 1000.0 < *b)
                 .count();
-            (
-                if b.is_finite() {
-                    format!("{a}-{b} s")
-                } else {
-                    format!("≥{a} s")
-                },
-                n as f64,
-            )
+            let label = if b.is_finite() {
+                format!("{a}-{b} s")
+            } else {
+                format!("≥{a} s")
+            };
+            (label, n as f64)
         })
         .collect();
-    html.push_str(&bar_chart("calls by longest silence", &hist));
     let shares: Vec<f64> = ok
         .iter()
-        .filter_map(|r| Some(f(r, "non_talk_time_ms")? / f(r, "duration_ms")?.max(1.0)))
+        .filter_map(|c| Some(c.non_talk_time_ms? / c.duration_ms?.max(1.0)))
         .collect();
-    if !shares.is_empty() {
-        let _ = write!(
-            html,
-            "<p>Mean non-talk share: <b>{:.1}%</b> of call time.</p>",
-            100.0 * shares.iter().sum::<f64>() / shares.len() as f64
-        );
+    Silence {
+        chart: bar_chart("calls by longest silence", &hist),
+        mean_non_talk_pct: (!shares.is_empty())
+            .then(|| 100.0 * shares.iter().sum::<f64>() / shares.len() as f64),
     }
-    html.push_str("</section>\n");
+}
 
-    // checklist alignment
-    html.push_str("<section id=\"checklist\"><h2>QA checklist alignment</h2>");
-    let report_json = inp
-        .scores
-        .as_ref()
-        .map(|d| d.join("score_report.json"))
-        .filter(|p| p.exists());
-    match report_json
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-    {
-        None => html.push_str(&missing("checklist alignment", "callsift score")),
-        Some(v) => {
-            html.push_str("<table><tr><th>item</th><th>on checklist</th><th>outcome</th><th>effect</th><th>verdict</th></tr>");
-            for c in v["checklist"].as_array().into_iter().flatten() {
-                let _ = write!(
-                    html,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    esc(c["feature"].as_str().unwrap_or("")),
-                    if c["on_checklist"].as_bool() == Some(true) {
-                        "yes"
-                    } else {
-                        "no"
-                    },
-                    esc(c["outcome"].as_str().unwrap_or("")),
-                    c["effect"]
-                        .as_f64()
-                        .map_or("-".into(), |e| format!("{e:+.1}")),
-                    esc(c["verdict"].as_str().unwrap_or(""))
-                );
-            }
-            html.push_str("</table>");
+struct ChecklistItem {
+    feature: String,
+    on_checklist: bool,
+    outcome: String,
+    effect: String,
+    verdict: String,
+}
+
+/// The checklist alignment of `score_report.json`; `None` when there is none to read.
+fn checklist(scores: &Path) -> Option<Vec<ChecklistItem>> {
+    let text = std::fs::read_to_string(scores.join("score_report.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let s = |c: &serde_json::Value, k: &str| c[k].as_str().unwrap_or("").to_string();
+    Some(
+        v["checklist"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| ChecklistItem {
+                feature: s(c, "feature"),
+                on_checklist: c["on_checklist"].as_bool() == Some(true),
+                outcome: s(c, "outcome"),
+                effect: c["effect"]
+                    .as_f64()
+                    .map_or("-".into(), |e| format!("{e:+.1}")),
+                verdict: s(c, "verdict"),
+            })
+            .collect(),
+    )
+}
+
+/// The metrics shown per agent and period.
+const CARD_METRICS: [&str; 6] = [
+    "aht_ms",
+    "non_talk_share_pct",
+    "hold_time_ms",
+    "complaint_rate_pct",
+    "repeat_contact_rate_pct",
+    "nps",
+];
+
+/// One metric of an agent-period: its value, percentile (`pN`) and the count it rests on.
+#[derive(Clone)]
+struct CardCell {
+    value: String,
+    percentile: String,
+    n: String,
+}
+
+struct CardRow {
+    agent_id: String,
+    period: String,
+    queue: String,
+    calls: String,
+    /// One per [`CARD_METRICS`].
+    cells: Vec<CardCell>,
+}
+
+struct Scorecards {
+    metrics: [&'static str; 6],
+    rows: Vec<CardRow>,
+}
+
+/// scorecard.parquet (one row per agent, period and metric) as one row per agent and period.
+fn read_scorecards(cards: &Path) -> Result<Option<Scorecards>, ReportError> {
+    let Some(t) = Rows::read(cards.join("scorecard.parquet"), "scorecard")? else {
+        return Ok(None);
+    };
+    let c = |name: &str| t.column(name);
+    let (agent, period, queue, calls) = (c("agent_id")?, c("period")?, c("queue")?, c("calls")?);
+    let (metric, value, percentile, n) = (c("metric")?, c("value")?, c("percentile")?, c("n")?);
+    let mut by: BTreeMap<(&str, &str), CardRow> = BTreeMap::new();
+    for r in &t.rows {
+        let (Some(a), Some(p)) = (agent.text(r), period.text(r)) else {
+            continue;
+        };
+        let row = by.entry((a, p)).or_insert_with(|| CardRow {
+            agent_id: a.into(),
+            period: p.into(),
+            queue: String::new(),
+            calls: String::new(),
+            cells: vec![
+                CardCell {
+                    value: "-".into(),
+                    percentile: String::new(),
+                    n: String::new(),
+                };
+                CARD_METRICS.len()
+            ],
+        });
+        row.queue = queue.text(r).unwrap_or_default().into();
+        row.calls = calls.text(r).unwrap_or_default().into();
+        if let Some(k) = CARD_METRICS.iter().position(|m| Some(*m) == metric.text(r)) {
+            row.cells[k] = CardCell {
+                value: value.number(r).map_or("-".into(), |v| format!("{v:.0}")),
+                percentile: percentile
+                    .number(r)
+                    .map_or(String::new(), |p| format!("p{p:.0}")),
+                n: n.text(r).unwrap_or_default().into(),
+            };
         }
     }
-    html.push_str("</section>\n");
+    Ok(Some(Scorecards {
+        metrics: CARD_METRICS,
+        rows: by.into_values().collect(),
+    }))
+}
 
-    // scorecards
-    html.push_str("<section id=\"scorecards\"><h2>Agent scorecards</h2>");
-    let cards = match &inp.cards {
-        Some(d) => table(&d.join("scorecard.parquet"))?,
+/// A link to a QA review page.
+struct QaLink {
+    href: String,
+    interaction_id: String,
+    agent_id: String,
+    reasons: String,
+}
+
+/// One link per sampled call of qa_sample.parquet, relative to the report's folder.
+fn read_qa_links(qa: &Path, out_dir: &Path) -> Result<Option<Vec<QaLink>>, ReportError> {
+    let Some(t) = Rows::read(qa.join("qa_sample.parquet"), "sample")? else {
+        return Ok(None);
+    };
+    let (id, agent, page) = (
+        t.column("interaction_id")?,
+        t.column("agent_id")?,
+        t.column("review_page")?,
+    );
+    let reasons = t.optional("reasons");
+    let base = pathdiff(qa, out_dir);
+    let mut seen = BTreeSet::new();
+    let mut links = Vec::new();
+    for r in &t.rows {
+        let (Some(i), Some(p)) = (id.text(r), page.text(r)) else {
+            continue;
+        };
+        if !seen.insert(i) {
+            continue;
+        }
+        links.push(QaLink {
+            // the page name `sample` stored (sample::file_stem), never rebuilt here
+            href: format!("{base}/{p}"),
+            interaction_id: i.into(),
+            agent_id: agent.text(r).unwrap_or_default().into(),
+            reasons: reasons.text(r).unwrap_or_default().into(),
+        });
+    }
+    Ok(Some(links))
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct ReportPage {
+    volume: Volume,
+    drivers: Option<Drivers>,
+    topics: Option<Topics>,
+    silence: Silence,
+    checklist: Option<Vec<ChecklistItem>>,
+    scorecards: Option<Scorecards>,
+    qa: Option<Vec<QaLink>>,
+    version: &'static str,
+}
+
+/// Build the HTML (reads the tables; writes nothing). Links to the QA pages are relative to
+/// `out_dir`, the report's folder.
+pub fn build(inp: &ReportInputs, out_dir: &Path) -> Result<String, ReportError> {
+    let calls = read_calls(&inp.features)?;
+    let drivers = match &inp.scores {
+        Some(d) => read_drivers(d)?.map(|rows| drivers(&rows)),
         None => None,
     };
-    match cards {
-        None => html.push_str(&missing("scorecards", "callsift scorecard")),
-        Some(rows) => {
-            let metrics = [
-                "aht_ms",
-                "non_talk_share_pct",
-                "hold_time_ms",
-                "complaint_rate_pct",
-                "repeat_contact_rate_pct",
-                "nps",
-            ];
-            // (agent, period) -> metric -> (value, percentile, n)
-            type Cells = BTreeMap<(String, String), BTreeMap<String, (String, String, String)>>;
-            let mut by: Cells = BTreeMap::new();
-            for r in &rows {
-                let key = (r["agent_id"].clone(), r["period"].clone());
-                let cell = by.entry(key).or_default();
-                cell.insert(
-                    "calls".into(),
-                    (r["calls"].clone(), String::new(), r["queue"].clone()),
-                );
-                if metrics.contains(&r["metric"].as_str()) {
-                    cell.insert(
-                        r["metric"].clone(),
-                        (
-                            f(r, "value").map_or("-".into(), |v| format!("{v:.0}")),
-                            f(r, "percentile").map_or(String::new(), |p| format!("p{p:.0}")),
-                            r["n"].clone(),
-                        ),
-                    );
-                }
-            }
-            html.push_str("<table><tr><th>agent</th><th>period</th><th>queue</th><th>calls</th>");
-            for m in metrics {
-                let _ = write!(html, "<th>{m}</th>");
-            }
-            html.push_str("</tr>");
-            for ((agent, period), cell) in &by {
-                let calls = cell.get("calls").cloned().unwrap_or_default();
-                let _ = write!(
-                    html,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-                    esc(agent),
-                    esc(period),
-                    esc(&calls.2),
-                    esc(&calls.0)
-                );
-                for m in metrics {
-                    let (v, p, n) = cell
-                        .get(m)
-                        .cloned()
-                        .unwrap_or_else(|| ("-".into(), String::new(), String::new()));
-                    let _ = write!(
-                        html,
-                        "<td title=\"n={}\">{} <small>{}</small></td>",
-                        esc(&n),
-                        esc(&v),
-                        esc(&p)
-                    );
-                }
-                html.push_str("</tr>");
-            }
-            html.push_str("</table><p><small>pN: percentile among agents of the same queue and channel.</small></p>");
-        }
-    }
-    html.push_str("</section>\n");
-
-    // QA sample
-    html.push_str("<section id=\"qa\"><h2>QA sample</h2>");
+    let scorecards = match &inp.cards {
+        Some(d) => read_scorecards(d)?,
+        None => None,
+    };
     let qa = match &inp.qa {
-        Some(d) => table(&d.join("qa_sample.parquet"))?.map(|t| (d.clone(), t)),
+        Some(d) => read_qa_links(d, out_dir)?,
         None => None,
     };
-    match qa {
-        None => html.push_str(&missing("QA sample", "callsift sample")),
-        Some((dir, rows)) => {
-            let base = pathdiff(&dir, out_dir);
-            let mut seen = std::collections::BTreeSet::new();
-            html.push_str("<ul>");
-            for r in &rows {
-                if !seen.insert(r["interaction_id"].clone()) {
-                    continue;
-                }
-                let _ = write!(
-                    html,
-                    "<li><a href=\"{}\">{}</a> — {} ({})</li>",
-                    // the page name `sample` stored (sample::file_stem), never rebuilt here
-                    html_escape::encode_double_quoted_attribute(&format!(
-                        "{base}/{}",
-                        r["review_page"]
-                    )),
-                    esc(&r["interaction_id"]),
-                    esc(&r["agent_id"]),
-                    esc(r.get("reasons").map_or("", String::as_str))
-                );
-            }
-            html.push_str("</ul>");
-        }
-    }
-    html.push_str("</section>\n");
-
-    Ok(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>callsift report</title><style>\
-body{{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#222}}\
-section{{margin:2rem 0}}table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.25rem .5rem;text-align:left}}\
-.missing{{color:#a33}}svg{{max-width:100%;height:auto}}</style></head><body><h1>callsift report</h1>\
-<nav><a href=\"#volume\">volume</a> · <a href=\"#drivers\">drivers</a> · <a href=\"#topics\">topics</a> · <a href=\"#silence\">silence</a> · \
-<a href=\"#checklist\">checklist</a> · <a href=\"#scorecards\">scorecards</a> · <a href=\"#qa\">QA sample</a></nav>\n{html}\
-<footer><small>callsift {}</small></footer></body></html>\n",
-        env!("CARGO_PKG_VERSION")
-    ))
+    let page = ReportPage {
+        volume: volume(&calls),
+        drivers,
+        topics: topics(&calls),
+        silence: silence(&calls),
+        checklist: inp.scores.as_deref().and_then(checklist),
+        scorecards,
+        qa,
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    let mut html = page.render().map_err(ReportError::Render)?;
+    html.push('\n');
+    Ok(html)
 }
 
 /// `target` relative to `from` when it lies under it, else the absolute path.
@@ -473,22 +717,17 @@ fn pathdiff(target: &Path, from: &Path) -> String {
 }
 
 /// Write the report file (atomically).
-pub fn run(inp: &ReportInputs, out: &Path) -> Result<PathBuf, StoreError> {
+pub fn run(inp: &ReportInputs, out: &Path) -> Result<PathBuf, ReportError> {
     let dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
         path: dir.into(),
         source,
     })?;
     let html = build(inp, dir)?;
-    let tmp = out.with_extension("html.partial");
-    std::fs::write(&tmp, html).map_err(|source| StoreError::Io {
-        path: tmp.clone(),
-        source,
-    })?;
-    std::fs::rename(&tmp, out).map_err(|source| StoreError::Io {
+    crate::fsutil::write_atomic(out, html.as_bytes()).map_err(|source| ReportError::Io {
         path: out.into(),
         source,
     })?;
@@ -498,17 +737,148 @@ pub fn run(inp: &ReportInputs, out: &Path) -> Result<PathBuf, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::table::{Column, Table};
+
+    const HOSTILE: &str = "\"><script>alert(1)</script>";
+    /// HOSTILE as HTML text or a quoted attribute value.
+    const ESCAPED: &str = "&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;";
 
     #[test]
     fn charts_are_svg_with_one_mark_per_value() {
         let b = bar_chart("t", &[("a".into(), 1.0), ("b".into(), 3.0)]);
+        let b = b.as_str();
         assert_eq!(b.matches("<rect").count(), 2);
         assert!(b.starts_with("<svg") && b.ends_with("</svg>"));
+        assert!(b.contains("<title>b: 3</title>"), "{b}");
         let f = forest_plot(
             "t",
             &[("x".into(), 1.0, 0.5, 1.5), ("y".into(), -2.0, -3.0, -1.0)],
         );
+        let f = f.as_str();
         assert_eq!(f.matches("<circle").count(), 2);
         assert!(f.contains("x: +1.00 [0.50, 1.50]"));
+        assert!(f.starts_with("<svg") && f.ends_with("</svg>"));
+    }
+
+    #[test]
+    fn chart_titles_and_labels_are_escaped_when_the_svg_is_built() {
+        let charts = [
+            bar_chart(HOSTILE, &[(HOSTILE.into(), 1.0)]),
+            forest_plot(HOSTILE, &[(HOSTILE.into(), 1.0, 0.5, 1.5)]),
+        ];
+        for svg in charts {
+            let s = svg.as_str();
+            assert!(!s.contains("<script") && !s.contains(HOSTILE), "{s}");
+            assert!(s.contains(&format!("aria-label=\"{ESCAPED}\"")), "{s}");
+            assert!(s.contains(&format!("<title>{ESCAPED}</title>")), "{s}");
+            assert!(s.contains(&format!(">{ESCAPED}</text>")), "{s}");
+        }
+    }
+
+    struct Qa(&'static str, Option<&'static str>, &'static str);
+    struct Card(&'static str, &'static str);
+    struct Drv(&'static str, &'static str);
+
+    fn qa_table() -> Table<Qa> {
+        Table::new(
+            "qa_sample",
+            vec![
+                Column::str("interaction_id", false, |r: &Qa| Some(r.0)),
+                Column::str("agent_id", true, |r: &Qa| r.1),
+                Column::str("reasons", false, |r: &Qa| Some(r.0)),
+                Column::str("review_page", false, |r: &Qa| Some(r.2)),
+            ],
+        )
+    }
+
+    /// A scorecard table with a metric column or without.
+    fn card_table(with_metric: bool) -> Table<Card> {
+        let mut cols = vec![
+            Column::str("agent_id", false, |r: &Card| Some(r.0)),
+            Column::str("period", false, |r: &Card| Some(r.0)),
+            Column::str("queue", false, |r: &Card| Some(r.0)),
+            Column::i64("calls", false, |_: &Card| Some(3)),
+            Column::f64("value", true, |_: &Card| Some(42.0)),
+            Column::i64("n", false, |_: &Card| Some(3)),
+            Column::f64("percentile", true, |_: &Card| None),
+        ];
+        if with_metric {
+            cols.push(Column::str("metric", false, |r: &Card| Some(r.1)));
+        }
+        Table::new("scorecard", cols)
+    }
+
+    fn drivers_table() -> Table<Drv> {
+        Table::new(
+            "drivers",
+            vec![
+                Column::str("survey_type", false, |r: &Drv| Some(r.0)),
+                Column::str("outcome", false, |r: &Drv| Some(r.0)),
+                Column::str("feature", false, |r: &Drv| Some(r.1)),
+                Column::str("feature_type", false, |_: &Drv| Some("flag")),
+                Column::f64("effect", true, |_: &Drv| Some(-3.0)),
+                Column::f64("ci_low", true, |_: &Drv| Some(-4.0)),
+                Column::f64("ci_high", true, |_: &Drv| Some(-2.0)),
+                Column::bool("significant", false, |_: &Drv| Some(true)),
+            ],
+        )
+    }
+
+    #[test]
+    fn hostile_table_values_come_out_inert_and_nulls_as_absent() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let qa = [
+            Qa(HOSTILE, Some(HOSTILE), HOSTILE),
+            Qa("B-1", None, "review/B-1.html"),
+        ];
+        store::write_table(&d.join("qa_sample.parquet"), &qa_table(), &qa).unwrap();
+        let cards = [Card(HOSTILE, "nps")];
+        store::write_table(&d.join("scorecard.parquet"), &card_table(true), &cards).unwrap();
+        let drivers = [Drv(HOSTILE, HOSTILE)];
+        store::write_table(&d.join("drivers.parquet"), &drivers_table(), &drivers).unwrap();
+        let inp = ReportInputs {
+            features: d.join("no-features"),
+            scores: Some(d.into()),
+            qa: Some(d.into()),
+            cards: Some(d.into()),
+        };
+        let html = build(&inp, d).unwrap();
+        assert!(
+            !html.contains("<script") && !html.contains(HOSTILE),
+            "{html}"
+        );
+        // text: scorecard cells, the QA list, the drivers heading and chart labels
+        assert!(html.contains(&format!("<tr><td>{ESCAPED}</td><td>{ESCAPED}</td>")));
+        assert!(html.contains(&format!(">{ESCAPED}</a> — {ESCAPED} ({ESCAPED})</li>")));
+        assert!(html.contains(&format!("<h3>{ESCAPED} / {ESCAPED}</h3>")));
+        assert!(html.contains(&format!(">{ESCAPED}</text>")));
+        // attributes: the chart's label, the link (percent-encoded as a path)
+        assert!(html.contains(&format!("aria-label=\"{ESCAPED} {ESCAPED}: effect")));
+        assert!(html.contains("href=\"./%22%3E%3Cscript%3Ealert%281%29%3C/script%3E\""));
+        // a null agent reads as absent
+        assert!(
+            html.contains("<a href=\"./review/B-1.html\">B-1</a> —  (B-1)</li>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_missing_column_is_an_error_naming_the_file_and_the_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scorecard.parquet");
+        store::write_table(&path, &card_table(false), &[Card("a", "nps")]).unwrap();
+        let inp = ReportInputs {
+            features: dir.path().join("no-features"),
+            cards: Some(dir.path().into()),
+            ..Default::default()
+        };
+        let e = build(&inp, dir.path()).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("missing column \"metric\" in {}", path.display()))
+                && e.contains("\nhint: ")
+                && e.contains("callsift scorecard"),
+            "{e}"
+        );
     }
 }

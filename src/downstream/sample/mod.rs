@@ -11,6 +11,7 @@
 //! ([`file_stem`]) however its id sanitises.
 
 pub mod audio_redaction;
+mod pages;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use crate::downstream::{Period, PeriodError};
 use crate::store::table::{Column, Table};
 use crate::store::{self, StoreError};
 use audio_redaction::{MuteSpan, Segment};
+use pages::{IndexEntry, IndexPage, ReviewPage};
 
 /// Seconds of audio kept before and after a flagged moment.
 pub const CLIP_MARGIN_MS: i64 = 3_000;
@@ -34,6 +36,12 @@ pub enum SampleError {
     Output(#[from] StoreError),
     #[error("{path}: {detail}")]
     Io { path: PathBuf, detail: String },
+    #[error("cannot render {path}")]
+    Render {
+        path: PathBuf,
+        #[source]
+        source: askama::Error,
+    },
     #[error(
         "flag {flag:?}: {detail}\nhint: flags are category ids (escalation_request, topic_*), column>number (p_detractor>0.6), or long_silence"
     )]
@@ -523,17 +531,26 @@ pub fn write_clip(
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let tmp = path.with_extension("wav.partial");
-    let mut w = hound::WavWriter::create(&tmp, spec).map_err(|e| io(&tmp, e))?;
-    for i in 0..(b - a) as usize {
-        for ch in &clip {
-            let v = (ch[i].clamp(-1.0, 1.0) * 32767.0).round() as i16;
-            w.write_sample(v).map_err(|e| io(&tmp, e))?;
+    crate::fsutil::write_atomic_with(path, |f| {
+        let mut w = hound::WavWriter::new(std::io::BufWriter::new(f), spec).map_err(wav_io)?;
+        for i in 0..(b - a) as usize {
+            for ch in &clip {
+                let v = (ch[i].clamp(-1.0, 1.0) * 32767.0).round() as i16;
+                w.write_sample(v).map_err(wav_io)?;
+            }
         }
-    }
-    w.finalize().map_err(|e| io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io(path, e))?;
+        w.finalize().map_err(wav_io)
+    })
+    .map_err(|e| io(path, e))?;
     Ok(muted)
+}
+
+/// A WAV writer's error as the I/O error it is (or wraps).
+fn wav_io(e: hound::Error) -> std::io::Error {
+    match e {
+        hound::Error::IoError(e) => e,
+        e => std::io::Error::other(e),
+    }
 }
 
 fn safe(s: &str) -> String {
@@ -599,15 +616,6 @@ pub fn printable(s: &str) -> String {
     out
 }
 
-fn esc(s: &str) -> String {
-    html_escape::encode_text(s).into_owned()
-}
-
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}\
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}\
-.moment{border:1px solid #ccc;border-radius:6px;padding:.8rem;margin:1rem 0}.excerpt{color:#555;font-size:.9rem;white-space:pre-wrap}\
-.hit{background:#fff3b0}";
-
 /// Run `sample`: choose, write the sample table, the clips and the review pages.
 pub fn run(
     features: &Path,
@@ -619,7 +627,46 @@ pub fn run(
     s.validate()?;
     let loaded = load(features, scores)?;
     let (picks, shortfalls) = choose(&loaded.cands, s);
-    let mut sum = SampleSummary {
+    let mut sum = summary(&picks, shortfalls);
+    for d in ["clips", "review"] {
+        std::fs::create_dir_all(out.join(d)).map_err(|e| io(&out.join(d), e))?;
+    }
+    // segments by call, for transcript excerpts and audio redaction
+    let segs = loaded.segments.as_ref().map(segments_by_call);
+    let ctx = Review {
+        out,
+        audio_root,
+        settings: s,
+    };
+    let mut rows = Vec::new();
+    let mut entries = Vec::new();
+    for p in &picks {
+        let c = &loaded.cands[p.index];
+        let (call_rows, entry) = ctx.call(c, p, known_segments(c, segs.as_ref()), &mut sum)?;
+        rows.extend(call_rows);
+        entries.push(entry);
+    }
+    let index = out.join("index.html");
+    let page = IndexPage {
+        picked: sum.picked,
+        targeted: sum.targeted,
+        random: sum.picked - sum.targeted,
+        seed: s.seed,
+        entries: &entries,
+    };
+    pages::write_page(&index, &page)?;
+    let csv_path = write_csv(&out.join("qa_sample.csv"), &rows)?;
+    sum.written = vec![
+        csv_path,
+        store::write_table(&out.join("qa_sample.parquet"), &qa_sample_table(), &rows)?,
+        index,
+    ];
+    Ok(sum)
+}
+
+/// What `run` says before it writes anything: the counts of the picks and the short strata.
+fn summary(picks: &[Pick], shortfalls: Vec<Shortfall>) -> SampleSummary {
+    SampleSummary {
         picked: picks.len(),
         targeted: picks.iter().filter(|p| p.targeted).count(),
         strata: picks
@@ -629,36 +676,35 @@ pub fn run(
             .len(),
         shortfalls,
         ..Default::default()
-    };
-    for d in ["clips", "review"] {
-        std::fs::create_dir_all(out.join(d)).map_err(|e| io(&out.join(d), e))?;
     }
-    // segments by call, for transcript excerpts and audio redaction
-    let segs = loaded.segments.as_ref().map(segments_by_call);
-    let mut rows = Vec::new();
-    let mut index_rows = String::new();
-    for p in &picks {
-        let c = &loaded.cands[p.index];
+}
+
+/// Where and how the review of each picked call is written.
+struct Review<'a> {
+    out: &'a Path,
+    audio_root: Option<&'a Path>,
+    settings: &'a SampleSettings,
+}
+
+impl Review<'_> {
+    /// The review of one picked call: a clip per timed flagged moment, its review page, its
+    /// rows of the sample table (one per moment, or one without evidence) and its index line.
+    fn call(
+        &self,
+        c: &Candidate,
+        p: &Pick,
+        segments: Option<&[Segment]>,
+        sum: &mut SampleSummary,
+    ) -> Result<(Vec<SampleRow>, IndexEntry), SampleError> {
         let stem = file_stem(&c.interaction_id);
         let page = format!("review/{stem}.html");
-        let call_segs = known_segments(c, segs.as_ref());
-        let evidence: Vec<&Evidence> = c.flagged_evidence(&s.flags);
+        let evidence: Vec<&Evidence> = c.flagged_evidence(&self.settings.flags);
         let reasons = if p.targeted {
             p.reasons.join(", ")
         } else {
             "random".into()
         };
-        // decode once per call, only when there is a moment to cut
-        let timed: Vec<&&Evidence> = evidence.iter().filter(|e| e.end_ms > e.start_ms).collect();
-        let source = if timed.is_empty() {
-            None
-        } else {
-            clip_source(c, call_segs, audio_root, s.keep_original_audio)
-                .map_err(|e| sum.clip_errors.push((c.interaction_id.clone(), e)))
-                .ok()
-        };
-        let mut moments = String::new();
-        // one row per flagged moment, or one row without evidence
+        let source = self.clip_source(c, &evidence, segments, sum);
         let row = |e: Option<&Evidence>, clip: Option<String>, muted: Option<i64>| SampleRow {
             interaction_id: c.interaction_id.clone(),
             agent_id: p.agent_id.clone(),
@@ -674,86 +720,87 @@ pub fn run(
             clip,
             review_page: page.clone(),
         };
+        let mut rows = Vec::new();
         if evidence.is_empty() {
             rows.push(row(None, None, None));
         }
+        let mut moments = Vec::new();
         for (k, e) in evidence.iter().enumerate() {
-            let (mut clip, mut muted) = (None, None);
-            if let Some((a, mute)) = &source
-                && e.end_ms > e.start_ms
-            {
-                let name = format!("clips/{stem}_{:02}_{}.wav", k + 1, safe(&e.category_id));
-                let ms = write_clip(
-                    &out.join(&name),
-                    &a.channels,
-                    e.start_ms - CLIP_MARGIN_MS,
-                    e.end_ms + CLIP_MARGIN_MS,
-                    mute,
-                )?;
-                sum.clips += 1;
-                sum.muted_ms += ms;
-                clip = Some(name);
-                muted = (!s.keep_original_audio).then_some(ms);
-            }
-            let excerpt = excerpt(call_segs.unwrap_or_default(), e);
-            let player = clip.as_ref().map_or(String::new(), |n| {
-                format!("<audio controls preload=\"none\" src=\"../{n}\"></audio>")
-            });
-            moments.push_str(&format!(
-                "<div class=\"moment\"><h3>{} — {} at {}–{}</h3><p>“{}”</p>{player}<div class=\"excerpt\">{excerpt}</div></div>\n",
-                esc(&e.category_id),
-                esc(&e.role),
-                clock(e.start_ms),
-                clock(e.end_ms),
-                esc(&e.text),
-            ));
+            let (clip, muted) = match &source {
+                Some(src) if e.end_ms > e.start_ms => self.cut_clip(&stem, k, e, src, sum)?,
+                _ => (None, None),
+            };
+            moments.push(pages::moment(e, clip.clone(), segments.unwrap_or_default()));
             rows.push(row(Some(e), clip, muted));
         }
-        if moments.is_empty() {
-            moments = "<p>No flagged moment: a random pick for an unbiased view; listen to the whole call.</p>".into();
-        }
-        let html = format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>QA review {id}</title><style>{STYLE}</style></head>\
-<body><p><a href=\"../index.html\">← all picks</a></p><h1>QA review: {id}</h1>\
-<table><tr><th>agent</th><td>{agent}</td></tr><tr><th>period</th><td>{period}</td></tr><tr><th>why picked</th><td>{why}</td></tr>\
-<tr><th>recording</th><td>{src}</td></tr></table>\n{moments}</body></html>\n",
-            id = esc(&c.interaction_id),
-            agent = esc(&p.agent_id),
-            period = esc(&p.period),
-            why = esc(&reasons),
-            src = esc(&c.source_path),
-        );
-        std::fs::write(out.join(&page), html).map_err(|e| io(&out.join(&page), e))?;
-        index_rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td><a href=\"{page}\">{}</a></td><td>{}</td><td>{}</td></tr>\n",
-            esc(&p.agent_id),
-            esc(&p.period),
-            esc(&c.interaction_id),
-            if p.targeted { "targeted" } else { "random" },
-            esc(&reasons)
-        ));
+        let review = ReviewPage {
+            interaction_id: &c.interaction_id,
+            agent_id: &p.agent_id,
+            period: &p.period,
+            reasons: &reasons,
+            source_path: &c.source_path,
+            moments,
+        };
+        pages::write_page(&self.out.join(&page), &review)?;
+        let entry = IndexEntry {
+            agent_id: p.agent_id.clone(),
+            period: p.period.clone(),
+            interaction_id: c.interaction_id.clone(),
+            page,
+            pick: if p.targeted { "targeted" } else { "random" },
+            reasons,
+        };
+        Ok((rows, entry))
     }
-    let index = out.join("index.html");
-    std::fs::write(
-        &index,
-        format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>QA sample</title><style>{STYLE}</style></head>\
-<body><h1>QA sample</h1><p>{} calls ({} targeted, {} random), seed {}</p><table><tr><th>agent</th><th>period</th><th>call</th><th>pick</th><th>why</th></tr>\n{index_rows}</table></body></html>\n",
-            sum.picked,
-            sum.targeted,
-            sum.picked - sum.targeted,
-            s.seed
-        ),
-    )
-    .map_err(|e| io(&index, e))?;
-    let csv_path = write_csv(&out.join("qa_sample.csv"), &rows)?;
-    sum.written = vec![
-        csv_path,
-        store::write_table(&out.join("qa_sample.parquet"), &qa_sample_table(), &rows)?,
-        index,
-    ];
-    Ok(sum)
+
+    /// The decoded recording and the spans to mute, decoded once per call and only when a
+    /// moment is timed; `None` when there is nothing to cut or it cannot be cut (the reason
+    /// goes to the summary).
+    fn clip_source(
+        &self,
+        c: &Candidate,
+        evidence: &[&Evidence],
+        segments: Option<&[Segment]>,
+        sum: &mut SampleSummary,
+    ) -> Option<ClipSource> {
+        if !evidence.iter().any(|e| e.end_ms > e.start_ms) {
+            return None;
+        }
+        let keep = self.settings.keep_original_audio;
+        clip_source(c, segments, self.audio_root, keep)
+            .map_err(|e| sum.clip_errors.push((c.interaction_id.clone(), e)))
+            .ok()
+    }
+
+    /// Cut the clip of the `k`-th flagged moment of a call: its name (relative to the sample
+    /// folder) and the milliseconds muted (`None` when the original audio is kept).
+    fn cut_clip(
+        &self,
+        stem: &str,
+        k: usize,
+        e: &Evidence,
+        (audio, mute): &ClipSource,
+        sum: &mut SampleSummary,
+    ) -> Result<(Option<String>, Option<i64>), SampleError> {
+        let name = format!("clips/{stem}_{:02}_{}.wav", k + 1, safe(&e.category_id));
+        let ms = write_clip(
+            &self.out.join(&name),
+            &audio.channels,
+            e.start_ms - CLIP_MARGIN_MS,
+            e.end_ms + CLIP_MARGIN_MS,
+            mute,
+        )?;
+        sum.clips += 1;
+        sum.muted_ms += ms;
+        Ok((
+            Some(name),
+            (!self.settings.keep_original_audio).then_some(ms),
+        ))
+    }
 }
+
+/// The decoded recording of a call and the spans its clips must mute.
+type ClipSource = (crate::pipeline::decode::Audio, Vec<MuteSpan>);
 
 const NO_SEGMENTS: &str = "the features lack this call's segments, which clips need to mute payment and identity data\nhint: point --features at the full output of callsift run, or pass --keep-original-audio where the site may keep such audio";
 
@@ -765,7 +812,7 @@ fn clip_source(
     segments: Option<&[Segment]>,
     audio_root: Option<&Path>,
     keep_original_audio: bool,
-) -> Result<(crate::pipeline::decode::Audio, Vec<MuteSpan>), String> {
+) -> Result<ClipSource, String> {
     let mute = match (keep_original_audio, segments) {
         (true, _) => Vec::new(),
         (false, Some(segs)) => audio_redaction::mute_spans(segs),
@@ -824,29 +871,16 @@ fn segments_by_call(table: &store::read::TextRows) -> HashMap<String, Vec<Segmen
     out
 }
 
-/// The transcript 15 s around a moment, as HTML lines, the moment's own lines highlighted.
-fn excerpt(segs: &[Segment], e: &Evidence) -> String {
-    segs.iter()
-        .filter(|s| s.end_ms >= e.start_ms - 15_000 && s.start_ms <= e.end_ms + 15_000)
-        .map(|s| {
-            let line = format!("[{}] {}: {}", clock(s.start_ms), esc(&s.role), esc(&s.text));
-            if s.end_ms > e.start_ms && s.start_ms < e.end_ms.max(e.start_ms + 1) {
-                format!("<span class=\"hit\">{line}</span>")
-            } else {
-                line
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// Write `qa_sample.csv`, neutralised for spreadsheets.
 fn write_csv(path: &Path, rows: &[SampleRow]) -> Result<PathBuf, SampleError> {
-    let mut w = csv::Writer::from_path(path).map_err(|e| io(path, e))?;
-    for r in rows {
-        w.serialize(r.for_spreadsheet()).map_err(|e| io(path, e))?;
-    }
-    w.flush().map_err(|e| io(path, e))?;
+    crate::fsutil::write_atomic_with(path, |f| {
+        let mut w = csv::Writer::from_writer(f);
+        for r in rows {
+            w.serialize(r.for_spreadsheet())?;
+        }
+        w.flush()
+    })
+    .map_err(|e| io(path, e))?;
     Ok(path.to_path_buf())
 }
 
