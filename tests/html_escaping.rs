@@ -3,6 +3,8 @@
 //! text in the review pages, the QA index and the report, in the files and in headless
 //! chromium's DOM. Needs no model; needs chromium (installed by scripts/setup.sh).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,10 +12,7 @@ use callsift::analyze::rules::{Hit, Kind, RuleSet};
 use callsift::conversation::Role;
 use callsift::record::Interaction;
 use callsift::store::sink::ParquetSink;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{callsift_ok, chromium, root};
 
 const CHROMIUM_FLAGS: [&str; 5] = [
     "--headless",
@@ -22,18 +21,6 @@ const CHROMIUM_FLAGS: [&str; 5] = [
     "--enable-logging=stderr",
     "--v=0",
 ];
-
-fn chromium() -> &'static str {
-    ["chromium", "chromium-browser"]
-        .into_iter()
-        .find(|c| {
-            Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect("chromium is not installed: run scripts/setup.sh")
-}
 
 /// The DOM of a page as headless chromium builds it, and the browser's log.
 fn dump_dom(url: &str) -> (String, String) {
@@ -48,20 +35,6 @@ fn dump_dom(url: &str) -> (String, String) {
         String::from_utf8_lossy(&dom.stdout).to_string(),
         String::from_utf8_lossy(&dom.stderr).to_string(),
     )
-}
-
-fn callsift(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_callsift"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "callsift {args:?}: {text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
 }
 
 const HOSTILE: &str = "\"><script>alert(1)</script>";
@@ -125,7 +98,7 @@ fn hostile_agent_category_and_evidence_come_out_inert_in_the_review_pages_and_th
     let dir = tempfile::tempdir().unwrap();
     let d = |p: &str| dir.path().join(p).display().to_string();
     write_hostile_features(dir.path().join("features").as_path());
-    callsift(&[
+    callsift_ok(&[
         "sample",
         "--quiet",
         "--per-agent",
@@ -143,7 +116,7 @@ fn hostile_agent_category_and_evidence_come_out_inert_in_the_review_pages_and_th
         "--out",
         &d("report/qa"),
     ]);
-    callsift(&[
+    callsift_ok(&[
         "scorecard",
         "--quiet",
         "--period",
@@ -153,7 +126,7 @@ fn hostile_agent_category_and_evidence_come_out_inert_in_the_review_pages_and_th
         "--out",
         &d("cards"),
     ]);
-    callsift(&[
+    callsift_ok(&[
         "report",
         "--features",
         &d("features"),

@@ -172,15 +172,7 @@ fn report_opens_in_a_headless_browser_with_every_section() {
     let dir = tempfile::tempdir().unwrap();
     let page = format!("file://{}", build_report(dir.path()).display());
 
-    let chromium = ["chromium", "chromium-browser"]
-        .into_iter()
-        .find(|c| {
-            Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect("chromium is not installed: run scripts/setup.sh");
+    let chromium = common::chromium();
     let flags = [
         "--headless",
         "--no-sandbox",

@@ -130,3 +130,16 @@ pub fn write_features(dir: &Path, rules: &RuleSet, calls: impl IntoIterator<Item
     }
     sink.finish().unwrap();
 }
+
+/// The headless browser's command (Debian `chromium`, or `chromium-browser` elsewhere).
+pub fn chromium() -> &'static str {
+    ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("chromium is not installed: run scripts/setup.sh")
+}
