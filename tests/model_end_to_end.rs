@@ -479,6 +479,21 @@ fn model_converter_writes_a_complete_verified_model() {
     let again = models::fetch("tiny.en", WeightType::F16, dir.path(), false, &mut |_| {}).unwrap();
     assert!(again.already_present);
 
+    // a conversion that does not match the recorded checksum leaves the folder as it was
+    let sums_path = dir.path().join("SHA256SUMS");
+    let sums = fs::read_to_string(&sums_path).unwrap();
+    fs::write(&sums_path, sums.replace(&out.sha256, &"0".repeat(64))).unwrap();
+    let err = models::fetch("tiny.en", WeightType::F16, dir.path(), true, &mut |_| {}).unwrap_err();
+    assert!(matches!(err, models::ModelError::Checksum { .. }), "{err}");
+    assert_eq!(models::sha256_file(&out.path).unwrap(), out.sha256);
+    let partial: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(partial.is_empty(), "{partial:?}");
+    fs::write(&sums_path, sums).unwrap();
+
     // the q8_0 variant loads in whisper.cpp and transcribes
     let q = models::fetch("tiny.en", WeightType::Q8_0, dir.path(), false, &mut |_| {}).unwrap();
     assert!(fs::metadata(&q.path).unwrap().len() < fs::metadata(&out.path).unwrap().len() * 7 / 10);

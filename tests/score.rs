@@ -323,15 +323,24 @@ fn score(args: &[&str], features: &Path, surveys: &Path, out: &Path) -> Output {
         .unwrap()
 }
 
-/// The customer ids and times the features lack: two calls of one customer a day apart.
-fn repeat_manifest(dir: &Path) -> PathBuf {
+/// Score again with a manifest supplying the customer ids and times the features lack: two
+/// calls of one customer (C-1, C-2) a day apart; the run must succeed.
+fn score_with_repeat_manifest(dir: &Path, features: &Path, surveys: &Path, out: &Path) {
     let manifest = dir.join("calls.csv");
     std::fs::write(
         &manifest,
         "call_id,path,customer_id,started_at\nC-1,x.wav,cust-new,2026-01-01T10:00:00Z\nC-2,y.wav,cust-new,2026-01-02T10:00:00Z\n",
     )
     .unwrap();
-    manifest
+    let args = ["--quiet", "--bootstrap", "50", "--manifest"];
+    let mut args = args.to_vec();
+    args.push(manifest.to_str().unwrap());
+    let run = score(&args, features, surveys, out);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 }
 
 #[test]
@@ -374,24 +383,7 @@ fn score_command_writes_drivers_scores_and_a_report() {
     // --manifest supplies customer ids and times the features lack: two calls of one customer
     // a day apart become a repeat contact (read here by callsift's own reader; by DuckDB in
     // score_tables_read_back_as_documented)
-    let manifest = repeat_manifest(dir.path());
-    let run = score(
-        &[
-            "--quiet",
-            "--bootstrap",
-            "50",
-            "--manifest",
-            manifest.to_str().unwrap(),
-        ],
-        &features,
-        &surveys,
-        &out,
-    );
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    score_with_repeat_manifest(dir.path(), &features, &surveys, &out);
     let (h, rows) = callsift::store::read::read_text_rows(&out.join("scores.parquet")).unwrap();
     let col = |c: &str| h.iter().position(|x| x == c).unwrap();
     let mut repeat: Vec<(String, String)> = rows
@@ -441,24 +433,7 @@ fn score_tables_read_back_as_documented() {
 
     // --manifest supplies customer ids and times the features lack: two calls of one customer
     // a day apart become a repeat contact
-    let manifest = repeat_manifest(dir.path());
-    let run = score(
-        &[
-            "--quiet",
-            "--bootstrap",
-            "50",
-            "--manifest",
-            manifest.to_str().unwrap(),
-        ],
-        &features,
-        &surveys,
-        &out,
-    );
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    score_with_repeat_manifest(dir.path(), &features, &surveys, &out);
     let q = Command::new("python3")
         .args([
             "-c",

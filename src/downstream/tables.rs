@@ -1,7 +1,7 @@
 //! The tables people give the downstream commands (surveys, self-scores, manifests), as CSV or
 //! Parquet: one reader for both, and the self-scores reader that `score` and `scorecard` share.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::store::StoreError;
@@ -61,6 +61,22 @@ pub fn rows_of(path: &Path) -> Result<TextRows, TableError> {
     Ok((header, rows))
 }
 
+/// The interaction ids a list names (its `interaction_id` or `call_id` column, or else its first
+/// column), trimmed, blanks skipped: e.g. the calls already reviewed that `sample` leaves out.
+pub fn interaction_ids(path: &Path) -> Result<HashSet<String>, TableError> {
+    let (header, rows) = rows_of(path)?;
+    let col = header
+        .iter()
+        .position(|h| matches!(h.trim(), "interaction_id" | "call_id"))
+        .unwrap_or(0);
+    Ok(rows
+        .iter()
+        .filter_map(|r| r.get(col).cloned().flatten())
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect())
+}
+
 /// Agents' self-assessment (`interaction_id` or `call_id`, `agent_self_score`) by row of the
 /// read model (`ids`: interaction id → row). Rows of unknown calls are skipped; a value that is
 /// not a number is an error naming its line.
@@ -94,4 +110,28 @@ pub fn self_scores(
         m.insert(i, v);
     }
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_lists_are_read_by_their_id_column_or_else_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let named = dir.path().join("reviewed.csv");
+        std::fs::write(&named, "reviewer,call_id\nann, C-1 \nbob,\nann,C-2\n").unwrap();
+        let ids = interaction_ids(&named).unwrap();
+        assert_eq!(ids, HashSet::from(["C-1".into(), "C-2".into()]));
+        let bare = dir.path().join("ids.csv");
+        std::fs::write(&bare, "id\nC-3\n\"C-4\"\n").unwrap();
+        assert_eq!(
+            interaction_ids(&bare).unwrap(),
+            HashSet::from(["C-3".into(), "C-4".into()])
+        );
+        let bad = dir.path().join("bad.csv");
+        std::fs::write(&bad, b"call_id\nC-5\n\xff\xfe\n").unwrap();
+        let err = interaction_ids(&bad).unwrap_err().to_string();
+        assert!(err.contains("bad.csv:3"), "{err}");
+    }
 }

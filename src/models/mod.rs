@@ -7,7 +7,7 @@ pub mod ggml;
 pub mod validate;
 
 use std::fs;
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -435,41 +435,34 @@ pub fn fetch(
         .map_err(|_| ModelError::Convert("vocabulary.txt is not UTF-8".into()))?;
     let ct2 = ct2::parse(&model_bin)?;
     drop(model_bin);
-    let tmp = dir.join(format!(".{file}.partial"));
-    let report = {
-        let f = fs::File::create(&tmp).map_err(io(&tmp))?;
-        let mut w = BufWriter::new(f);
-        let report = ggml::write_ggml(&ct2, &vocab, wtype, &mut w)?;
-        let f = w.into_inner().map_err(|e| ModelError::Io {
-            path: tmp.clone(),
-            source: e.into_error(),
-        })?;
-        f.sync_all().map_err(io(&tmp))?;
-        report
-    };
-    let actual = sha256_file(&tmp)?;
-    match expected {
-        Some(e) if e != actual => {
-            let _ = fs::remove_file(&tmp);
-            return Err(ModelError::Checksum {
-                path: target,
-                expected: e,
-                actual,
-            });
-        }
-        Some(_) => {}
-        None => {
-            // first conversion of this variant: record its checksum for later verification
-            let mut f = fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(dir.join("SHA256SUMS"))
-                .map_err(io(dir))?;
-            writeln!(f, "{actual}  {file}").map_err(io(dir))?;
-            progress(&format!("recorded checksum of {file} in SHA256SUMS"));
-        }
+    // converted in memory (a few hundred MiB at most) so the checksum is known before the
+    // file is written: a mismatch leaves the folder untouched
+    let mut ggml_bytes = Vec::new();
+    let report = ggml::write_ggml(&ct2, &vocab, wtype, &mut ggml_bytes)?;
+    drop(ct2);
+    let actual = crate::fsutil::sha256_hex(&ggml_bytes);
+    if let Some(e) = &expected
+        && *e != actual
+    {
+        return Err(ModelError::Checksum {
+            path: target,
+            expected: e.clone(),
+            actual,
+        });
     }
-    fs::rename(&tmp, &target).map_err(io(&target))?;
+    crate::fsutil::write_atomic(&target, &ggml_bytes).map_err(io(&target))?;
+    drop(ggml_bytes);
+    if expected.is_none() {
+        // first conversion of this variant: record its checksum for later verification
+        let sums = dir.join("SHA256SUMS");
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&sums)
+            .map_err(io(&sums))?;
+        writeln!(f, "{actual}  {file}").map_err(io(&sums))?;
+        progress(&format!("recorded checksum of {file} in SHA256SUMS"));
+    }
     Ok(FetchOutcome {
         path: target,
         sha256: actual,

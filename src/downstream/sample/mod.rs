@@ -48,12 +48,8 @@ pub enum SampleError {
     Flag { flag: String, detail: String },
     #[error(transparent)]
     Period(#[from] PeriodError),
-    #[error("{path}:{line}: {detail}")]
-    Line {
-        path: PathBuf,
-        line: usize,
-        detail: String,
-    },
+    #[error(transparent)]
+    Table(#[from] crate::downstream::tables::TableError),
     #[error(
         "--per-agent must be at least 1 and --targeted-share between 0 and 1\nhint: e.g. --per-agent 4 --targeted-share 0.5"
     )]
@@ -884,28 +880,10 @@ fn write_csv(path: &Path, rows: &[SampleRow]) -> Result<PathBuf, SampleError> {
     Ok(path.to_path_buf())
 }
 
-/// Read the exclusion list: a CSV whose first column (or `interaction_id`/`call_id`) names
-/// calls already reviewed.
+/// Read the exclusion list: a CSV (or Parquet) file whose `interaction_id`/`call_id` column,
+/// or else its first column, names calls already reviewed.
 pub fn read_exclusions(path: &Path) -> Result<HashSet<String>, SampleError> {
-    let mut rd = csv::Reader::from_path(path).map_err(|e| io(path, e))?;
-    let col = rd
-        .headers()
-        .map_err(|e| io(path, e))?
-        .iter()
-        .position(|h| h == "interaction_id" || h == "call_id")
-        .unwrap_or(0);
-    let mut out = HashSet::new();
-    for (i, r) in rd.records().enumerate() {
-        let r = r.map_err(|e| SampleError::Line {
-            path: path.into(),
-            line: i + 2,
-            detail: e.to_string(),
-        })?;
-        if let Some(v) = r.get(col).filter(|v| !v.trim().is_empty()) {
-            out.insert(v.trim().to_string());
-        }
-    }
-    Ok(out)
+    Ok(crate::downstream::tables::interaction_ids(path)?)
 }
 
 #[cfg(test)]
