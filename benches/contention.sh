@@ -9,8 +9,7 @@
 #   VARIANT: 'label|ENV=V ...|--threads 1'   (default: the built-in set below)
 # Needs: /usr/bin/time, setsid; root (or a delegated cgroup) for the quota condition.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-bin=${CALLSIFT_BIN:-target/release/callsift}
+source "$(dirname "$0")/common.sh"
 call=${1:-samples/call_001.wav}
 shift || true
 variants=("$@")
@@ -19,7 +18,6 @@ variants=("$@")
   "OMP_WAIT_POLICY=passive|OMP_WAIT_POLICY=passive|"
   "--threads 1||--threads 1"
 )
-work=$(mktemp -d)
 busy_pid=""
 cg=""
 cleanup() {

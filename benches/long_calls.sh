@@ -7,11 +7,7 @@
 # Needs sox, ffmpeg and /usr/bin/time. CALLSIFT_BIN picks another build.
 #   benches/long_calls.sh [MINUTES ...]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-bin=${CALLSIFT_BIN:-target/release/callsift}
-[ -x "$bin" ] || cargo build --release --locked --quiet
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/common.sh"
 lengths=("$@"); [ ${#lengths[@]} -gt 0 ] || lengths=(1 15 60 120)
 parts=()
 for c in call_001.wav call_002.mp3 call_003.flac call_005.ogg call_006.m4a call_008.wav; do

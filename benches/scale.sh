@@ -6,11 +6,7 @@
 # path). Needs sox and /usr/bin/time. CALLSIFT_BIN picks another build.
 #   benches/scale.sh [N ...]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-bin=${CALLSIFT_BIN:-target/release/callsift}
-[ -x "$bin" ] || cargo build --release --locked --quiet
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/common.sh"
 sox samples/call_004.wav "$work/clip.wav" trim 1.5 6
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(10 100 1000)
 printf "| inputs | wall | CPU (user+sys) | peak RSS | per input |\n|---|---|---|---|---|\n"

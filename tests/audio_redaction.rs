@@ -312,18 +312,9 @@ fn without_segments_no_clip_is_cut_unless_the_original_is_kept() {
 fn model_clip_of_the_payment_confirmation_has_no_security_code() {
     // the real pipeline on the payment call: its resolution check ("the payment has gone
     // through") starts 0.5 s after the customer says the CVV, so its clip holds the CVV
-    let model = common::model_path();
     let dir = tempfile::tempdir().unwrap();
     let features = dir.path().join("out");
-    let status = common::callsift()
-        .args(["run", "--quiet", "--out"])
-        .arg(&features)
-        .arg("--model")
-        .arg(&model)
-        .arg(samples().join("call_007.wav"))
-        .status()
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
+    common::run_with_model(&features, &[samples().join("call_007.wav")]);
     let out = dir.path().join("qa");
     let run = common::callsift()
         .args([

@@ -82,21 +82,18 @@ fn stereo_calls_match_their_timelines() {
         let ctx = |m: &str| format!("{call} {m}");
         // talk time: the synthesiser's pauses inside an utterance are not speech, so the
         // measured time may be a little shorter than the utterance spans
-        let (ga, wa) = (
-            got.talk_time_agent_ms.unwrap(),
-            want.talk_time_agent_ms.unwrap(),
-        );
-        assert!(
-            ga <= wa + 300 && ga * 10 >= wa * 8,
-            "{call} agent talk {ga} vs {wa}"
-        );
-        let (gc, wc) = (
-            got.talk_time_customer_ms.unwrap(),
-            want.talk_time_customer_ms.unwrap(),
-        );
-        assert!(
-            gc <= wc + 300 && gc * 10 >= wc * 8,
-            "{call} customer talk {gc} vs {wc}"
+        let talk = |who: &str, got: Option<i64>, want: Option<i64>| {
+            let (g, w) = (got.unwrap(), want.unwrap());
+            assert!(
+                g <= w + 300 && g * 10 >= w * 8,
+                "{call} {who} talk {g} vs {w}"
+            );
+        };
+        talk("agent", got.talk_time_agent_ms, want.talk_time_agent_ms);
+        talk(
+            "customer",
+            got.talk_time_customer_ms,
+            want.talk_time_customer_ms,
         );
         assert_eq!(
             got.non_talk_instances.len(),

@@ -335,15 +335,7 @@ fn model_pii_check_fails_when_redaction_is_off() {
 fn model_segments_follow_the_scripted_timeline() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let status = common::callsift()
-        .args(["run", "--quiet", "--out"])
-        .arg(&out)
-        .arg("--model")
-        .arg(model_path())
-        .arg(root().join("samples/call_001.wav"))
-        .status()
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
+    common::run_with_model(&out, &[root().join("samples/call_001.wav")]);
     let mut segs = Vec::new();
     for b in batches(&out.join("segments")) {
         let role = b.column_by_name("role").unwrap().as_string::<i32>().clone();

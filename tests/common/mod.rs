@@ -40,6 +40,19 @@ pub fn callsift() -> Command {
     Command::new(env!("CARGO_BIN_EXE_callsift"))
 }
 
+/// `callsift run --quiet` with the installed model over `inputs` into `out`; panics with the
+/// output unless it succeeded (only `#[ignore]`d tests may call this).
+pub fn run_with_model(out: &Path, inputs: &[PathBuf]) -> Output {
+    run_ok(
+        callsift()
+            .args(["run", "--quiet", "--out"])
+            .arg(out)
+            .arg("--model")
+            .arg(model_path())
+            .args(inputs),
+    )
+}
+
 /// Stdout and stderr of a finished command, for assertion messages.
 pub fn text(o: &Output) -> String {
     format!(
