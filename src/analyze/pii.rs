@@ -158,7 +158,7 @@ fn word(seg: usize, start: usize, raw: &str) -> Word {
 }
 
 /// The digits of a numeral as the recogniser writes them: `4539`, `4539-1488`, `09/28`,
-/// `1.5`, and "double" heard as the letter w (`53-w2-9`: 5, 3, 2, 2, 9).
+/// `1.5`, and "double" heard as the letter w (`53-w2-9`: 5, 3, 2, 2, 9; `w33`: 3, 3, 3).
 fn numeral(w: &str) -> Option<String> {
     let mut digits = String::new();
     let mut chars = w.chars().peekable();
@@ -166,10 +166,12 @@ fn numeral(w: &str) -> Option<String> {
         match c {
             '0'..='9' => digits.push(c),
             '-' | '.' | '/' => {}
-            'w' if w.contains('-') => match chars.peek() {
-                Some(&d) if d.is_ascii_digit() => digits.push(d),
-                _ => return None,
-            },
+            'w' if w.contains('-') || w.len() > 1 && w[1..].bytes().all(|b| b.is_ascii_digit()) => {
+                match chars.peek() {
+                    Some(&d) if d.is_ascii_digit() => digits.push(d),
+                    _ => return None,
+                }
+            }
             _ => return None,
         }
     }
@@ -211,22 +213,25 @@ fn spell_out(ws: &mut [Word]) {
             break;
         }
     }
+    // "double 4" → 44; "triple 3.821" (the recogniser wrote one of the three) → 333821
     for i in 0..ws.len() {
         let rep = repeat(&ws[i].lower);
         if let Some(d) = ws
             .get(i + 1)
-            .and_then(|n| n.digits.clone())
-            .filter(|d| rep > 0 && d.len() == 1)
+            .and_then(|n| n.digits.as_deref())
+            .and_then(|d| d.get(..1))
+            .filter(|_| rep > 0)
         {
             ws[i].digits = Some(d.repeat(rep - 1));
         }
     }
 }
 
+/// How many times "double"/"triple" (and the recogniser's garbles of them) repeat a digit.
 fn repeat(w: &str) -> usize {
     match w {
         "double" => 2,
-        "triple" => 3,
+        "triple" | "tripple" | "treble" | "ripple" => 3,
         _ => 0,
     }
 }
@@ -338,7 +343,7 @@ const SENSITIVE: &[(Cue, &[&str])] = &[
             "landline", "ring", "text me", "whatsapp", "extension",
         ],
     ),
-    (Cue::Email, &["email*", "e mail*", "mail address"]),
+    (Cue::Email, &["email*", "e mail*", "mail"]),
 ];
 
 /// Lower case, punctuation as spaces, one space between words and at both ends.
@@ -370,7 +375,23 @@ struct Context {
     allowed: bool,
     /// Says "number" (weak: a phone number, unless the site allows the context).
     number: bool,
+    /// Asks for an ordinary quantity: an amount, a count, a time, a duration, an address
+    /// ([`ORDINARY`]).
+    ordinary: bool,
+    /// The other party asked something just before (their latest question is known).
+    asked: bool,
 }
+
+/// Questions whose answer is an ordinary number, not personal data: a bare number given in
+/// answer to anything else ("what is the…", a garbled "and the x-piry date") is redacted.
+#[rustfmt::skip]
+const ORDINARY: &[&str] = &[
+    "how much", "how many", "how long", "how old", "how far", "when", "what time", "time",
+    "times", "price*", "cost*", "charg*", "paid", "pay", "amount", "pound*", "dollar*",
+    "euro*", "bill", "total", "balance", "year*", "age", "old", "house", "flat", "street",
+    "address", "postcode", "zip", "floor", "room", "quantity", "items", "minute*", "hour*",
+    "day", "days", "week*", "month*", "deliver*", "wait*",
+];
 
 impl Context {
     fn of(text: &str, policy: &Policy) -> Context {
@@ -385,6 +406,8 @@ impl Context {
                 .iter()
                 .any(|a| text.contains(&cue_text(a))),
             number: has_cue(&text, &["number*"]),
+            ordinary: has_cue(&text, ORDINARY),
+            asked: false,
         }
     }
 
@@ -394,6 +417,8 @@ impl Context {
             cue: self.cue.or(other.cue),
             allowed: self.allowed || other.allowed,
             number: self.number || other.number,
+            ordinary: self.ordinary || other.ordinary,
+            asked: self.asked || other.asked,
         }
     }
 }
@@ -413,7 +438,24 @@ fn context(ws: &[Word], at: usize, other: &OtherSide, policy: &Policy) -> Contex
     let Some(t) = seg_start(at) else {
         return own;
     };
-    own.or(Context::of(&question(other, t), policy))
+    let question = question(other, t);
+    let asked = Context {
+        asked: !question.trim().is_empty(),
+        // what kind of number is asked for: the latest thing said, not the one before it
+        // ("how many times have you called?" … "what is the" → not a count)
+        ordinary: Context::of(last_words(&question, ANSWER_WORDS), policy).ordinary,
+        ..Context::of(&question, policy)
+    };
+    own.or(asked)
+}
+
+/// The end of `text` from the start of its last sentence of at least `n` words (all of it when
+/// no sentence end leaves that many).
+fn last_words(text: &str, n: usize) -> &str {
+    text.rmatch_indices(['?', '.', '!'])
+        .map(|(i, _)| &text[i + 1..])
+        .find(|rest| rest.split_whitespace().count() >= n)
+        .unwrap_or(text)
 }
 
 /// The other party's latest question before `t` (within [`CROSS_CUE_MS`]).
@@ -499,6 +541,35 @@ fn host_end(ws: &[Word], i: usize) -> Option<usize> {
     tld.then_some(end)
 }
 
+/// Where the host after the word "at" (`at`) ends: right after it ("at gmail", "at example dot
+/// com"), after one or two garbled words ("at exam pull.com"), or — in answer to an e-mail
+/// question, where "at" follows a name — at the end of the segment ("nadotbrown at example.").
+fn spoken_host_end(ws: &[Word], at: usize, other: &OtherSide, policy: &Policy) -> Option<usize> {
+    let seg = ws[at].seg;
+    let in_seg = |k: usize| ws.get(k).is_some_and(|w| w.seg == seg);
+    if let Some(end) = host_end(ws, at + 1) {
+        return Some(end);
+    }
+    // garbled words before the host only after a name ("john at exam pull.com", not "we
+    // bought it at the example.com shop")
+    let named = local_start(ws, at) < at;
+    if let Some(end) = (at + 2..=at + 3)
+        .take_while(|&k| named && in_seg(k))
+        .find_map(|k| host_end(ws, k))
+    {
+        return Some(end);
+    }
+    let asked = context(ws, at, other, policy).cue == Some(Cue::Email);
+    (named && asked && in_seg(at + 1))
+        .then(|| {
+            (at + 1..ws.len())
+                .take_while(|&k| in_seg(k))
+                .last()
+                .map(|k| k + 1)
+        })
+        .flatten()
+}
+
 /// The first word of the local part ending just before word `at` (exclusive end).
 fn local_start(ws: &[Word], at: usize) -> usize {
     let mut k = at;
@@ -527,7 +598,7 @@ fn find_emails(ws: &[Word], other: &OtherSide, policy: &Policy) -> Vec<Hit> {
             let end = host_end(ws, i).unwrap_or(i + 1).max(i + 1);
             Some((local_start(ws, i), end))
         } else if (w == "at" || w == "@") && i > 0 {
-            host_end(ws, i + 1).map(|end| (local_start(ws, i), end))
+            spoken_host_end(ws, i, other, policy).map(|end| (local_start(ws, i), end))
         } else if domain_word(w) && w.split('.').count() >= 3 && !w.starts_with("www.") {
             // half-written: "jon.mit.example.com" (the recogniser heard "at" as "dot")
             Some((local_start(ws, i), host_end(ws, i).unwrap_or(i + 1)))
@@ -587,8 +658,12 @@ fn digit_run(ws: &[Word], i: usize, other: &OtherSide, taken: &[bool]) -> (usize
     (end, digits)
 }
 
-/// The label of a run of `n` digits in this context, if it is to be redacted.
-fn label(n: usize, ssn: bool, ctx: Context) -> Option<&'static str> {
+/// Words a bare answer may have beside its number ("it is 593", "yes, oh eight two six").
+const ANSWER_WORDS: usize = 3;
+
+/// The label of a run of `n` digits in this context, if it is to be redacted. `bare`: the run
+/// is all its segment says but for a few words (an answer, not a sentence).
+fn label(n: usize, ssn: bool, bare: bool, ctx: Context) -> Option<&'static str> {
     if (13..=19).contains(&n) {
         return Some("CARD_NUMBER");
     }
@@ -613,6 +688,12 @@ fn label(n: usize, ssn: bool, ctx: Context) -> Option<&'static str> {
     let sensitive_cue = ctx.cue.is_some_and(|c| c != Cue::Email);
     if ctx.allowed && !sensitive_cue && n <= 12 {
         return None;
+    }
+    if bare && ctx.asked && !ctx.ordinary && (3..=12).contains(&n) {
+        // the answer to a question the recogniser garbled ("what is the CDB number?" "It is
+        // 394."): a bare number asked for is personal data unless the question is about an
+        // amount, a count, a time or an address
+        return Some("NUMBER");
     }
     match n {
         10..=12 => Some("PHONE"),
@@ -640,13 +721,72 @@ fn find(ws: &[Word], other: &OtherSide, policy: &Policy) -> Vec<Hit> {
         let n = digits.len();
         if !(spoken_single && n < 3) {
             let ssn = j == i + 1 && ssn_re().is_match(&ws[i].lower);
-            if let Some(l) = label(n, ssn, context(ws, i, other, policy)) {
+            let bare = ws
+                .iter()
+                .enumerate()
+                .filter(|&(k, w)| w.seg == ws[i].seg && !(i..j).contains(&k) && w.digits.is_none())
+                .count()
+                <= ANSWER_WORDS;
+            if let Some(l) = label(n, ssn, bare, context(ws, i, other, policy)) {
                 hits.push((i, j, l));
             }
         }
         i = j;
     }
     hits.sort_unstable();
+    absorb_neighbours(ws, hits)
+}
+
+/// Whether word `k` stands for digits ("4", "four", "double").
+fn digit_like(w: &Word) -> bool {
+    w.digits.is_some() || repeat(&w.lower) > 0
+}
+
+/// Grow each redacted number over digits left beside it in its segment, with at most one
+/// other word between ("079 double [PHONE]", "[CARD_NUMBER], go for 448", "[ACCOUNT_NUMBER]
+/// ripple 0.05"): what the recogniser split off a number is part of it. E-mail hits stay.
+fn absorb_neighbours(ws: &[Word], mut hits: Vec<Hit>) -> Vec<Hit> {
+    let mut taken = vec![false; ws.len()];
+    for &(a, b, _) in &hits {
+        taken[a..b].iter_mut().for_each(|x| *x = true);
+    }
+    let free = |k: usize, seg: usize, taken: &[bool]| ws[k].seg == seg && !taken[k];
+    for h in hits.iter_mut().filter(|h| h.2 != "EMAIL") {
+        let seg = ws[h.1 - 1].seg;
+        loop {
+            let b = h.1;
+            let step = if b < ws.len() && free(b, seg, &taken) && digit_like(&ws[b]) {
+                1
+            } else if b + 1 < ws.len()
+                && free(b, seg, &taken)
+                && free(b + 1, seg, &taken)
+                && digit_like(&ws[b + 1])
+            {
+                2
+            } else {
+                break;
+            };
+            taken[b..b + step].iter_mut().for_each(|x| *x = true);
+            h.1 += step;
+        }
+        let seg = ws[h.0].seg;
+        loop {
+            let a = h.0;
+            let step = if a >= 1 && free(a - 1, seg, &taken) && digit_like(&ws[a - 1]) {
+                1
+            } else if a >= 2
+                && free(a - 1, seg, &taken)
+                && free(a - 2, seg, &taken)
+                && digit_like(&ws[a - 2])
+            {
+                2
+            } else {
+                break;
+            };
+            taken[a - step..a].iter_mut().for_each(|x| *x = true);
+            h.0 -= step;
+        }
+    }
     hits
 }
 
@@ -1027,5 +1167,96 @@ mod tests {
         ] {
             assert_eq!(r(s), s);
         }
+    }
+
+    #[test]
+    fn a_bare_number_asked_for_is_redacted_unless_the_question_is_about_a_quantity() {
+        let p = Policy::default();
+        // the recogniser garbled the cue ("CVV" → "CDB", "expiry" → "x-piry")
+        assert_eq!(
+            answer("What is the CDB number?", "It is 394.", &p),
+            "It is [NUMBER]."
+        );
+        assert_eq!(
+            answer("And the X-Piry date,", "Of 428.", &p),
+            "Of [NUMBER]."
+        );
+        assert_eq!(answer("What is the", "08-30", &p), "[NUMBER]");
+        // the latest thing asked counts, not the question before it
+        assert_eq!(
+            answer("How many times have you called? What is the", "08-30", &p),
+            "[NUMBER]"
+        );
+        // amounts, times, counts and durations stay, as do numbers inside a sentence
+        assert_eq!(
+            answer("How much were you charged?", "It was 2989.", &p),
+            "It was 2989."
+        );
+        assert_eq!(
+            answer("When can you be in", "Any day from 7 to 4.", &p),
+            "Any day from 7 to 4."
+        );
+        assert_eq!(
+            answer(
+                "Is there anything else I can help with?",
+                "I bought 250 of them last year.",
+                &p
+            ),
+            "I bought 250 of them last year."
+        );
+        // without a question (a mono call, an unprompted remark) the rule does not apply
+        assert_eq!(r("It is 394."), "It is 394.");
+    }
+
+    #[test]
+    fn digits_split_off_a_redacted_number_go_with_it() {
+        let p = Policy::default();
+        assert_eq!(
+            answer("Can I take your account number?", "123456 ripple 0.05.", &p),
+            "[ACCOUNT_NUMBER]."
+        );
+        assert_eq!(
+            answer("Is there a phone number?", "079 double 4 5 6 1 2 3 4 5", &p),
+            "[PHONE]"
+        );
+        assert_eq!(
+            r("So that is 4539 1488 0343 6467, go for 448. Is that right?"),
+            "So that is [CARD_NUMBER]. Is that right?"
+        );
+        assert_eq!(
+            answer("Can you give me the policy number?", "44 55 66 77 W33", &p),
+            "[ACCOUNT_NUMBER]"
+        );
+        // an ordinary number further along the sentence stays
+        assert_eq!(
+            r("card 4539 1488 0343 6467 and I was charged 40 pounds"),
+            "card [CARD_NUMBER] and I was charged 40 pounds"
+        );
+    }
+
+    #[test]
+    fn e_mail_hosts_the_recogniser_split_or_cut() {
+        let p = Policy::default();
+        assert_eq!(
+            r("It is John Underscore Walker at exam pull.com."),
+            "It is [EMAIL]."
+        );
+        assert_eq!(
+            answer(
+                "What mail should I send the receipt to?",
+                "It is nadotbrown at example.",
+                &p
+            ),
+            "It is [EMAIL]."
+        );
+        // "at" in ordinary speech, a shop's website
+        assert_eq!(
+            r("we bought it at the example.com shop"),
+            "we bought it at the example.com shop"
+        );
+        assert_eq!(
+            answer("Where did you buy it?", "I was at the shop.", &p),
+            "I was at the shop."
+        );
     }
 }

@@ -21,11 +21,13 @@ to another digit; digits separated only by spaces, punctuation or a joining word
 1488", "1-1-3", "oh six slash twenty eight", "7 and 9 4 6") form one run. A sensitive item survives if any 4 of its digits in a row are in a run of its
 call's text (3-digit items and expiry dates without their leading zero: the whole item, in a
 run of at most 5 digits); an e-mail address survives if its host or a name in it is still
-there. An ordinary number is wrongly redacted if a segment of its speaker overlapping it in
+there (inside any word but the words of an e-mail question: "email", "mail", "address").
+An ordinary number is wrongly redacted if a segment of its speaker overlapping it in
 time holds a placeholder such as [CARD_NUMBER].
 """
 import argparse
 import csv
+import html.parser
 import json
 import os
 import re
@@ -45,10 +47,14 @@ REPEAT = {"double": 2, "triple": 3, "w": 2}  # "53-w2-9": double heard as the le
 # words said between digit groups that do not end a number ("oh six slash twenty eight")
 JOINERS = {"slash", "dash", "hyphen", "and", "then", "uh", "um", "er", "erm"}
 HEX = re.compile(r"\b[0-9a-f]{16,}\b")
-# ISO dates and times, callsift's part file names and run ids (`20261130T234441Z_8e09a5`):
-# a run at 23:44 must not count as the digits "2344" of a card number
+# ISO dates and times, callsift's part file names and run ids (`20261130T234441Z_8e09a5`),
+# the names of review pages and clips (`review/pii_001-034427a3.html`: a hash of the id),
+# and the transcript's time marks (`[00:42.3]`, `[125:07.5]`): a run at 23:44 must not count
+# as the digits "2344" of a card number, nor a mark beside an order number as part of it
 STAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}([t ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]\d{2}:?\d{2})?)?\b"
-                   r"|part-[\w.-]*?\.parquet|\d{8}t\d{6}z(_[0-9a-f]{6})?")
+                   r"|part-[\w.-]*?\.parquet|\d{8}t\d{6}z(_[0-9a-f]{6})?"
+                   r"|\[\d{2,}:\d{2}(\.\d)?\]"
+                   r"|[\w./-]*\.(html|wav)\b")
 PLACEHOLDER = re.compile(r"\[[A-Z_]+\]")
 
 
@@ -132,9 +138,38 @@ def read_csv(path, add):
                 None, path)
 
 
+class VisibleText(html.parser.HTMLParser):
+    """What a page shows or carries: its text and attribute values, without the stylesheet,
+    scripts and layout attributes (whose numbers, `2rem`, `#d0d0d0`, are not what was said)."""
+
+    LAYOUT = {"style", "class", "width", "height", "x", "y", "viewbox", "d", "points",
+              "transform", "fill", "stroke", "stroke-width", "x1", "x2", "y1", "y2", "r",
+              "cx", "cy", "rx", "font-size", "text-anchor", "charset", "lang", "name",
+              "content", "rel"}
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self.skip = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        self.skip += tag in ("style", "script")
+        self.parts += [v for k, v in attrs if v and k not in self.LAYOUT]
+
+    def handle_endtag(self, tag):
+        self.skip -= tag in ("style", "script") and self.skip > 0
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(data)
+
+
 def read_text(path, add, ids):
     with open(path, errors="replace") as f:
         text = f.read()
+    if path.endswith((".html", ".htm", ".svg")):
+        page = VisibleText()
+        page.feed(text)
+        text = "\n".join(page.parts)
     name = os.path.basename(path)
     owner = next((c for c in ids if c in name), None)
     add(owner, [text], None, path)
@@ -200,8 +235,13 @@ def survived_digits(item, runs):
     return sum(hit)
 
 
+# the words of an e-mail question ("can I take an email address?", "what mail should I send
+# it to?"): a host token "mail" inside them is not the address surviving
+ASKING = {"email", "emails", "mail", "address"}
+
+
 def email_survives(item, words):
-    return [t for t in item["tokens"] if any(t in w for w in words)]
+    return [t for t in item["tokens"] if any(t in w and w not in ASKING for w in words)]
 
 
 def check_set(a):
