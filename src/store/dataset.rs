@@ -185,7 +185,9 @@ fn writer_props(meta: Option<Vec<KeyValue>>) -> WriterProperties {
         .build()
 }
 
-/// Write `batches` to `tmp` and fsync it; the caller renames it into place.
+/// Write `batches` to `tmp` and fsync it; the caller renames it into place. (Not
+/// `fsutil::write_atomic`: a commit stages every table's file first and publishes them in
+/// [`PUBLISH_ORDER`], so the renames are the commit protocol's, not one file's.)
 pub(super) fn write_synced(
     tmp: &Path,
     schema: SchemaRef,
@@ -365,7 +367,7 @@ impl Dataset {
             let _ = fs::remove_file(self.claims_path(prefix));
             let manifest = meta.join("runs").join(format!("{prefix}.json"));
             // a run killed while writing its first manifest left only the temporary file
-            let partial = meta.join("runs").join(format!(".{prefix}.json.partial"));
+            let partial = crate::fsutil::partial_path(&manifest);
             let text = fs::read_to_string(&manifest).or_else(|_| fs::read_to_string(&partial));
             let _ = fs::remove_file(&partial);
             if let Ok(text) = text
@@ -548,7 +550,7 @@ impl Dataset {
                 let dir = self.root.join(table).join(partition);
                 let path = dir.join(file);
                 if path.exists() {
-                    rewrite_without(&path, &dir.join(format!(".{file}.partial")), ids)?;
+                    rewrite_without(&path, &crate::fsutil::partial_path(&dir.join(file)), ids)?;
                 }
             }
         }
@@ -572,7 +574,7 @@ impl Dataset {
                     }
                     let dir = self.root.join(table).join(partition);
                     fs::create_dir_all(&dir).map_err(io(&dir))?;
-                    let tmp = dir.join(format!(".{name}.partial"));
+                    let tmp = crate::fsutil::partial_path(&dir.join(&name));
                     staged.push((table, tmp.clone(), dir.join(&name)));
                     write_synced(
                         &tmp,
