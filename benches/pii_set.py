@@ -18,6 +18,7 @@ rule pack plus a `[pii]` table that allows order and reference numbers, as a sit
 Needs festival (kal_diphone and cmu_us_slt_arctic_hts voices) and sox, as samples/generate.py.
 Usage: python3 benches/pii_set.py OUT_DIR [--calls N] [--half dev|test] [--only pii_002,...]
                                  [--sample N]   (a seeded choice of N calls, as tests/pii_set.rs)
+                                 [--seed N]     (a fresh set: tune on it whole, or measure on it once)
 """
 
 import argparse
@@ -459,9 +460,12 @@ def main():
     ap.add_argument("--half", choices=["dev", "test"])
     ap.add_argument("--only", default="", help="comma-separated call ids")
     ap.add_argument("--sample", type=int, help="a seeded choice of this many calls (of --half)")
+    ap.add_argument("--seed", type=int, default=SEED,
+                    help="another seed deals a fresh set (other digits, forms and cues): use it "
+                         "whole, either to tune on or as a set never seen to measure once")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    rng = random.Random(SEED)
+    rng = random.Random(a.seed)
     calls = make_items(rng, a.calls)  # always dealt in full, so a subset is the same calls
     only = set(filter(None, a.only.split(",")))
     if a.sample:
@@ -486,10 +490,10 @@ def main():
                   flush=True)
     with open(os.path.join(a.out, "manifest.csv"), "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["call_id", "path", "agent_id", "customer_id", "queue", "channel"])
+        w.writerow(["call_id", "path", "agent_id", "customer_id", "queue", "contact_channel"])
         w.writerows(rows)
     with open(os.path.join(a.out, "truth.json"), "w") as f:
-        json.dump({"seed": SEED, "calls": truth}, f, indent=1)
+        json.dump({"seed": a.seed, "calls": truth}, f, indent=1)
     with open(os.path.join(a.out, "site_rules.toml"), "w") as f:
         f.write(site_rules())
 

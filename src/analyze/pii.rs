@@ -158,24 +158,30 @@ fn word(seg: usize, start: usize, raw: &str) -> Word {
 }
 
 /// The digits of a numeral as the recogniser writes them: `4539`, `4539-1488`, `09/28`,
-/// `1.5`, and "double" heard as the letter w (`53-w2-9`: 5, 3, 2, 2, 9; `w33`: 3, 3, 3).
+/// `1.5`; "double"/"triple" inside it (`8-double-7-4-6`: 8, 7, 7, 4, 6), and "double" heard as
+/// the letter w (`53-w2-9`, `w33`, `47w2470`: the digit after a w is said twice).
 fn numeral(w: &str) -> Option<String> {
     let mut digits = String::new();
-    let mut chars = w.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '0'..='9' => digits.push(c),
-            '-' | '.' | '/' => {}
-            'w' if w.contains('-') || w.len() > 1 && w[1..].bytes().all(|b| b.is_ascii_digit()) => {
-                match chars.peek() {
-                    Some(&d) if d.is_ascii_digit() => digits.push(d),
-                    _ => return None,
+    let mut times = 1; // how often the next digit is said
+    for part in w.split(['-', '.', '/']).filter(|p| !p.is_empty()) {
+        let rep = repeat(part);
+        if rep > 0 {
+            times = rep;
+            continue;
+        }
+        let mut chars = part.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '0'..='9' => {
+                    (0..times).for_each(|_| digits.push(c));
+                    times = 1;
                 }
+                'w' if chars.peek().is_some_and(char::is_ascii_digit) => times = 2,
+                _ => return None,
             }
-            _ => return None,
         }
     }
-    (!digits.is_empty()).then_some(digits)
+    (!digits.is_empty() && times == 1).then_some(digits)
 }
 
 /// Resolve "forty five", homophones next to digits ("0 to 0", "double for"), and
@@ -543,7 +549,8 @@ fn host_end(ws: &[Word], i: usize) -> Option<usize> {
 
 /// Where the host after the word "at" (`at`) ends: right after it ("at gmail", "at example dot
 /// com"), after one or two garbled words ("at exam pull.com"), or — in answer to an e-mail
-/// question, where "at" follows a name — at the end of the segment ("nadotbrown at example.").
+/// question or after a name spelt with "dot"/"underscore" — at the end of the segment
+/// ("nadotbrown at example.", "in the dot tailor at example.").
 fn spoken_host_end(ws: &[Word], at: usize, other: &OtherSide, policy: &Policy) -> Option<usize> {
     let seg = ws[at].seg;
     let in_seg = |k: usize| ws.get(k).is_some_and(|w| w.seg == seg);
@@ -559,8 +566,11 @@ fn spoken_host_end(ws: &[Word], at: usize, other: &OtherSide, policy: &Policy) -
     {
         return Some(end);
     }
+    let joined = ws[local_start(ws, at)..at]
+        .iter()
+        .any(|w| matches!(w.lower.as_str(), "dot" | "underscore"));
     let asked = context(ws, at, other, policy).cue == Some(Cue::Email);
-    (named && asked && in_seg(at + 1))
+    (named && (asked || joined) && in_seg(at + 1))
         .then(|| {
             (at + 1..ws.len())
                 .take_while(|&k| in_seg(k))
@@ -663,7 +673,8 @@ const ANSWER_WORDS: usize = 3;
 
 /// The label of a run of `n` digits in this context, if it is to be redacted. `bare`: the run
 /// is all its segment says but for a few words (an answer, not a sentence).
-fn label(n: usize, ssn: bool, bare: bool, ctx: Context) -> Option<&'static str> {
+fn label(digits: &str, ssn: bool, bare: bool, ctx: Context) -> Option<&'static str> {
+    let n = digits.len();
     if (13..=19).contains(&n) {
         return Some("CARD_NUMBER");
     }
@@ -689,7 +700,9 @@ fn label(n: usize, ssn: bool, bare: bool, ctx: Context) -> Option<&'static str> 
     if ctx.allowed && !sensitive_cue && n <= 12 {
         return None;
     }
-    if bare && ctx.asked && !ctx.ordinary && (3..=12).contains(&n) {
+    // an expiry's shape (0227: a month with its leading zero, then a year) is no time or count
+    let expiry_shaped = n == 4 && digits.starts_with('0') && !digits.starts_with("00");
+    if bare && ctx.asked && (!ctx.ordinary || expiry_shaped) && (3..=12).contains(&n) {
         // the answer to a question the recogniser garbled ("what is the CDB number?" "It is
         // 394."): a bare number asked for is personal data unless the question is about an
         // amount, a count, a time or an address
@@ -716,18 +729,25 @@ fn find(ws: &[Word], other: &OtherSide, policy: &Policy) -> Vec<Hit> {
             continue;
         }
         let (j, digits) = digit_run(ws, i, other, &in_email);
-        // a lone unit word ("one", "two") is ordinary speech, not a number
+        // a lone unit word ("one", "two") is ordinary speech, not a number; nor is a digit
+        // word beside a homophone ("pay for three items", "two to one")
         let spoken_single = j == i + 1 && ws[i].lower.chars().all(char::is_alphabetic);
         let n = digits.len();
-        if !(spoken_single && n < 3) {
+        let homophone_pair =
+            n < 3 && j == i + 2 && ws[i..j].iter().any(|w| homophone(&w.lower).is_some());
+        if !(spoken_single && n < 3) && !homophone_pair {
             let ssn = j == i + 1 && ssn_re().is_match(&ws[i].lower);
-            let bare = ws
+            let rest: Vec<&str> = ws
                 .iter()
                 .enumerate()
                 .filter(|&(k, w)| w.seg == ws[i].seg && !(i..j).contains(&k) && w.digits.is_none())
-                .count()
-                <= ANSWER_WORDS;
-            if let Some(l) = label(n, ssn, bare, context(ws, i, other, policy)) {
+                .map(|(_, w)| w.lower.as_str())
+                .collect();
+            let bare = rest.len() <= ANSWER_WORDS;
+            let mut ctx = context(ws, i, other, policy);
+            // the answer's own words can say what kind of number it is ("any day from 7 to 4")
+            ctx.ordinary |= has_cue(&cue_text(&rest.join(" ")), ORDINARY);
+            if let Some(l) = label(&digits, ssn, bare, ctx) {
                 hits.push((i, j, l));
             }
         }
@@ -1257,6 +1277,57 @@ mod tests {
         assert_eq!(
             answer("Where did you buy it?", "I was at the shop.", &p),
             "I was at the shop."
+        );
+    }
+
+    #[test]
+    fn doubles_inside_numerals_homophone_pairs_and_when_questions() {
+        let p = Policy::default();
+        assert_eq!(
+            answer(
+                "And the bank account number?",
+                "8-double-7-4-6. Double-5-7.",
+                &p
+            ),
+            "[ACCOUNT_NUMBER]."
+        );
+        assert_eq!(
+            r("You can call me back on 07-6. Double-0-26-7. 5-double-1."),
+            "You can call me back on [PHONE]."
+        );
+        assert_eq!(
+            r("by card. My card number is 47W24704W5853048."),
+            "by card. My card number is [CARD_NUMBER]."
+        );
+        // "for three" is not 4-3, even just after the expiry question
+        assert_eq!(
+            answer(
+                "And the expiry date?",
+                "I would like to pay for three items today",
+                &p
+            ),
+            "I would like to pay for three items today"
+        );
+        assert_eq!(
+            answer(
+                "And the last three digits in the back of the card",
+                "Monday for 24",
+                &p
+            ),
+            "Monday [CVV]"
+        );
+        // "when" asks for a time or a date: an expiry's shape (0227) is redacted, a time not
+        assert_eq!(
+            answer("When does the carrtyp spiral?", "0227.", &p),
+            "[NUMBER]."
+        );
+        assert_eq!(
+            answer("When can you be in?", "mut 8 from 9 to 5 man", &p),
+            "mut 8 from 9 to 5 man"
+        );
+        assert_eq!(
+            r("It is in the dot tailor at example."),
+            "It is in the [EMAIL]."
         );
     }
 }
