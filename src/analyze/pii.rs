@@ -735,7 +735,8 @@ fn find(ws: &[Word], other: &OtherSide, policy: &Policy) -> Vec<Hit> {
         let n = digits.len();
         let homophone_pair =
             n < 3 && j == i + 2 && ws[i..j].iter().any(|w| homophone(&w.lower).is_some());
-        if !(spoken_single && n < 3) && !homophone_pair {
+        let not_a_number = homophone_pair || spoken_single && n < 3;
+        if !not_a_number {
             let ssn = j == i + 1 && ssn_re().is_match(&ws[i].lower);
             let rest: Vec<&str> = ws
                 .iter()
