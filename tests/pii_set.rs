@@ -1,8 +1,8 @@
 //! The spoken PII set: calls synthesised by `benches/pii_set.py` (card numbers, CVVs, expiry
 //! dates, phone and account numbers, e-mail addresses read out as people read them, next to
 //! ordinary numbers), transcribed by callsift itself. No sensitive digit may survive in any
-//! table or file of the run, nor in the QA sample drawn from it; e-mail addresses are held to
-//! their measured level (not yet none: benches/RESULTS.md).
+//! table or file of the run, nor in the QA sample drawn from it, nor any e-mail address; at
+//! most two ordinary numbers may be redacted.
 //! Needs the model, festival, sox and python3 with pyarrow: ignored by a bare `cargo test`;
 //! `make test` runs it with `--include-ignored`.
 
@@ -68,9 +68,8 @@ fn spoken_pii_survives_in_no_table_file_or_page() {
         .arg(&qa),
         "callsift sample",
     );
-    // the checker exits non-zero on any survivor; its figures decide here, so that the
-    // sensitive digits (the target: none) and the e-mails (not yet at target,
-    // benches/RESULTS.md) are held to their own bounds
+    // the checker exits non-zero on any survivor; its figures decide here, so that each
+    // failure says which bound it broke
     let figures = dir.path().join("figures.json");
     let checked = Command::new("python3")
         .arg(root().join("tests/support/check_no_pii.py"))
@@ -100,10 +99,8 @@ fn spoken_pii_survives_in_no_table_file_or_page() {
         test["ordinary_redacted"].as_u64().unwrap() <= 2,
         "ordinary numbers over-redacted:\n{report}"
     );
-    // e-mail addresses: 2 of these 4 still survive (a name part the recogniser splits off);
-    // this bound only stops it getting worse
-    assert!(
-        test["emails_surviving"].as_u64().unwrap() <= 2,
-        "more e-mail addresses survive:\n{report}"
+    assert_eq!(
+        test["emails_surviving"], 0,
+        "an e-mail address (its host or a name in it) survives:\n{report}"
     );
 }
