@@ -158,13 +158,21 @@ fn word(seg: usize, start: usize, raw: &str) -> Word {
 }
 
 /// The digits of a numeral as the recogniser writes them: `4539`, `4539-1488`, `09/28`,
-/// `1.5`; "double"/"triple" inside it (`8-double-7-4-6`: 8, 7, 7, 4, 6), and "double" heard as
-/// the letter w (`53-w2-9`, `w33`, `47w2470`: the digit after a w is said twice).
+/// `1.5`; "double"/"triple" inside it (`8-double-7-4-6`: 8, 7, 7, 4, 6), "double" heard as
+/// the letter w (`53-w2-9`, `w33`, `47w2470`, `0-8-w-4`: the digit after a w is said twice),
+/// "oh" as the letter o (`o6-29`) and "slash" written out (`1-slash-30`).
 fn numeral(w: &str) -> Option<String> {
+    if !w.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let mut digits = String::new();
     let mut times = 1; // how often the next digit is said
     for part in w.split(['-', '.', '/']).filter(|p| !p.is_empty()) {
-        let rep = repeat(part);
+        let rep = match part {
+            "w" => 2,
+            "slash" | "dash" | "stroke" => continue,
+            _ => repeat(part),
+        };
         if rep > 0 {
             times = rep;
             continue;
@@ -172,8 +180,10 @@ fn numeral(w: &str) -> Option<String> {
         let mut chars = part.chars().peekable();
         while let Some(c) = chars.next() {
             match c {
-                '0'..='9' => {
-                    (0..times).for_each(|_| digits.push(c));
+                // the letter o for "oh" among digits (`o6-29`)
+                '0'..='9' | 'o' => {
+                    let d = if c == 'o' { '0' } else { c };
+                    (0..times).for_each(|_| digits.push(d));
                     times = 1;
                 }
                 'w' if chars.peek().is_some_and(char::is_ascii_digit) => times = 2,
@@ -384,6 +394,8 @@ struct Context {
     /// Asks for an ordinary quantity: an amount, a count, a time, a duration, an address
     /// ([`ORDINARY`]).
     ordinary: bool,
+    /// Asks "when": a time or a date — ordinary unless the answer has an expiry's shape.
+    when: bool,
     /// The other party asked something just before (their latest question is known).
     asked: bool,
 }
@@ -392,7 +404,7 @@ struct Context {
 /// answer to anything else ("what is the…", a garbled "and the x-piry date") is redacted.
 #[rustfmt::skip]
 const ORDINARY: &[&str] = &[
-    "how much", "how many", "how long", "how old", "how far", "when", "what time", "time",
+    "how much", "how many", "how long", "how old", "how far", "what time", "time",
     "times", "price*", "cost*", "charg*", "paid", "pay", "amount", "pound*", "dollar*",
     "euro*", "bill", "total", "balance", "year*", "age", "old", "house", "flat", "street",
     "address", "postcode", "zip", "floor", "room", "quantity", "items", "minute*", "hour*",
@@ -413,6 +425,7 @@ impl Context {
                 .any(|a| text.contains(&cue_text(a))),
             number: has_cue(&text, &["number*"]),
             ordinary: has_cue(&text, ORDINARY),
+            when: has_cue(&text, &["when"]),
             asked: false,
         }
     }
@@ -424,6 +437,7 @@ impl Context {
             allowed: self.allowed || other.allowed,
             number: self.number || other.number,
             ordinary: self.ordinary || other.ordinary,
+            when: self.when || other.when,
             asked: self.asked || other.asked,
         }
     }
@@ -445,11 +459,13 @@ fn context(ws: &[Word], at: usize, other: &OtherSide, policy: &Policy) -> Contex
         return own;
     };
     let question = question(other, t);
+    let latest = Context::of(last_words(&question, ANSWER_WORDS), policy);
     let asked = Context {
         asked: !question.trim().is_empty(),
         // what kind of number is asked for: the latest thing said, not the one before it
         // ("how many times have you called?" … "what is the" → not a count)
-        ordinary: Context::of(last_words(&question, ANSWER_WORDS), policy).ordinary,
+        ordinary: latest.ordinary,
+        when: latest.when,
         ..Context::of(&question, policy)
     };
     own.or(asked)
@@ -700,9 +716,11 @@ fn label(digits: &str, ssn: bool, bare: bool, ctx: Context) -> Option<&'static s
     if ctx.allowed && !sensitive_cue && n <= 12 {
         return None;
     }
-    // an expiry's shape (0227: a month with its leading zero, then a year) is no time or count
-    let expiry_shaped = n == 4 && digits.starts_with('0') && !digits.starts_with("00");
-    if bare && ctx.asked && (!ctx.ordinary || expiry_shaped) && (3..=12).contains(&n) {
+    // an expiry's shape (0227, 1131: a month, then a year) answers "when" as no time does
+    let month = digits.get(..2).and_then(|m| m.parse::<u32>().ok());
+    let expiry_shaped = n == 4 && month.is_some_and(|m| (1..=12).contains(&m));
+    let ordinary = ctx.ordinary || ctx.when && !expiry_shaped;
+    if bare && ctx.asked && !ordinary && (3..=12).contains(&n) {
         // the answer to a question the recogniser garbled ("what is the CDB number?" "It is
         // 394."): a bare number asked for is personal data unless the question is about an
         // amount, a count, a time or an address
@@ -1322,6 +1340,30 @@ mod tests {
             answer("When does the carrtyp spiral?", "0227.", &p),
             "[NUMBER]."
         );
+        assert_eq!(
+            answer("and when does the caratops hire?", "1.131.", &p),
+            "[NUMBER]."
+        );
+        assert_eq!(
+            answer("What time did the engineer come?", "It was 1030.", &p),
+            "It was 1030."
+        );
+        // numerals with "oh" as o, "slash" written out and a lone w for "double"
+        assert_eq!(answer("And the expiry date?", "O6-29.", &p), "[EXPIRY].");
+        assert_eq!(
+            answer("and x pirate date", "a 1-slash-30.", &p),
+            "a [NUMBER]."
+        );
+        assert_eq!(
+            answer(
+                "Can you give me the policy number?",
+                "0-8-W-4-1-9-4-29.",
+                &p
+            ),
+            "[ACCOUNT_NUMBER]."
+        );
+        // words with an o stay words
+        assert_eq!(r("go to the o2 shop"), "go to the o2 shop");
         assert_eq!(
             answer("When can you be in?", "mut 8 from 9 to 5 man", &p),
             "mut 8 from 9 to 5 man"
