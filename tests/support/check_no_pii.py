@@ -370,6 +370,10 @@ def check_call(out, call):
     row = con.execute(
         f"select transcript, pii_redactions from read_parquet('{out}/interactions/*/*.parquet', hive_partitioning = true) where interaction_id = ?", [call]
     ).fetchone()
+    if row is None:
+        ids = [r[0] for r in con.execute(f"select interaction_id from read_parquet('{out}/interactions/*/*.parquet', hive_partitioning = true)").fetchall()]
+        print(f"error: no interaction {call!r} in {out}\nhint: give one of its ids: {', '.join(ids[:10])}")
+        sys.exit(2)
     transcript, n = row
     if "[CARD_NUMBER]" not in transcript or n < 2:
         print(f"FAIL: expected card, expiry and CVV redacted in {call}: {n} redactions\n{transcript}")
