@@ -575,14 +575,15 @@ fn spoken_host_end(ws: &[Word], at: usize, other: &OtherSide, policy: &Policy) -
     }
     // garbled words before the host only after a name ("john at exam pull.com", not "we
     // bought it at the example.com shop")
-    let named = local_start(ws, at) < at;
+    let local = local_start(ws, at);
+    let named = local < at;
     if let Some(end) = (at + 2..=at + 3)
         .take_while(|&k| named && in_seg(k))
         .find_map(|k| host_end(ws, k))
     {
         return Some(end);
     }
-    let joined = ws[local_start(ws, at)..at]
+    let joined = ws[local..at]
         .iter()
         .any(|w| matches!(w.lower.as_str(), "dot" | "underscore"));
     let asked = context(ws, at, other, policy).cue == Some(Cue::Email);
@@ -789,40 +790,33 @@ fn absorb_neighbours(ws: &[Word], mut hits: Vec<Hit>) -> Vec<Hit> {
     for &(a, b, _) in &hits {
         taken[a..b].iter_mut().for_each(|x| *x = true);
     }
-    let free = |k: usize, seg: usize, taken: &[bool]| ws[k].seg == seg && !taken[k];
+    // words to take from the neighbour `next` onwards (`after` is the one beyond it): 1 if it
+    // is a digit, 2 if one other word stands before a digit, 0 to stop
+    let steps = |seg: usize, next: Option<usize>, after: Option<usize>, taken: &[bool]| {
+        let free = |k: Option<usize>| k.filter(|&k| k < ws.len() && ws[k].seg == seg && !taken[k]);
+        match (free(next), free(after)) {
+            (Some(n), _) if digit_like(&ws[n]) => 1,
+            (Some(_), Some(a)) if digit_like(&ws[a]) => 2,
+            _ => 0,
+        }
+    };
     for h in hits.iter_mut().filter(|h| h.2 != "EMAIL") {
         let seg = ws[h.1 - 1].seg;
         loop {
-            let b = h.1;
-            let step = if b < ws.len() && free(b, seg, &taken) && digit_like(&ws[b]) {
-                1
-            } else if b + 1 < ws.len()
-                && free(b, seg, &taken)
-                && free(b + 1, seg, &taken)
-                && digit_like(&ws[b + 1])
-            {
-                2
-            } else {
+            let step = steps(seg, Some(h.1), Some(h.1 + 1), &taken);
+            if step == 0 {
                 break;
-            };
-            taken[b..b + step].iter_mut().for_each(|x| *x = true);
+            }
+            taken[h.1..h.1 + step].iter_mut().for_each(|x| *x = true);
             h.1 += step;
         }
         let seg = ws[h.0].seg;
         loop {
-            let a = h.0;
-            let step = if a >= 1 && free(a - 1, seg, &taken) && digit_like(&ws[a - 1]) {
-                1
-            } else if a >= 2
-                && free(a - 1, seg, &taken)
-                && free(a - 2, seg, &taken)
-                && digit_like(&ws[a - 2])
-            {
-                2
-            } else {
+            let step = steps(seg, h.0.checked_sub(1), h.0.checked_sub(2), &taken);
+            if step == 0 {
                 break;
-            };
-            taken[a - step..a].iter_mut().for_each(|x| *x = true);
+            }
+            taken[h.0 - step..h.0].iter_mut().for_each(|x| *x = true);
             h.0 -= step;
         }
     }
