@@ -12,6 +12,11 @@ WHY = {
     "topic": "a complaint topic; its column is `topic_{id}`",
 }
 out = [open(os.path.join(HERE, "docs_header.md")).read().rstrip(), ""]
+if pack.get("synonyms"):
+    out += ["## Synonym sets of the built-in pack", ""]
+    for name, phrases in pack["synonyms"].items():
+        out.append(f"- `<{name}>`: " + ", ".join(f"`{p}`" for p in phrases))
+    out.append("")
 for kind, title in (("behaviour", "Agent behaviours"), ("event", "Customer events"), ("topic", "Complaint topics")):
     out += [f"## {title}", ""]
     for c in pack["category"]:

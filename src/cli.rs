@@ -170,6 +170,18 @@ pub enum RulesCommand {
         #[arg(long, value_enum)]
         role: Option<RoleArg>,
     },
+    /// Measure precision and recall per category on labelled transcripts (format in docs/rules.md)
+    Eval {
+        /// Evaluation sets (TOML files of `[[item]]`s)
+        #[arg(required = true)]
+        sets: Vec<PathBuf>,
+        /// TOML rules file (default: the built-in pack)
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Also list every miss and false alarm, with the words and layer that matched
+        #[arg(long)]
+        errors: bool,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

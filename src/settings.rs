@@ -61,6 +61,12 @@ pub enum SettingsError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot read evaluation set {path}: {source}")]
+    EvalSet {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Rules(#[from] RulesError),
 }
@@ -213,18 +219,40 @@ pub fn load_rules(file: Option<&Path>) -> Result<LoadedRules, SettingsError> {
         source,
     };
     let bytes = std::fs::read(path).map_err(read_error)?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| {
-        read_error(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "stream did not contain valid UTF-8",
-        ))
-    })?;
+    let text = utf8(&bytes).map_err(read_error)?;
     let source = path.display().to_string();
     Ok(LoadedRules {
         rules: RuleSet::parse(text, &source)?,
         sha256: crate::fsutil::sha256_hex(&bytes),
         source,
     })
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, std::io::Error> {
+    std::str::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
+}
+
+/// Read an evaluation set (`callsift rules eval`): labelled transcripts for `rules`.
+pub fn load_eval_set(
+    path: &Path,
+    rules: &RuleSet,
+) -> Result<Vec<rules::eval::Item>, SettingsError> {
+    let read_error = |source| SettingsError::EvalSet {
+        path: path.into(),
+        source,
+    };
+    let bytes = std::fs::read(path).map_err(read_error)?;
+    let text = utf8(&bytes).map_err(read_error)?;
+    Ok(rules::eval::parse_set(
+        text,
+        &path.display().to_string(),
+        rules,
+    )?)
 }
 
 /// The watchdog's limits from `--watchdog-base` seconds and `--watchdog-factor`.

@@ -8,6 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use callsift::analyze::rules::words::Layer;
 use callsift::analyze::rules::{Hit, Kind, RuleSet};
 use callsift::conversation::Role;
 use callsift::record::Interaction;
@@ -71,6 +72,8 @@ fn write_hostile_features(dir: &Path) {
                 start_ms: 5_000,
                 end_ms: 8_000,
                 evidence: HOSTILE.into(),
+                matched: HOSTILE.into(),
+                layer: Layer::Stem,
             }],
             metrics: Some(Default::default()),
             segment_count: Some(0),

@@ -1,8 +1,8 @@
 //! `callsift rules check` and `callsift rules test`: the rules file as `run` reads it.
 
-use callsift::analyze::rules::{Kind, RuleSet, fixtures};
+use callsift::analyze::rules::{Hit, Kind, RuleSet, eval, fixtures};
 use callsift::conversation::Role;
-use callsift::settings::load_rules;
+use callsift::settings::{load_eval_set, load_rules};
 
 use crate::cli::{RoleArg, RulesCommand};
 
@@ -16,6 +16,22 @@ pub fn run(command: RulesCommand) -> anyhow::Result<()> {
         RulesCommand::Test { file, text, role } => {
             let loaded = load_rules(file.as_deref())?;
             test(&loaded.rules, &text, role);
+        }
+        RulesCommand::Eval {
+            sets,
+            rules,
+            errors,
+        } => {
+            let loaded = load_rules(rules.as_deref())?;
+            let mut items = Vec::new();
+            for s in &sets {
+                items.extend(load_eval_set(s, &loaded.rules)?);
+            }
+            let report = eval::score(&loaded.rules, &items);
+            if errors {
+                print_errors(&loaded.rules, &report);
+            }
+            print_scores(&report, items.len());
         }
     }
     Ok(())
@@ -49,12 +65,69 @@ fn test(rules: &RuleSet, text: &str, role: Option<RoleArg>) {
     }
     for h in &hits {
         let c = &rules.categories[h.category];
+        println!("{} ({}) — {}", c.id, c.kind.as_str(), describe(h));
+    }
+}
+
+/// A hit as `rules test` and `rules eval --errors` show it: who, what, which words and layer.
+fn describe(h: &Hit) -> String {
+    format!(
+        "{}: {:?}, matched {:?} by {} (confidence {:.1})",
+        h.role.as_str(),
+        h.evidence,
+        h.matched,
+        h.layer.as_str(),
+        h.layer.confidence()
+    )
+}
+
+fn print_errors(rules: &RuleSet, report: &eval::Report) {
+    let show = |what: &str, e: &eval::Error| {
+        let c = &rules.categories;
         println!(
-            "{} ({}) — {}: {:?}",
-            c.id,
-            c.kind.as_str(),
-            h.role.as_str(),
-            h.evidence
+            "{what} {} at {} (item for {}{})",
+            e.category,
+            e.item.origin,
+            e.item.target,
+            if e.item.expect { "" } else { ", near-miss" }
+        );
+        for line in e.item.text.lines().filter(|l| !l.trim().is_empty()) {
+            println!("    | {}", line.trim());
+        }
+        for h in &e.hits {
+            println!("    fired: {} {}", c[h.category].id, describe(h));
+        }
+    };
+    for e in &report.misses {
+        show("missed", e);
+    }
+    for e in &report.false_alarms {
+        show("false alarm", e);
+    }
+    println!();
+}
+
+fn print_scores(report: &eval::Report, items: usize) {
+    let pct = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{:.2}", v));
+    println!(
+        "{:<24} {:>5} {:>4} {:>4} {:>4} {:>9} {:>6} {:>5}",
+        "category", "n", "tp", "fp", "fn", "precision", "recall", "f1"
+    );
+    for (id, c) in &report.per_category {
+        println!(
+            "{:<24} {:>5} {:>4} {:>4} {:>4} {:>9} {:>6} {:>5}",
+            id,
+            c.tp + c.fn_,
+            c.tp,
+            c.fp,
+            c.fn_,
+            pct(c.precision()),
+            pct(c.recall()),
+            pct(c.f1())
         );
     }
+    println!(
+        "{items} items, macro-F1 {} over the categories with labelled items",
+        pct(report.macro_f1())
+    );
 }

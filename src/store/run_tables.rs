@@ -173,6 +173,9 @@ pub fn events<'a>() -> Table<EventOf<'a>> {
             Column::i64("start_ms", false, |r: &E| Some(r.1.start_ms)),
             Column::i64("end_ms", false, |r: &E| Some(r.1.end_ms)),
             Column::str("evidence", false, |r: &E| Some(&r.1.evidence)),
+            Column::str("matched", false, |r: &E| Some(&r.1.matched)),
+            Column::str("matched_by", false, |r: &E| Some(r.1.layer.as_str())),
+            Column::f32("confidence", false, |r: &E| Some(r.1.layer.confidence())),
         ],
     )
 }

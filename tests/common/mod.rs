@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use callsift::analyze::rules::words::Layer;
 use callsift::analyze::rules::{Hit, RuleSet};
 use callsift::conversation::Role;
 use callsift::record::Interaction;
@@ -114,6 +115,8 @@ pub fn escalation(esc: usize, start_ms: i64, end_ms: i64, evidence: &str) -> Hit
         start_ms,
         end_ms,
         evidence: evidence.into(),
+        matched: "speak to a manager".into(),
+        layer: Layer::Exact,
     }
 }
 

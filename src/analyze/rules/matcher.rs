@@ -1,51 +1,13 @@
-//! Matching compiled categories on normalised text: phrases with wildcards, `NEAR`, negation,
-//! roles, windows and counts. Pure; no I/O.
+//! Matching compiled categories on normalised text: phrases with wildcards, gaps, synonym sets,
+//! `NEAR`, negation, roles, windows and counts. A phrase word matches a transcript word by
+//! spelling (`exact`), by its stem (`stem`: "switching" for "switch", "charged" for "charges")
+//! or by its sound (`sound`: the same Double Metaphone code, or two words the recogniser split,
+//! "super visor" for "supervisor"); every hit says which [`Layer`] matched. Fillers ("um",
+//! "uh") and a word the speaker repeats may stand between a phrase's words. Pure; no I/O.
 
+use super::words::{Layer, Word, words};
 use super::*;
 use crate::conversation::Turn;
-
-/// Lower-case, expand contractions, drop punctuation; returns the words.
-pub fn normalise(text: &str) -> Vec<String> {
-    let t = text.to_lowercase().replace(['’', '‘'], "'");
-    let mut out = Vec::new();
-    for raw in t.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '*')) {
-        let w = raw.trim_matches('\'');
-        if w.is_empty() {
-            continue;
-        }
-        let expanded: &[&str] = match w {
-            "can't" | "cannot" => &["can", "not"],
-            "won't" => &["will", "not"],
-            "shan't" => &["shall", "not"],
-            "i'm" => &["i", "am"],
-            "let's" => &["let", "us"],
-            _ => &[],
-        };
-        if !expanded.is_empty() {
-            out.extend(expanded.iter().map(|s| s.to_string()));
-            continue;
-        }
-        let pairs = [
-            ("n't", "not"),
-            ("'ll", "will"),
-            ("'re", "are"),
-            ("'ve", "have"),
-            ("'d", "would"),
-            ("'s", "is"),
-        ];
-        if let Some((stem, rest)) = pairs
-            .iter()
-            .find_map(|(suf, full)| w.strip_suffix(suf).map(|s| (s, *full)))
-            && !stem.is_empty()
-        {
-            out.push(stem.replace('\'', ""));
-            out.push(rest.to_string());
-            continue;
-        }
-        out.push(w.replace('\'', ""));
-    }
-    out
-}
 
 impl Category {
     /// Output column: `beh_<id>`, `evt_<id>` or `topic_<id>`.
@@ -54,9 +16,8 @@ impl Category {
     }
     /// Matches of this category's `any` and `near` phrases in one text (overlaps once).
     pub fn count_in(&self, text: &str, names: &[String]) -> usize {
-        let words = normalise(text);
         let m = Matcher { names };
-        m.count_any(&words, &self.any) + self.near.iter().filter(|n| m.near(&words, n)).count()
+        m.spans(&words(text), self).len()
     }
     /// Whether the category can be judged on a recording whose roles are unknown (mono).
     pub fn works_without_roles(&self) -> bool {
@@ -64,11 +25,23 @@ impl Category {
     }
 }
 
+/// A phrase may run on from one turn into the same speaker's next when it starts at most this
+/// long after the first ends ("I was on hold" / "for an hour and a half").
+pub const BRIDGE_MS: i64 = 10_000;
+
+/// A match in one segment: word positions and the layer that found it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Span {
+    start: usize,
+    end: usize,
+    layer: Layer,
+}
+
 impl RuleSet {
     /// Which categories fire on a conversation, with evidence. `duration_ms` bounds windows;
     /// `names` are the customer's name words (lower case) for `{customer_name}`.
     pub fn evaluate(&self, utts: &[Turn], duration_ms: i64, names: &[String]) -> Vec<Hit> {
-        let words: Vec<Vec<String>> = utts.iter().map(|u| normalise(&u.text)).collect();
+        let words: Vec<Vec<Word>> = utts.iter().map(|u| self::words(&u.text)).collect();
         let m = Matcher { names };
         let mut hits = Vec::new();
         for (ci, c) in self.categories.iter().enumerate() {
@@ -79,16 +52,30 @@ impl RuleSet {
                     (RoleSel::Customer, r) => r == Role::Customer,
                 })
                 .filter(|&i| in_window(c.window, utts[i].start_ms, duration_ms))
-                .filter(|&i| !c.not.iter().any(|p| m.find(&words[i], p).is_some()))
+                .filter(|&i| {
+                    !c.not
+                        .iter()
+                        .any(|p| m.first(&words[i], p, Layer::Exact).is_some())
+                })
                 .collect();
-            let mut evidence: Vec<usize> = Vec::new();
+            let mut evidence: Vec<(usize, Span)> = Vec::new();
             let mut count = 0;
-            for &i in &candidates {
-                let n = m.count_any(&words[i], &c.any)
-                    + c.near.iter().filter(|n| m.near(&words[i], n)).count();
-                if n > 0 {
-                    count += n;
-                    evidence.push(i);
+            for (k, &i) in candidates.iter().enumerate() {
+                let spans = m.spans(&words[i], c);
+                count += spans.len();
+                if let Some(best) = spans.iter().min_by_key(|s| s.layer) {
+                    evidence.push((i, *best));
+                }
+                let next = candidates[k + 1..]
+                    .iter()
+                    .find(|&&j| utts[j].role == utts[i].role)
+                    .filter(|&&j| utts[j].start_ms - utts[i].end_ms <= BRIDGE_MS);
+                if let Some(&j) = next {
+                    for (a, b) in m.bridging(&words[i], &words[j], c) {
+                        count += 1;
+                        evidence.push((i, a));
+                        evidence.push((j, b));
+                    }
                 }
             }
             let needs_count = !(c.any.is_empty() && c.near.is_empty());
@@ -97,28 +84,41 @@ impl RuleSet {
             }
             let mut all_ok = true;
             for p in &c.all {
-                match candidates.iter().find(|&&i| m.find(&words[i], p).is_some()) {
-                    Some(&i) => evidence.push(i),
+                match candidates
+                    .iter()
+                    .find_map(|&i| m.first(&words[i], p, Layer::Sound).map(|s| (i, s)))
+                {
+                    Some(found) => evidence.push(found),
                     None => all_ok = false,
                 }
             }
             if !all_ok {
                 continue;
             }
-            evidence.sort_unstable();
-            evidence.dedup();
-            for i in evidence {
+            evidence.sort_by_key(|(i, s)| (*i, s.layer));
+            evidence.dedup_by_key(|(i, _)| *i);
+            for (i, s) in evidence {
                 hits.push(Hit {
                     category: ci,
                     role: utts[i].role,
                     start_ms: utts[i].start_ms,
                     end_ms: utts[i].end_ms,
                     evidence: utts[i].text.clone(),
+                    matched: join(&words[i][s.start..s.end]),
+                    layer: s.layer,
                 });
             }
         }
         hits
     }
+}
+
+fn join(words: &[Word]) -> String {
+    words
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn in_window(w: Option<Window>, start: i64, duration: i64) -> bool {
@@ -137,69 +137,177 @@ struct Matcher<'a> {
 }
 
 impl Matcher<'_> {
-    /// Length in words of a match of `p` starting at `at`.
-    fn match_len(&self, words: &[String], p: &Phrase, at: usize) -> Option<usize> {
-        let mut k = at;
-        for t in &p.0 {
-            let w = words.get(k)?;
+    /// Every way `toks` matches `words` from `at`: (end, least certain layer used), using
+    /// layers up to `max`. `inner`: a word of the phrase has been matched already, so fillers
+    /// and a repeated word may be skipped before the next one.
+    #[allow(clippy::too_many_arguments)]
+    fn ends(
+        &self,
+        words: &[Word],
+        toks: &[Tok],
+        at: usize,
+        inner: bool,
+        layer: Layer,
+        max: Layer,
+        out: &mut Vec<(usize, Layer)>,
+    ) {
+        let Some((t, rest)) = toks.split_first() else {
+            out.push((at, layer));
+            return;
+        };
+        let mut starts = vec![at];
+        if inner {
+            let mut k = at;
+            while k < words.len() && (words[k].filler || (k > 0 && words[k] == words[k - 1])) {
+                k += 1;
+                starts.push(k);
+            }
+        }
+        for s in starts {
+            let mut next = |end: usize, l: Layer| {
+                self.ends(words, rest, end, true, layer.max(l), max, out);
+            };
             match t {
-                Tok::Word(x) if x == w => k += 1,
-                Tok::Prefix(x) if w.starts_with(x.as_str()) => k += 1,
-                Tok::Any => k += 1,
-                Tok::CustomerName if self.names.contains(w) => {
-                    k += 1;
-                    while words.get(k).is_some_and(|w| self.names.contains(w)) {
-                        k += 1;
+                Tok::Word(w) => {
+                    if let Some(l) = words.get(s).and_then(|x| w.layer_against(x))
+                        && l <= max
+                    {
+                        next(s + 1, l);
+                    }
+                    if max >= Layer::Sound
+                        && let [a, b, ..] = &words[s.min(words.len())..]
+                        && w.text.len() == a.text.len() + b.text.len()
+                        && w.text.starts_with(&a.text)
+                        && w.text.ends_with(&b.text)
+                    {
+                        next(s + 2, Layer::Sound);
                     }
                 }
-                _ => return None,
+                Tok::Prefix(p) => {
+                    if words.get(s).is_some_and(|w| w.text.starts_with(p.as_str())) {
+                        next(s + 1, Layer::Exact);
+                    }
+                }
+                Tok::Any => {
+                    if s < words.len() {
+                        next(s + 1, Layer::Exact);
+                    }
+                }
+                Tok::Gap(n) => {
+                    for k in 0..=*n {
+                        if s + k <= words.len() {
+                            next(s + k, Layer::Exact);
+                        }
+                    }
+                }
+                Tok::Alt(options) => {
+                    for p in options {
+                        let mut found = Vec::new();
+                        self.ends(words, &p.0, s, inner, Layer::Exact, max, &mut found);
+                        for (e, l) in found {
+                            next(e, l);
+                        }
+                    }
+                }
+                Tok::CustomerName => {
+                    let mut k = s;
+                    while words.get(k).is_some_and(|w| self.names.contains(&w.text)) {
+                        k += 1;
+                    }
+                    if k > s {
+                        next(k, Layer::Exact);
+                    }
+                }
             }
         }
-        Some(k - at)
     }
 
-    fn find(&self, words: &[String], p: &Phrase) -> Option<usize> {
-        (0..words.len()).find(|&i| self.match_len(words, p, i).is_some())
+    /// The best match of `p` starting at `at`: the most certain layer, then the longest.
+    fn match_at(&self, words: &[Word], p: &Phrase, at: usize, max: Layer) -> Option<Span> {
+        let mut out = Vec::new();
+        self.ends(words, &p.0, at, false, Layer::Exact, max, &mut out);
+        out.into_iter()
+            .filter(|&(e, _)| e > at)
+            .min_by_key(|&(e, l)| (l, std::cmp::Reverse(e)))
+            .map(|(end, layer)| Span {
+                start: at,
+                end,
+                layer,
+            })
     }
 
-    /// Matches of any of `phrases`, counting overlapping matches once.
-    fn count_any(&self, words: &[String], phrases: &[Phrase]) -> usize {
-        let mut spans: Vec<(usize, usize)> = phrases
+    fn all_matches(&self, words: &[Word], p: &Phrase, max: Layer) -> Vec<Span> {
+        (0..words.len())
+            .filter_map(|i| self.match_at(words, p, i, max))
+            .collect()
+    }
+
+    fn first(&self, words: &[Word], p: &Phrase, max: Layer) -> Option<Span> {
+        (0..words.len()).find_map(|i| self.match_at(words, p, i, max))
+    }
+
+    /// Matches of a category's `any` and `near` phrases, overlapping matches merged into one
+    /// (carrying the most certain layer among them).
+    fn spans(&self, words: &[Word], c: &Category) -> Vec<Span> {
+        let mut spans: Vec<Span> = c
+            .any
             .iter()
-            .flat_map(|p| {
-                (0..words.len())
-                    .filter_map(move |i| self.match_len(words, p, i).map(|n| (i, i + n)))
-            })
+            .flat_map(|p| self.all_matches(words, p, Layer::Sound))
             .collect();
-        spans.sort_unstable();
-        let (mut count, mut end) = (0, 0);
-        for (s, e) in spans {
-            if count == 0 || s >= end {
-                count += 1;
-                end = e;
-            } else {
-                end = end.max(e);
+        spans.extend(c.near.iter().filter_map(|n| self.near(words, n)));
+        spans.sort_by_key(|s| (s.start, s.end));
+        let mut merged: Vec<Span> = Vec::new();
+        for s in spans {
+            match merged.last_mut() {
+                Some(m) if s.start < m.end => {
+                    m.end = m.end.max(s.end);
+                    m.layer = m.layer.min(s.layer);
+                }
+                _ => merged.push(s),
             }
         }
-        count
+        merged
     }
 
-    fn near(&self, words: &[String], n: &Near) -> bool {
-        let pos = |p: &Phrase| -> Vec<(usize, usize)> {
-            (0..words.len())
-                .filter_map(|i| self.match_len(words, p, i).map(|len| (i, len)))
-                .collect()
-        };
-        let (a, b) = (pos(&n.a), pos(&n.b));
-        a.iter().any(|&(i, la)| {
-            b.iter().any(|&(j, lb)| {
-                let gap = if i < j {
-                    j.saturating_sub(i + la)
-                } else {
-                    i.saturating_sub(j + lb)
+    /// Matches of a category that run from the end of `first` into `second` (one speaker's
+    /// consecutive turns), as the part in each.
+    fn bridging(&self, first: &[Word], second: &[Word], c: &Category) -> Vec<(Span, Span)> {
+        let joined: Vec<Word> = first.iter().chain(second).cloned().collect();
+        let n = first.len();
+        self.spans(&joined, c)
+            .into_iter()
+            .filter(|s| s.start < n && s.end > n)
+            .map(|s| {
+                let a = Span { end: n, ..s };
+                let b = Span {
+                    start: 0,
+                    end: s.end - n,
+                    layer: s.layer,
                 };
-                i != j && gap <= n.max_words
+                (a, b)
             })
-        })
+            .collect()
+    }
+
+    /// The most certain pair of `a` and `b` matches at most `max_words` apart, as one span.
+    fn near(&self, words: &[Word], n: &Near) -> Option<Span> {
+        let a = self.all_matches(words, &n.a, Layer::Sound);
+        let b = self.all_matches(words, &n.b, Layer::Sound);
+        a.iter()
+            .flat_map(|x| b.iter().map(move |y| (x, y)))
+            .filter(|(x, y)| {
+                let gap = if x.start < y.start {
+                    y.start.saturating_sub(x.end)
+                } else {
+                    x.start.saturating_sub(y.end)
+                };
+                x.start != y.start && gap <= n.max_words
+            })
+            .map(|(x, y)| Span {
+                start: x.start.min(y.start),
+                end: x.end.max(y.end),
+                layer: x.layer.max(y.layer),
+            })
+            .min_by_key(|s| s.layer)
     }
 }

@@ -1,15 +1,21 @@
 //! Rules: categories of agent behaviour, customer events and complaint topics, defined as data
 //! (a TOML rules file) and matched on normalised transcript text, so that ordinary ASR
-//! variation ("I'm"/"I am", case, punctuation) still matches.
+//! variation ("I'm"/"I am", case, punctuation, fillers) still matches, and so that a phrase
+//! finds its inflected forms (by stem) and the recogniser's sound-alike words (by sound).
 //!
 //! A category:
 //! ```toml
+//! [synonyms]                     # sets of phrases any category can name as <set>
+//! manager = ["manager", "supervisor", "team leader", "someone * senior"]
+//!
 //! [[category]]
 //! id = "empathy"                 # snake_case, unique
 //! kind = "behaviour"             # behaviour | event | topic
 //! description = "..."
 //! role = "agent"                 # agent | customer | any (default)
-//! any = ["i understand how*", "within * days"]  # one of these; `word*` = prefix, `*` = one word
+//! any = ["i understand how*", "within * days", "speak to ~2 <manager>"]
+//!                                # one of these; `word*` = prefix, `*` = one word,
+//!                                # `~N` = up to N words (`~` = 3), `<set>` = a synonym set
 //! all = ["refund*", "card"]      # every one of these somewhere in the call
 //! near = ['"credit" NEAR:3 "card"']              # two phrases at most N words apart
 //! not = ["not sorry"]            # a segment holding one of these does not count
@@ -26,12 +32,15 @@
 //! Examples are fixture transcripts, one `role: text` line per segment; the tests run every
 //! built-in category's examples. Matching does no I/O.
 
+pub mod eval;
 pub mod fixtures;
 pub mod matcher;
 pub mod parse;
+pub mod words;
 
 use crate::analyze::pii::Policy;
 use crate::conversation::Role;
+use words::{Layer, Word};
 
 /// The built-in English rule pack (rules/builtin.toml).
 pub const BUILTIN: &str = include_str!("../../../rules/builtin.toml");
@@ -51,6 +60,15 @@ pub enum RulesError {
         line: usize,
         message: String,
         hint: &'static str,
+    },
+    #[error(
+        "{origin}:{line}: [synonyms] {name}: {message}\nhint: see the rule format in docs/rules.md"
+    )]
+    Synonyms {
+        origin: String,
+        line: usize,
+        name: String,
+        message: String,
     },
     #[error("{origin}:{line}: category {id:?}: {message}")]
     Invalid {
@@ -103,10 +121,14 @@ enum Window {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
-    Word(String),
+    Word(Word),
     Prefix(String),
     /// A lone `*`: exactly one word, whatever it is.
     Any,
+    /// `~N`: up to N words, whatever they are.
+    Gap(usize),
+    /// `<set>`: any phrase of a synonym set.
+    Alt(Vec<Phrase>),
     /// `{customer_name}`: one or more consecutive words of the customer's name.
     CustomerName,
 }
@@ -164,12 +186,15 @@ pub struct Hit {
     pub start_ms: i64,
     pub end_ms: i64,
     pub evidence: String,
+    /// The words that matched (normalised), and the layer that matched them.
+    pub matched: String,
+    pub layer: Layer,
 }
 
 #[cfg(test)]
 mod tests {
     use super::fixtures::*;
-    use super::matcher::*;
+    use super::words::normalise;
     use super::*;
 
     #[test]
@@ -247,6 +272,117 @@ mod tests {
         assert_eq!(
             fire_on_fixture(&r, "customer: refund please\nagent: to the card?"),
             vec!["x"]
+        );
+    }
+
+    /// The layer of the first hit of the one category `x` on a fixture, and its words.
+    fn layer_of(r: &RuleSet, text: &str) -> Option<(Layer, String)> {
+        evaluate_fixture(r, &fixture(text))
+            .into_iter()
+            .next()
+            .map(|h| (h.layer, h.matched))
+    }
+
+    #[test]
+    fn phrases_match_inflections_sounds_split_words_and_fillers() {
+        let r = one("any = [\"switch to another\", \"speak to a supervisor\"]");
+        assert_eq!(
+            layer_of(&r, "customer: switch to another company"),
+            Some((Layer::Exact, "switch to another".into()))
+        );
+        // inflection: matched by stem
+        assert_eq!(
+            layer_of(&r, "customer: I am switching to another provider"),
+            Some((Layer::Stem, "switching to another".into()))
+        );
+        // the recogniser's split of a long word, and a filler between the words
+        assert_eq!(
+            layer_of(&r, "customer: speak to a, um, super visor"),
+            Some((Layer::Sound, "speak to a um super visor".into()))
+        );
+        // a sound-alike of a long word (same Double Metaphone code, same first letter)
+        let r = one("any = [\"escalate\"]");
+        assert_eq!(
+            layer_of(&r, "customer: please eskalate it").map(|x| x.0),
+            Some(Layer::Sound)
+        );
+        // short words never match by sound ("fault" and "flight" share a code)
+        let r = one("any = [\"fault\"]");
+        assert!(fire_on_fixture(&r, "customer: my flight").is_empty());
+        // `not` phrases match exactly: "refundable" does not negate "refund"
+        let r = one("any = [\"refund\"]\nnot = [\"refundable\"]");
+        assert_eq!(fire_on_fixture(&r, "customer: a refund please"), vec!["x"]);
+        assert!(fire_on_fixture(&r, "customer: is it refundable").is_empty());
+    }
+
+    #[test]
+    fn gaps_synonym_sets_and_turns_that_run_on() {
+        let text = "[synonyms]\nmanager = [\"manager\", \"team leader\", \"someone * senior\"]\n\n[[category]]\nid = \"x\"\nkind = \"event\"\nrole = \"customer\"\nany = [\"speak to ~2 <manager>\", \"on hold for ~1 hour\"]\n";
+        let r = RuleSet::parse(text, "t.toml").unwrap();
+        for yes in [
+            "customer: can I speak to your team leader",
+            "customer: I want to speak to someone more senior",
+            "customer: let me speak to the duty manager",
+        ] {
+            assert_eq!(fire_on_fixture(&r, yes), vec!["x"], "{yes}");
+        }
+        for no in [
+            "customer: I will speak to my wife about the manager",
+            "agent: let me speak to my manager",
+        ] {
+            assert!(fire_on_fixture(&r, no).is_empty(), "{no}");
+        }
+        // one request over two turns of the same speaker: both turns are evidence
+        let hits = evaluate_fixture(
+            &r,
+            &fixture("customer: I was on hold for\ncustomer: an hour"),
+        );
+        assert_eq!(hits.len(), 2);
+        assert_eq!((hits[0].start_ms, hits[1].start_ms), (0, 5_000));
+        assert_eq!(
+            (hits[0].matched.as_str(), hits[1].matched.as_str()),
+            ("on hold for", "an hour")
+        );
+        // ...but not across the other party's answer
+        assert!(
+            fire_on_fixture(
+                &r,
+                "customer: I was on hold for\nagent: sorry\ncustomer: you know\ncustomer: an hour"
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn bad_gaps_and_unknown_sets_are_refused_with_the_line() {
+        for (any, want) in [
+            ("~2 refund", "a gap `~N` belongs between two words"),
+            ("refund ~0 card", "a gap is `~N` with N from 1 to 10"),
+            ("speak to <boss>", "no synonym set <boss>"),
+            ("speak to<manager>", "must stand alone"),
+        ] {
+            let e = RuleSet::parse(
+                &format!("[[category]]\nid = \"a\"\nkind = \"topic\"\nany = [\"{any}\"]\n"),
+                "r.toml",
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.starts_with("r.toml:1: category \"a\"") && e.contains(want),
+                "{any}: {e}"
+            );
+        }
+        let e = RuleSet::parse("x = 1\n[synonyms]\nBoss = [\"boss\"]\n", "r.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field"), "{e}");
+        let e = RuleSet::parse("[synonyms]\nBoss = [\"boss\"]\n", "r.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("r.toml:1: [synonyms] Boss: a set's name must be snake_case")
+                && e.contains("\nhint: "),
+            "{e}"
         );
     }
 

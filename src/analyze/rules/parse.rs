@@ -4,7 +4,9 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::matcher::normalise;
+use std::collections::BTreeMap;
+
+use super::words::{Word, normalise};
 use super::*;
 
 #[derive(Deserialize)]
@@ -14,6 +16,9 @@ struct FileDef {
     categories: Vec<Spanned<CategoryDef>>,
     #[serde(default)]
     pii: Option<Spanned<PiiDef>>,
+    /// `[synonyms] name = ["phrase", ...]`: sets a phrase names as `<name>`.
+    #[serde(default)]
+    synonyms: Option<Spanned<BTreeMap<String, Vec<String>>>>,
 }
 
 /// `[pii] allow_contexts = ["order number", ...]` (see docs/rules.md).
@@ -60,7 +65,10 @@ struct CategoryDef {
     counter_examples: Vec<String>,
 }
 
-fn phrase(s: &str) -> Result<Phrase, String> {
+/// Synonym sets by name, compiled.
+type Sets = BTreeMap<String, Vec<Phrase>>;
+
+fn phrase(s: &str, sets: &Sets) -> Result<Phrase, String> {
     let mut toks: Vec<Tok> = Vec::new();
     for piece in s.split_whitespace() {
         if piece == "{customer_name}" {
@@ -72,6 +80,42 @@ fn phrase(s: &str) -> Result<Phrase, String> {
                 "unknown placeholder in {s:?}; the only one is {{customer_name}}"
             ));
         }
+        if let Some(n) = piece.strip_prefix('~') {
+            let n = if n.is_empty() {
+                Ok(3)
+            } else {
+                n.parse::<usize>()
+            };
+            match n {
+                Ok(n @ 1..=10) => toks.push(Tok::Gap(n)),
+                _ => {
+                    return Err(format!(
+                        "a gap is `~N` with N from 1 to 10 (or `~` for 3), got {piece:?} in {s:?}"
+                    ));
+                }
+            }
+            continue;
+        }
+        if let Some(name) = piece.strip_prefix('<').and_then(|r| r.strip_suffix('>')) {
+            let set = sets.get(name).ok_or_else(|| {
+                let known: Vec<&str> = sets.keys().map(String::as_str).collect();
+                format!(
+                    "no synonym set <{name}> in {s:?}; the [synonyms] table defines {}",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )
+            })?;
+            toks.push(Tok::Alt(set.clone()));
+            continue;
+        }
+        if piece.contains(['<', '>', '~']) {
+            return Err(format!(
+                "`<set>` and `~N` must stand alone between spaces, got {piece:?} in {s:?}"
+            ));
+        }
         for w in normalise(piece) {
             toks.push(match w.strip_suffix('*') {
                 Some("") => Tok::Any,
@@ -80,17 +124,51 @@ fn phrase(s: &str) -> Result<Phrase, String> {
                 None if w.contains('*') => {
                     return Err(format!("wildcard only at the end of a word in {s:?}"));
                 }
-                None => Tok::Word(w),
+                None => Tok::Word(Word::new(w)),
             });
         }
     }
-    if toks.is_empty() || toks.iter().all(|t| *t == Tok::Any) {
+    let wordless = |t: &Tok| matches!(t, Tok::Any | Tok::Gap(_));
+    if toks.iter().all(wordless) {
         return Err(format!("phrase {s:?} has no words"));
+    }
+    if matches!(toks.first(), Some(Tok::Gap(_))) || matches!(toks.last(), Some(Tok::Gap(_))) {
+        return Err(format!(
+            "a gap `~N` belongs between two words, not at the edge of {s:?}"
+        ));
     }
     Ok(Phrase(toks))
 }
 
-fn near(s: &str) -> Result<Near, String> {
+/// The `[synonyms]` table compiled: every set a non-empty list of phrases without sets.
+fn synonym_sets(defs: &BTreeMap<String, Vec<String>>) -> Result<Sets, (String, String)> {
+    let none = Sets::new();
+    let mut sets = Sets::new();
+    for (name, phrases) in defs {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err((
+                name.clone(),
+                "a set's name must be snake_case (a-z, 0-9, _)".into(),
+            ));
+        }
+        if phrases.is_empty() {
+            return Err((name.clone(), "a set needs at least one phrase".into()));
+        }
+        let compiled = phrases
+            .iter()
+            .map(|p| phrase(p, &none))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| (name.clone(), e))?;
+        sets.insert(name.clone(), compiled);
+    }
+    Ok(sets)
+}
+
+fn near(s: &str, sets: &Sets) -> Result<Near, String> {
     let bad = || format!("near must look like '\"credit\" NEAR:3 \"card\"', got {s:?}");
     let (left, rest) = s.split_once("NEAR:").ok_or_else(bad)?;
     let rest = rest.trim_start();
@@ -99,8 +177,8 @@ fn near(s: &str) -> Result<Near, String> {
     let right = &rest[digits.len()..];
     let unq = |x: &str| x.trim().trim_matches('"').to_string();
     Ok(Near {
-        a: phrase(&unq(left))?,
-        b: phrase(&unq(right))?,
+        a: phrase(&unq(left), sets)?,
+        b: phrase(&unq(right), sets)?,
         max_words,
     })
 }
@@ -205,6 +283,17 @@ impl RuleSet {
                 message: e.message().trim().to_string(),
             }
         })?;
+        let sets = match &file.synonyms {
+            Some(sp) => {
+                synonym_sets(sp.get_ref()).map_err(|(name, message)| RulesError::Synonyms {
+                    origin: origin.into(),
+                    line: line_col(text, sp.span().start).0,
+                    name,
+                    message,
+                })?
+            }
+            None => Sets::new(),
+        };
         let mut categories = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for sp in file.categories {
@@ -243,14 +332,18 @@ impl RuleSet {
                 "any" => RoleSel::Any,
                 r => return Err(invalid(format!("role {r:?} is not agent, customer or any"))),
             };
-            let phrases = |v: &[String]| v.iter().map(|p| phrase(p)).collect::<Result<Vec<_>, _>>();
+            let phrases = |v: &[String]| {
+                v.iter()
+                    .map(|p| phrase(p, &sets))
+                    .collect::<Result<Vec<_>, _>>()
+            };
             let any = phrases(&d.any).map_err(&invalid)?;
             let all = phrases(&d.all).map_err(&invalid)?;
             let not = phrases(&d.not).map_err(&invalid)?;
             let nears = d
                 .near
                 .iter()
-                .map(|n| near(n))
+                .map(|n| near(n, &sets))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(&invalid)?;
             if any.is_empty() && all.is_empty() && nears.is_empty() {
