@@ -117,6 +117,10 @@ pub struct SampleArgs {
     /// data are NOT muted (only for sites allowed to keep such audio)
     #[arg(long)]
     pub keep_original_audio: bool,
+    /// Target only flags matched with at most this confidence (exact 1.0, stem 0.9, sound
+    /// 0.6): the doubtful matches, for a reviewer to confirm or reject
+    #[arg(long)]
+    pub max_confidence: Option<f32>,
 }
 
 #[derive(clap::Args, Debug)]

@@ -9,20 +9,25 @@ mod common;
 use std::collections::HashSet;
 use std::path::Path;
 
+use callsift::analyze::rules::Hit;
+use callsift::analyze::rules::words::Layer;
 use callsift::record::Interaction;
 use common::{builtin_rules, escalation, ok_call};
 
 /// 12 calls by two agents over two weeks; every third has an escalation request at 5-8 s.
 fn write_features(dir: &Path) {
+    write_features_with(dir, |_| Layer::Exact);
+}
+
+/// As `write_features`, the escalation of call `i` matched at layer `layer(i)`.
+fn write_features_with(dir: &Path, layer: impl Fn(usize) -> Layer) {
     let (rules, esc) = builtin_rules();
     let rows = (0..12).map(|i| {
         let hits = if i % 3 == 0 {
-            vec![escalation(
-                esc,
-                5_000,
-                8_000,
-                "I want to speak to a supervisor.",
-            )]
+            vec![Hit {
+                layer: layer(i),
+                ..escalation(esc, 5_000, 8_000, "I want to speak to a supervisor.")
+            }]
         } else {
             Vec::new()
         };
@@ -211,5 +216,68 @@ fn sample_and_scorecard_tables_read_back_as_documented() {
     assert!(
         said.contains("ok: qa_sample.parquet") && said.contains("ok: scorecard.parquet"),
         "{said}"
+    );
+}
+
+#[test]
+fn sample_can_target_only_the_doubtful_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = dir.path().join("features");
+    // calls 0, 3, 6, 9 are flagged; 3 and 9 only by a stem match
+    write_features_with(&features, |i| {
+        if i % 6 == 3 {
+            Layer::Stem
+        } else {
+            Layer::Exact
+        }
+    });
+    let out = dir.path().join("qa");
+    sample(
+        &features,
+        &out,
+        "5",
+        &["--targeted-share", "1", "--max-confidence", "0.9"],
+    );
+    let mut rd = csv::Reader::from_path(out.join("qa_sample.csv")).unwrap();
+    let h = rd.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
+    let targeted: HashSet<&str> = rows
+        .iter()
+        .filter(|r| &r[col("pick")] == "targeted")
+        .map(|r| &r[col("interaction_id")])
+        .collect();
+    assert_eq!(targeted, HashSet::from(["C-03", "C-09"]));
+    for r in rows.iter().filter(|r| &r[col("pick")] == "targeted") {
+        assert_eq!(
+            (&r[col("matched_by")], &r[col("confidence")]),
+            ("stem", "0.9")
+        );
+    }
+    let first = rows.iter().find(|r| &r[col("pick")] == "targeted").unwrap();
+    let page = std::fs::read_to_string(out.join(&first[col("review_page")])).unwrap();
+    assert!(page.contains("matched by stem (confidence 0.9)"), "{page}");
+    // out of range: refused with a hint
+    let bad = common::callsift()
+        .args([
+            "sample",
+            "--per-agent",
+            "2",
+            "--seed",
+            "1",
+            "--max-confidence",
+            "1.5",
+            "--features",
+        ])
+        .arg(&features)
+        .arg("--out")
+        .arg(dir.path().join("bad"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("--max-confidence 1.5") && err.contains("hint:"),
+        "{err}"
     );
 }

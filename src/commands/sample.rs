@@ -39,6 +39,7 @@ fn into_settings(a: &SampleArgs) -> anyhow::Result<SampleSettings> {
         targeted_share: a.targeted_share,
         seed: a.seed,
         keep_original_audio: a.keep_original_audio,
+        max_confidence: a.max_confidence,
         // filled in below: the counts are checked first
         period: Period::All,
         flags: Vec::new(),

@@ -57,6 +57,10 @@ pub enum SampleError {
         per_agent: usize,
         targeted_share: f64,
     },
+    #[error(
+        "--max-confidence {0} is not between 0 and 1\nhint: matches carry confidence 1.0 (exact), 0.9 (stem) or 0.6 (sound); e.g. --max-confidence 0.9 picks the calls flagged by stems or sounds"
+    )]
+    MaxConfidence(f32),
 }
 
 /// One targeting flag.
@@ -126,6 +130,11 @@ pub struct Evidence {
     pub start_ms: i64,
     pub end_ms: i64,
     pub text: String,
+    /// The layer that matched the rule (`exact`, `stem`, `sound`; null for derived flags and
+    /// datasets written before schema version 3) and its confidence (1 when unknown: older
+    /// datasets matched exact words only).
+    pub matched_by: Option<String>,
+    pub confidence: f32,
 }
 
 /// A call that can be sampled.
@@ -196,6 +205,8 @@ pub struct SampleSettings {
     /// Write clips with the original audio, payment and identity data included (only for
     /// sites allowed to keep it); by default those spans are muted.
     pub keep_original_audio: bool,
+    /// Only flags matched with at most this confidence count (doubtful matches for review).
+    pub max_confidence: Option<f32>,
 }
 
 impl SampleSettings {
@@ -206,6 +217,11 @@ impl SampleSettings {
                 per_agent: self.per_agent,
                 targeted_share: self.targeted_share,
             });
+        }
+        if let Some(c) = self.max_confidence
+            && !(0.0..=1.0).contains(&c)
+        {
+            return Err(SampleError::MaxConfidence(c));
         }
         Ok(())
     }
@@ -364,6 +380,8 @@ pub fn load(features: &Path, scores: Option<&Path>) -> Result<Loaded, SampleErro
                     start_ms: f(r, "start_ms").parse().unwrap_or(0),
                     end_ms: f(r, "end_ms").parse().unwrap_or(0),
                     text: f(r, "evidence"),
+                    matched_by: Some(f(r, "matched_by")).filter(|m| !m.is_empty()),
+                    confidence: f(r, "confidence").parse().unwrap_or(1.0),
                 });
             }
         }
@@ -389,6 +407,8 @@ pub fn load(features: &Path, scores: Option<&Path>) -> Result<Loaded, SampleErro
                         start_ms: 0,
                         end_ms: 0,
                         text: "the customer called again within the repeat window".into(),
+                        matched_by: None,
+                        confidence: 1.0,
                     });
                 }
             }
@@ -424,6 +444,9 @@ pub struct SampleRow {
     /// Audio clip around the moment, relative to the output folder.
     pub clip: Option<String>,
     pub review_page: String,
+    /// The layer that matched the rule and its confidence (see docs/schema.md, events).
+    pub matched_by: Option<String>,
+    pub confidence: Option<f32>,
 }
 
 /// qa_sample.parquet, declared once.
@@ -445,6 +468,8 @@ pub fn qa_sample_table() -> Table<SampleRow> {
             Column::i64("clip_muted_ms", true, |r: &S| r.clip_muted_ms),
             Column::str("clip", true, |r: &S| r.clip.as_deref()),
             Column::str("review_page", false, |r: &S| Some(&r.review_page)),
+            Column::str("matched_by", true, |r: &S| r.matched_by.as_deref()),
+            Column::f32("confidence", true, |r: &S| r.confidence),
         ],
     )
 }
@@ -463,6 +488,7 @@ impl SampleRow {
             category_id: o(&self.category_id),
             role: o(&self.role),
             evidence: o(&self.evidence),
+            matched_by: o(&self.matched_by),
             clip: o(&self.clip),
             review_page: t(&self.review_page),
             ..self.clone()
@@ -621,7 +647,13 @@ pub fn run(
     s: &SampleSettings,
 ) -> Result<SampleSummary, SampleError> {
     s.validate()?;
-    let loaded = load(features, scores)?;
+    let mut loaded = load(features, scores)?;
+    if let Some(max) = s.max_confidence {
+        // only doubtful matches flag a call (and are shown as its evidence)
+        for c in &mut loaded.cands {
+            c.evidence.retain(|e| e.confidence <= max);
+        }
+    }
     let (picks, shortfalls) = choose(&loaded.cands, s);
     let mut sum = summary(&picks, shortfalls);
     for d in ["clips", "review"] {
@@ -712,6 +744,8 @@ impl Review<'_> {
             start_ms: e.map(|e| e.start_ms),
             end_ms: e.map(|e| e.end_ms),
             evidence: e.map(|e| e.text.clone()),
+            matched_by: e.and_then(|e| e.matched_by.clone()),
+            confidence: e.map(|e| e.confidence),
             clip_muted_ms: muted,
             clip,
             review_page: page.clone(),
@@ -908,6 +942,8 @@ mod tests {
                     start_ms: 1_000,
                     end_ms: 2_000,
                     text: "x".into(),
+                    matched_by: Some("exact".into()),
+                    confidence: 1.0,
                 })
                 .collect(),
             ..Default::default()
@@ -923,6 +959,7 @@ mod tests {
             exclude: HashSet::new(),
             seed,
             keep_original_audio: false,
+            max_confidence: None,
         }
     }
 

@@ -27,6 +27,8 @@ pub(super) struct Moment<'a> {
     start: String,
     end: String,
     text: &'a str,
+    /// How the rule matched: "matched by stem (confidence 0.9)"; empty for derived flags.
+    how: String,
     /// The clip's name relative to the sample folder.
     clip: Option<String>,
     excerpt: Vec<ExcerptLine<'a>>,
@@ -40,6 +42,11 @@ pub(super) fn moment<'a>(e: &'a Evidence, clip: Option<String>, segs: &'a [Segme
         start: clock(e.start_ms),
         end: clock(e.end_ms),
         text: &e.text,
+        how: e
+            .matched_by
+            .as_deref()
+            .map(|m| format!("matched by {m} (confidence {:.1})", e.confidence))
+            .unwrap_or_default(),
         clip,
         excerpt: excerpt(segs, e),
     }
@@ -119,6 +126,8 @@ mod tests {
             role: HOSTILE.into(),
             start_ms: 65_000,
             end_ms: 68_000,
+            matched_by: Some("stem".into()),
+            confidence: 0.9,
             text: HOSTILE.into(),
         };
         let segs = [
@@ -155,7 +164,9 @@ mod tests {
         assert!(page.contains(&format!("<title>QA review {ESCAPED}</title>")));
         assert!(page.contains(&format!("<h1>QA review: {ESCAPED}</h1>")));
         assert!(page.contains(&format!("<h3>{ESCAPED} — {ESCAPED} at 01:05–01:08</h3>")));
-        assert!(page.contains(&format!("<p>“{ESCAPED}”</p>")));
+        assert!(page.contains(&format!(
+            "<p>“{ESCAPED}” <span class=\"how\">matched by stem (confidence 0.9)</span></p>"
+        )));
         assert!(page.contains("src=\"../clips/%22%3E%3Cscript%3Ealert%281%29%3C/script%3E.wav\""));
         assert!(page.contains(&format!(
             "[01:00] agent: How can I help?\n<span class=\"hit\">[01:05] customer: {ESCAPED}</span></div>"
