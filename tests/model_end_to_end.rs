@@ -5,7 +5,7 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use arrow::array::{Array, AsArray};
@@ -383,6 +383,105 @@ fn model_segments_follow_the_scripted_timeline() {
         rows[0].0,
         callsift::pipeline::input::derived_id(&root().join("samples/call_001.wav"))
     );
+}
+
+/// Lower-case words without punctuation.
+fn words_of(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+#[test]
+#[ignore = "model-backed (slow): run with `make test`"]
+fn model_keeps_the_last_words_and_never_loops_on_the_sample_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let calls = [
+        "call_001.wav",
+        "call_002.mp3",
+        "call_003.flac",
+        "call_005.ogg",
+        "call_006.m4a",
+        "call_007.wav",
+        "call_008.wav",
+    ];
+    let inputs: Vec<PathBuf> = calls
+        .iter()
+        .map(|c| root().join("samples").join(c))
+        .collect();
+    common::run_with_model(&out, &inputs);
+    // (source file stem, role) → segment texts in time order
+    let ids: std::collections::HashMap<String, String> = calls
+        .iter()
+        .zip(&inputs)
+        .map(|(c, p)| {
+            let stem = c.split('.').next().unwrap().to_string();
+            (callsift::pipeline::input::derived_id(p), stem)
+        })
+        .collect();
+    let mut segs: Vec<(String, String, i64, String)> = Vec::new();
+    for b in batches(&out.join("segments")) {
+        let col = |n: &str| b.column_by_name(n).unwrap().as_string::<i32>().clone();
+        let (id, role, text) = (col("interaction_id"), col("role"), col("text"));
+        let start = b
+            .column_by_name("start_ms")
+            .unwrap()
+            .as_primitive::<Int64Type>()
+            .clone();
+        for i in 0..b.num_rows() {
+            segs.push((
+                ids[id.value(i)].clone(),
+                role.value(i).to_string(),
+                start.value(i),
+                text.value(i).to_string(),
+            ));
+        }
+    }
+    segs.sort_by(|a, b| (&a.0, a.2).cmp(&(&b.0, b.2)));
+    for call in calls {
+        let stem = call.split('.').next().unwrap();
+        let timeline =
+            fs::read_to_string(root().join(format!("samples/{stem}.timeline.csv"))).unwrap();
+        for role in ["agent", "customer"] {
+            // the last words the role says in the script are in its last segment
+            // (call_003 once lost "right away" after "transfer you to my manager")
+            let said = timeline
+                .lines()
+                .skip(1)
+                .filter(|l| l.starts_with(&format!("{role},")))
+                .last()
+                .map(|l| words_of(l.splitn(4, ',').nth(3).unwrap()))
+                .unwrap();
+            let heard: Vec<&(String, String, i64, String)> =
+                segs.iter().filter(|s| s.0 == stem && s.1 == role).collect();
+            let last = words_of(&heard.last().unwrap().3);
+            let tail = &said[said.len() - 2..];
+            assert!(
+                tail.iter().any(|w| last.contains(w)),
+                "{stem} {role}: script ends {tail:?}, last segment {last:?}"
+            );
+            // no segment says a phrase of four or more words twice in a row
+            for s in &heard {
+                let w = words_of(&s.3);
+                for n in 4..=w.len() / 2 {
+                    for i in 0..=w.len() - 2 * n {
+                        assert!(
+                            w[i..i + n] != w[i + n..i + 2 * n],
+                            "{stem} {role}: repetition loop in {:?}",
+                            s.3
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[test]

@@ -62,14 +62,30 @@ pub struct DecodeOptions {
 }
 
 /// Encoder context (in 20 ms frames) for a window of `samples` 16 kHz samples: the window's
-/// length plus 32 frames (0.64 s) of padding, rounded up to a multiple of 16 — whisper.cpp's
-/// fast matrix kernels need the attention's inner dimension to be a multiple of 16 — and at
-/// most whisper's 1,500. The encoder's cost is about proportional to it, and most windows are
-/// shorter than 30 s (the last one of every channel, and every one of a short call).
+/// length plus 64 frames (1.28 s) of trailing silence, at least 500 frames (10 s), rounded up
+/// to a multiple of 16 — whisper.cpp's fast matrix kernels need the attention's inner
+/// dimension to be a multiple of 16 — and at most whisper's 1,500. The encoder's cost is about
+/// proportional to it, and most windows are shorter than 30 s (the last one of every channel,
+/// and every one of a short call). Below 10 s of context tiny.en falls into repetition loops
+/// (a short turn said over and over: 79 % WER on short synthesised calls, 21 % at 10 s, 20 % at
+/// the full 30 s, which is 3× slower); with less than about a second of silence after the
+/// speech it drops a window's last words (benches/RESULTS.md).
 pub fn audio_ctx(samples: usize) -> usize {
     const MAX: usize = 1_500;
-    let frames = samples.div_ceil(320) + 32;
+    const MIN: usize = 500;
+    const TRAILING: usize = 64;
+    let frames = (samples.div_ceil(320) + TRAILING).max(MIN);
     (frames.div_ceil(16) * 16).min(MAX)
+}
+
+/// The most text tokens whisper may decode for a window of `samples` 16 kHz samples: eight a
+/// second (fast speech is about five) plus 16, at most 200 (whisper's own limit is 224). A pass
+/// that reaches it ends as a completed segment: whisper.cpp then times its words over the
+/// whole window, whereas a pass that runs into whisper's own limit (a repetition loop) is
+/// timed over wherever its last timestamp fell, which can be shorter than DTW's median filter
+/// and aborts the process. What the cut leaves unsaid is requeued like any early stop.
+pub fn max_tokens(samples: usize) -> i32 {
+    (samples.div_ceil(2_000) + 16).min(200) as i32
 }
 
 /// One transcribed stretch of a channel.
@@ -344,7 +360,7 @@ impl Transcriber {
             requeue.extend(rest);
             queue = requeue;
             for g in groups.into_iter().take(keep) {
-                let text = g.text.trim().to_string();
+                let text = cut_repeats(g.text.trim());
                 if is_non_speech(&text) {
                     continue;
                 }
@@ -420,6 +436,7 @@ impl Transcriber {
         if !self.options.full_context {
             p.set_audio_ctx(audio_ctx(samples.len()) as i32);
         }
+        p.set_max_tokens(max_tokens(samples.len()));
         worker
             .state
             .full(p, samples)
@@ -489,10 +506,130 @@ fn is_non_speech(text: &str) -> bool {
     bracketed || !t.chars().any(char::is_alphanumeric)
 }
 
+/// `text` with the recogniser's repetition loops cut to one occurrence: a run of words said
+/// again and again back to back ("Goodbye. Goodbye. Goodbye. ..." or a closing sentence twice).
+/// A phrase of 4+ words repeated at once is a loop (people do not repeat whole sentences back
+/// to back); a shorter one only from its third occurrence ("bye bye" and "no, no" are speech),
+/// a single word from its fourth ("no, no, no" is speech too).
+pub fn cut_repeats(text: &str) -> String {
+    // a loop of loops ("bye bye bye bye, bye bye bye bye") needs a second pass
+    let mut text = text.to_string();
+    loop {
+        let cut = cut_repeats_once(&text);
+        if cut == text {
+            return cut;
+        }
+        text = cut;
+    }
+}
+
+fn cut_repeats_once(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let key: Vec<String> = words
+        .iter()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect()
+        })
+        .collect();
+    let mut keep = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        let shortest = (1..=MAX_LOOP_WORDS.min((words.len() - i) / 2)).find_map(|n| {
+            let times = 1
+                + (1..)
+                    .take_while(|k| {
+                        let at = i + k * n;
+                        at + n <= words.len() && key[at..at + n] == key[i..i + n]
+                    })
+                    .count();
+            let loop_from = match n {
+                1 => 4,
+                2 | 3 => 3,
+                _ => 2,
+            };
+            (times >= loop_from && key[i..i + n].iter().any(|k| !k.is_empty()))
+                .then_some((n, times))
+        });
+        match shortest {
+            Some((n, times)) => {
+                // keep the first occurrence, with the punctuation of the last one
+                keep.extend_from_slice(&words[i..i + n - 1]);
+                keep.push(words[i + times * n - 1]);
+                i += times * n;
+                // and drop the loop's unfinished last turn (the decoder stopped mid-way)
+                let unfinished = (0..n)
+                    .take_while(|&k| i + k < words.len() && key[i + k] == key[i - n + k])
+                    .count();
+                if unfinished >= 2 {
+                    i += unfinished;
+                }
+            }
+            None => {
+                keep.push(words[i]);
+                i += 1;
+            }
+        }
+    }
+    keep.join(" ")
+}
+
+/// The longest phrase (in words) whose back-to-back repetition is looked for.
+const MAX_LOOP_WORDS: usize = 40;
+
 #[cfg(test)]
 mod tests {
-    use super::{Unreached, audio_ctx, is_non_speech, unreached};
+    use super::{Unreached, audio_ctx, cut_repeats, is_non_speech, unreached};
     use crate::pipeline::vad::{Region, pack_next};
+
+    #[test]
+    fn repetition_loops_are_cut_and_ordinary_repeats_kept() {
+        assert_eq!(
+            cut_repeats("Thank you. Goodbye. Goodbye. Goodbye. Goodbye. Goodbye. Goodbye."),
+            "Thank you. Goodbye."
+        );
+        assert_eq!(
+            cut_repeats("Have a great day. Have a great day."),
+            "Have a great day."
+        );
+        assert_eq!(
+            cut_repeats(
+                "Thank you for calling Acme. Thank you for calling Acme. Thank you for calling Acme."
+            ),
+            "Thank you for calling Acme."
+        );
+        for speech in [
+            "Bye bye.",
+            "No, no, no, that is wrong.",
+            "Thank you, thank you.",
+            "I, I will sort it.",
+            "It is very, very late.",
+        ] {
+            assert_eq!(cut_repeats(speech), speech);
+        }
+        assert_eq!(cut_repeats("okay okay okay okay fine"), "okay fine");
+        // a callsift transcript of a synthesised call (tiny.en, trimmed encoder context): a
+        // 13-word sentence said three and a half times
+        assert_eq!(
+            cut_repeats(
+                "Apologies for the inconvenience caused by the outrage the fault was at our exchange. \
+                 Apologies for the inconvenience caused by the outrage the fault was at our exchange. \
+                 Apologies for the inconvenience caused by the outrage the fault was at our exchange. \
+                 Apologies for the inconvenience caused by the outrage"
+            ),
+            "Apologies for the inconvenience caused by the outrage the fault was at our exchange."
+        );
+        assert_eq!(
+            cut_repeats(
+                "15 minutes. That's a huge chunk of your day. I'd be fed up to you. 15 minutes. \
+                 That's a huge chunk of your day. I'd be fed up to you."
+            ),
+            "15 minutes. That's a huge chunk of your day. I'd be fed up to you."
+        );
+        assert_eq!(cut_repeats(""), "");
+    }
 
     fn r(start_s: f64, end_s: f64) -> Region {
         Region {
@@ -554,10 +691,12 @@ mod tests {
 
     #[test]
     fn audio_context_covers_the_window_in_multiples_of_16() {
-        // 1 s = 50 frames + 32 padding = 82 → 96
-        assert_eq!(audio_ctx(16_000), 96);
-        // 28 s (the longest packed window) = 1,400 + 32 = 1,432 → 1,440
-        assert_eq!(audio_ctx(28 * 16_000), 1_440);
+        // 1 s = 50 frames + 64 trailing: under the 10 s floor, 500 → 512
+        assert_eq!(audio_ctx(16_000), 512);
+        // 20 s = 1,000 + 64 = 1,064 → 1,072
+        assert_eq!(audio_ctx(20 * 16_000), 1_072);
+        // 28 s (the longest packed window) = 1,400 + 64 = 1,464 → 1,472
+        assert_eq!(audio_ctx(28 * 16_000), 1_472);
         // never beyond whisper's 30 s
         assert_eq!(audio_ctx(30 * 16_000), 1_500);
         for n in (1_600..30 * 16_000).step_by(7_919) {
