@@ -156,7 +156,9 @@ fn hostile_agent_category_and_evidence_come_out_inert_in_the_review_pages_and_th
                 format!("<tr><th>agent</th><td>{ESCAPED}</td></tr>"),
                 format!("<tr><th>why picked</th><td>{ESCAPED}</td></tr>"),
                 format!("<h3>{ESCAPED} — customer at 00:05–00:08</h3>"),
-                format!("<p>“{ESCAPED}”</p>"),
+                format!(
+                    "<p>“{ESCAPED}” <span class=\"how\">matched by stem (confidence 0.9)</span></p>"
+                ),
                 "src=\"../clips/H-".into(),
             ],
         );
