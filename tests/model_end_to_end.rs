@@ -252,12 +252,18 @@ fn model_samples_and_broken_files_end_to_end() {
     ]);
     assert!(said.contains("picked 7 calls"), "{said}");
     let qa = fs::read_to_string(dir.path().join("qa/qa_sample.csv")).unwrap();
-    let esc = qa
-        .lines()
-        .find(|l| l.starts_with("C-1003,") && l.contains(",escalation_request,"))
+    let mut rd = csv::Reader::from_reader(qa.as_bytes());
+    let h = rd.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let esc = rd
+        .records()
+        .map(Result::unwrap)
+        .find(|r| {
+            &r[col("interaction_id")] == "C-1003" && &r[col("category_id")] == "escalation_request"
+        })
         .unwrap_or_else(|| panic!("C-1003's escalation is not in the sample:\n{qa}"));
-    let clip = esc.split(',').rev().nth(1).unwrap();
-    let wav = fs::read(dir.path().join("qa").join(clip)).unwrap();
+    let clip = esc[col("clip")].to_string();
+    let wav = fs::read(dir.path().join("qa").join(&clip)).unwrap();
     assert!(
         wav.starts_with(b"RIFF") && wav.len() > 16_000 * 2 * 2 * 6,
         "{clip}"
