@@ -1,4 +1,6 @@
-//! `callsift rules check` and `callsift rules test`: the rules file as `run` reads it.
+//! `callsift rules check`, `rules test` and `rules eval`: the rules file as `run` reads it.
+
+use std::io::{self, Write};
 
 use callsift::analyze::rules::{Hit, Kind, RuleSet, eval, fixtures};
 use callsift::conversation::Role;
@@ -28,10 +30,19 @@ pub fn run(command: RulesCommand) -> anyhow::Result<()> {
                 items.extend(load_eval_set(s, &loaded.rules)?);
             }
             let report = eval::score(&loaded.rules, &items);
-            if errors {
-                print_errors(&loaded.rules, &report);
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            let written = (|| {
+                if errors {
+                    print_errors(&mut out, &loaded.rules, &report)?;
+                }
+                print_scores(&mut out, &report, items.len())?;
+                out.flush()
+            })();
+            match written {
+                // `rules eval --errors | head`: the reader has seen enough
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                other => other?,
             }
-            print_scores(&report, items.len());
         }
     }
     Ok(())
@@ -81,40 +92,41 @@ fn describe(h: &Hit) -> String {
     )
 }
 
-fn print_errors(rules: &RuleSet, report: &eval::Report) {
-    let show = |what: &str, e: &eval::Error| {
-        let c = &rules.categories;
-        println!(
-            "{what} {} at {} (item for {}{})",
-            e.category,
-            e.item.origin,
-            e.item.target,
-            if e.item.expect { "" } else { ", near-miss" }
-        );
-        for line in e.item.text.lines().filter(|l| !l.trim().is_empty()) {
-            println!("    | {}", line.trim());
+fn print_errors(w: &mut impl Write, rules: &RuleSet, report: &eval::Report) -> io::Result<()> {
+    let lists = [
+        ("missed", &report.misses),
+        ("false alarm", &report.false_alarms),
+    ];
+    for (what, errors) in lists {
+        for e in errors {
+            let near_miss = if e.item.expect { "" } else { ", near-miss" };
+            writeln!(
+                w,
+                "{what} {} at {} (item for {}{near_miss})",
+                e.category, e.item.origin, e.item.target
+            )?;
+            for line in e.item.text.lines().filter(|l| !l.trim().is_empty()) {
+                writeln!(w, "    | {}", line.trim())?;
+            }
+            for h in &e.hits {
+                let id = &rules.categories[h.category].id;
+                writeln!(w, "    fired: {id} {}", describe(h))?;
+            }
         }
-        for h in &e.hits {
-            println!("    fired: {} {}", c[h.category].id, describe(h));
-        }
-    };
-    for e in &report.misses {
-        show("missed", e);
     }
-    for e in &report.false_alarms {
-        show("false alarm", e);
-    }
-    println!();
+    writeln!(w)
 }
 
-fn print_scores(report: &eval::Report, items: usize) {
-    let pct = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{:.2}", v));
-    println!(
+fn print_scores(w: &mut impl Write, report: &eval::Report, items: usize) -> io::Result<()> {
+    let pct = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.2}"));
+    writeln!(
+        w,
         "{:<24} {:>5} {:>4} {:>4} {:>4} {:>9} {:>6} {:>5}",
         "category", "n", "tp", "fp", "fn", "precision", "recall", "f1"
-    );
+    )?;
     for (id, c) in &report.per_category {
-        println!(
+        writeln!(
+            w,
             "{:<24} {:>5} {:>4} {:>4} {:>4} {:>9} {:>6} {:>5}",
             id,
             c.tp + c.fn_,
@@ -124,10 +136,11 @@ fn print_scores(report: &eval::Report, items: usize) {
             pct(c.precision()),
             pct(c.recall()),
             pct(c.f1())
-        );
+        )?;
     }
-    println!(
+    writeln!(
+        w,
         "{items} items, macro-F1 {} over the categories with labelled items",
         pct(report.macro_f1())
-    );
+    )
 }
