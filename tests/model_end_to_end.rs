@@ -39,6 +39,32 @@ fn batches(table: &Path) -> Vec<arrow::array::RecordBatch> {
 }
 
 /// (interaction_id, status, error, duration_ms) of every row.
+/// Segments of a dataset: (interaction id, role, start ms, end ms, text).
+fn segments(out: &Path) -> Vec<(String, String, i64, i64, String)> {
+    let mut segs = Vec::new();
+    for b in batches(&out.join("segments")) {
+        let text = |n: &str| b.column_by_name(n).unwrap().as_string::<i32>().clone();
+        let ms = |n: &str| {
+            b.column_by_name(n)
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .clone()
+        };
+        let (id, role, body) = (text("interaction_id"), text("role"), text("text"));
+        let (start, end) = (ms("start_ms"), ms("end_ms"));
+        for i in 0..b.num_rows() {
+            segs.push((
+                id.value(i).to_string(),
+                role.value(i).to_string(),
+                start.value(i),
+                end.value(i),
+                body.value(i).to_string(),
+            ));
+        }
+    }
+    segs
+}
+
 fn rows(table: &Path) -> Vec<(String, String, Option<String>, Option<i64>)> {
     let mut out = Vec::new();
     for b in batches(table) {
@@ -342,23 +368,10 @@ fn model_segments_follow_the_scripted_timeline() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     common::run_with_model(&out, &[root().join("samples/call_001.wav")]);
-    let mut segs = Vec::new();
-    for b in batches(&out.join("segments")) {
-        let role = b.column_by_name("role").unwrap().as_string::<i32>().clone();
-        let start = b
-            .column_by_name("start_ms")
-            .unwrap()
-            .as_primitive::<Int64Type>()
-            .clone();
-        let end = b
-            .column_by_name("end_ms")
-            .unwrap()
-            .as_primitive::<Int64Type>()
-            .clone();
-        for i in 0..b.num_rows() {
-            segs.push((role.value(i).to_string(), start.value(i), end.value(i)));
-        }
-    }
+    let segs: Vec<(String, i64, i64)> = segments(&out)
+        .into_iter()
+        .map(|s| (s.1, s.2, s.3))
+        .collect();
     // every scripted utterance is covered by a segment of the right role starting within
     // 0.5 s of it, and no segment sits in the 8 s hold where nobody speaks
     let timeline = fs::read_to_string(root().join("samples/call_001.timeline.csv")).unwrap();
@@ -432,24 +445,10 @@ fn model_keeps_the_last_words_and_never_loops_on_the_sample_calls() {
             (callsift::pipeline::input::derived_id(p), stem)
         })
         .collect();
-    let mut segs: Vec<(String, String, i64, String)> = Vec::new();
-    for b in batches(&out.join("segments")) {
-        let col = |n: &str| b.column_by_name(n).unwrap().as_string::<i32>().clone();
-        let (id, role, text) = (col("interaction_id"), col("role"), col("text"));
-        let start = b
-            .column_by_name("start_ms")
-            .unwrap()
-            .as_primitive::<Int64Type>()
-            .clone();
-        for i in 0..b.num_rows() {
-            segs.push((
-                ids[id.value(i)].clone(),
-                role.value(i).to_string(),
-                start.value(i),
-                text.value(i).to_string(),
-            ));
-        }
-    }
+    let mut segs: Vec<(String, String, i64, String)> = segments(&out)
+        .into_iter()
+        .map(|s| (ids[&s.0].clone(), s.1, s.2, s.4))
+        .collect();
     segs.sort_by(|a, b| (&a.0, a.2).cmp(&(&b.0, b.2)));
     for call in calls {
         let stem = call.split('.').next().unwrap();

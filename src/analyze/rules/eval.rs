@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 
 use super::fixtures::{evaluate_fixture, fixture};
+use super::parse::line_col;
 use super::{Hit, RuleSet, RulesError};
 
 #[derive(Deserialize)]
@@ -51,7 +52,7 @@ pub struct Item {
 
 /// Parse an evaluation set; every category named must exist in `rules`.
 pub fn parse_set(text: &str, origin: &str, rules: &RuleSet) -> Result<Vec<Item>, RulesError> {
-    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+    let line_of = |offset: usize| line_col(text, offset).0;
     let set: SetDef = toml::from_str(text).map_err(|e| RulesError::Parse {
         origin: origin.into(),
         line: e.span().map_or(1, |s| line_of(s.start)),
