@@ -26,7 +26,8 @@ for kind, title in (("behaviour", "Agent behaviours"), ("event", "Customer event
                 f"- kind: {WHY[kind].format(id=c['id'])}; role: {c.get('role', 'any')}"
                 + (f"; window: {c['window']}" if "window" in c else "")
                 + (f"; at least {c['min_count']} matches" if c.get("min_count", 1) > 1 else "")
-                + (f"; linked to measured holds ({c['hold']} the hold)" if "hold" in c else "")]
+                + (f"; linked to measured holds ({c['hold']} the hold)" if "hold" in c else "")
+                + ("; polarity: negative (a behaviour to avoid: counts against the QA score)" if c.get("polarity") == "negative" else "")]
         for key, label in (("any", "any of"), ("all", "all of"), ("near", "near"), ("not", "not when the turn says")):
             if c.get(key):
                 out.append(f"- {label}: " + ", ".join(f"`{p}`" for p in c[key]))

@@ -138,11 +138,18 @@ fn check_page(html: &str, report_dir: &Path) {
         );
     }
     assert!(html.contains("<b>240</b> recordings"), "volume");
-    // the planted driver shows in the forest plot, and no section lacks its input
+    // the planted driver shows in the forest plot and the drivers table with its n, the
+    // answers behind the figures are counted, and no section lacks its input
     assert!(
-        html.contains("evt_escalation_request: -"),
+        html.contains("evt_escalation_request (n ")
+            && html.contains("<tr><td>evt_escalation_request</td><td>-"),
         "escalation not shown as a negative driver"
     );
+    assert!(
+        html.contains("survey answers for 240 calls (response rate"),
+        "answers"
+    );
+    assert!(!html.contains("Thin data"), "240 calls are not thin data");
     assert!(!html.contains("class=\"missing\""), "a section has no data");
     // QA links point at review pages that exist
     let links: Vec<&str> = html

@@ -1,6 +1,6 @@
 //! `callsift score`: features against survey outcomes, and its readable summary on stdout.
 
-use callsift::downstream::score::{self, BiasRow, DriverRow, Report, ScoreSettings, checklist};
+use callsift::downstream::score::{self, BiasRow, DriverRow, Report, ScoreSettings};
 
 use crate::cli::ScoreArgs;
 
@@ -17,17 +17,13 @@ pub fn run(a: ScoreArgs, quiet: bool) -> anyhow::Result<()> {
 }
 
 fn into_settings(a: ScoreArgs) -> anyhow::Result<ScoreSettings> {
-    let checklist = match &a.checklist {
-        Some(p) => Some(checklist::read(p)?),
-        None => None,
-    };
     let s = ScoreSettings {
         features: a.features,
         surveys: a.surveys,
         self_scores: a.self_scores,
         manifest: a.manifest,
         out: a.out,
-        checklist,
+        checklist: a.checklist,
         repeat_days: a.repeat_days,
         bootstrap: a.bootstrap,
         seed: a.seed,
@@ -90,10 +86,12 @@ fn print_response_bias(rep: &Report) {
     println!("surveyed calls differ from unsurveyed ones on:");
     for b in bias.iter().take(5) {
         println!(
-            "  {:<32} {} vs {} ({:+.2} sd)",
+            "  {:<32} {} (n {}) vs {} (n {}) ({:+.2} sd)",
             b.feature,
             opt(b.mean_surveyed, 2),
+            b.n_surveyed,
             opt(b.mean_unsurveyed, 2),
+            b.n_unsurveyed,
             b.standardised_difference.unwrap_or(0.0)
         );
     }
@@ -119,32 +117,61 @@ fn print_drivers(rep: &Report) {
 
 fn print_driver_family(ty: &str, outcome: &str, family: &[&DriverRow]) {
     let mut sig: Vec<&DriverRow> = family.iter().copied().filter(|d| d.significant).collect();
-    let tested = family.iter().filter(|d| d.p_value.is_some()).count();
-    sig.sort_by_key(|d| (d.feature_type, d.rank));
+    let tested = family
+        .iter()
+        .filter(|d| !d.verdict.starts_with("not tested"))
+        .count();
+    let answers = family.iter().map(|d| d.n).max().unwrap_or(0);
+    sig.sort_by_key(|d| d.rank.unwrap_or(i32::MAX));
     println!(
-        "\ndrivers of {ty}/{outcome}: {} of {tested} tested features (q < 0.05)",
-        sig.len()
+        "\ndrivers of {ty}/{outcome} ({answers} answers): {} drivers, {} no effect found, {} not tested",
+        sig.len(),
+        tested - sig.len(),
+        family.len() - tested
     );
-    if tested == 0 {
-        println!("  too few answers to test: a flag needs 5 calls with and 5 without it");
+    // the commonest reason for not testing, so thin data is never read as "no effect"
+    let mut reasons: Vec<(&str, usize)> = Vec::new();
+    for d in family
+        .iter()
+        .filter(|d| d.verdict.starts_with("not tested"))
+    {
+        match reasons.iter_mut().find(|(r, _)| *r == d.verdict) {
+            Some((_, n)) => *n += 1,
+            None => reasons.push((&d.verdict, 1)),
+        }
+    }
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
+    for (r, n) in reasons.iter().take(2) {
+        println!("  {n} features {r}");
     }
     if !sig.is_empty() {
         println!(
-            "  {:<34} {:>8} {:>19} {:>9} {:>6}",
-            "feature", "effect", "95% CI", "q", "n"
+            "  {:<40} {:>8} {:>19} {:>9} {:>8} {:>6}",
+            "feature (adjusted effect)", "effect", "95% CI", "p Holm", "raw", "n"
         );
     }
     for d in sig {
+        let name = match d.threshold {
+            Some(c) => format!("{} > {}", d.feature, short(c)),
+            None => d.feature.clone(),
+        };
         println!(
-            "  {:<34} {:>+8.2} [{:>8.2}, {:>8.2}] {:>9.2e} {:>6}",
-            d.feature,
-            d.effect.unwrap_or(0.0),
-            d.ci_low.unwrap_or(0.0),
-            d.ci_high.unwrap_or(0.0),
-            d.q_value.unwrap_or(1.0),
+            "  {:<40} {:>+8.2} [{:>8.2}, {:>8.2}] {:>9.2e} {:>8} {:>6}",
+            name,
+            d.adjusted_effect.unwrap_or(0.0),
+            d.adjusted_ci_low.unwrap_or(0.0),
+            d.adjusted_ci_high.unwrap_or(0.0),
+            d.adjusted_p_holm.unwrap_or(1.0),
+            opt(d.effect, 2),
             d.n
         );
     }
+}
+
+/// A threshold as people write it: no trailing zeros.
+fn short(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn print_models(rep: &Report) {
@@ -170,10 +197,12 @@ fn print_checklist(rep: &Report) {
     println!("\nQA checklist alignment:");
     for c in &rep.checklist {
         println!(
-            "  {:<34} {:<32} effect {}",
+            "  {:<34} {:<32} effect {} (n {} with, {} without)",
             c.feature,
             c.verdict,
-            opt(c.effect, 2)
+            opt(c.effect, 2),
+            c.n_with.unwrap_or(0),
+            c.n_without.unwrap_or(0)
         );
     }
 }

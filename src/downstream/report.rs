@@ -349,11 +349,42 @@ struct Driver {
     survey_type: String,
     outcome: String,
     feature: String,
-    flag: bool,
+    feature_type: String,
+    threshold: Option<f64>,
+    n: i64,
+    n_with: Option<i64>,
+    n_without: Option<i64>,
     significant: bool,
+    /// The raw difference (flags, thresholds) or rank correlation (continuous).
+    raw: Option<f64>,
     effect: Option<f64>,
     ci_low: Option<f64>,
     ci_high: Option<f64>,
+    q_value: Option<f64>,
+    verdict: String,
+}
+
+impl Driver {
+    /// The feature as people read it: `hold_time_ms > 41000` for a threshold row.
+    fn label(&self) -> String {
+        match self.threshold {
+            Some(c) => format!("{} > {}", self.feature, fmt_num(c)),
+            None => self.feature.clone(),
+        }
+    }
+    /// n as shown beside the figure: with / without for flags and thresholds.
+    fn n_text(&self) -> String {
+        match (self.n_with, self.n_without) {
+            (Some(a), Some(b)) => format!("{a} with, {b} without"),
+            _ => format!("{}", self.n),
+        }
+    }
+}
+
+/// A number without trailing zeros.
+fn fmt_num(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn read_drivers(scores: &Path) -> Result<Option<Vec<Driver>>, ReportError> {
@@ -362,70 +393,213 @@ fn read_drivers(scores: &Path) -> Result<Option<Vec<Driver>>, ReportError> {
     };
     let c = |name: &str| t.column(name);
     let (survey_type, outcome, feature) = (c("survey_type")?, c("outcome")?, c("feature")?);
-    let (feature_type, significant) = (c("feature_type")?, c("significant")?);
-    let (effect, ci_low, ci_high) = (c("effect")?, c("ci_low")?, c("ci_high")?);
+    let (feature_type, significant, n) = (c("feature_type")?, c("significant")?, t.optional("n"));
+    let (raw, raw_lo, raw_hi) = (c("effect")?, c("ci_low")?, c("ci_high")?);
+    let raw_q = t.optional("q_value");
+    let (n_with, n_without) = (t.optional("n_with"), t.optional("n_without"));
+    // written by score before the adjusted model: the raw figures stand in
+    let verdict = t.optional("verdict");
+    let adjusted = verdict.0.is_some();
+    let (effect, lo, hi, q) = if adjusted {
+        (
+            c("adjusted_effect")?,
+            c("adjusted_ci_low")?,
+            c("adjusted_ci_high")?,
+            c("adjusted_p_holm")?,
+        )
+    } else {
+        (raw, raw_lo, raw_hi, raw_q)
+    };
+    let threshold = t.optional("threshold");
     Ok(Some(
         t.rows
             .iter()
             .filter_map(|r| {
+                let significant = significant.is_true(r);
                 Some(Driver {
                     survey_type: survey_type.text(r)?.to_string(),
                     outcome: outcome.text(r)?.to_string(),
                     feature: feature.text(r)?.to_string(),
-                    flag: feature_type.text(r) == Some("flag"),
-                    significant: significant.is_true(r),
+                    feature_type: feature_type.text(r)?.to_string(),
+                    threshold: threshold.number(r),
+                    n: n.number(r).unwrap_or(0.0) as i64,
+                    n_with: n_with.number(r).map(|v| v as i64),
+                    n_without: n_without.number(r).map(|v| v as i64),
+                    significant,
+                    raw: raw.number(r),
                     effect: effect.number(r),
-                    ci_low: ci_low.number(r),
-                    ci_high: ci_high.number(r),
+                    ci_low: lo.number(r),
+                    ci_high: hi.number(r),
+                    q_value: q.number(r),
+                    verdict: verdict.text(r).map(str::to_string).unwrap_or_else(|| {
+                        if significant {
+                            "driver"
+                        } else {
+                            "no effect found"
+                        }
+                        .into()
+                    }),
                 })
             })
             .collect(),
     ))
 }
 
+/// One driver as a table row of the report.
+struct DriverLine {
+    feature: String,
+    effect: String,
+    interval: String,
+    raw: String,
+    q: String,
+    n: String,
+}
+
 struct DriverFamily {
     survey_type: String,
     outcome: String,
-    chart: Svg,
+    /// Answers the family rests on.
+    answers: i64,
+    drivers: usize,
+    no_effect: usize,
+    not_tested: usize,
+    /// The commonest reasons for not testing, with their counts.
+    not_tested_why: Vec<(String, usize)>,
+    chart: Option<Svg>,
+    lines: Vec<DriverLine>,
 }
 
 struct Drivers {
-    any_significant: bool,
+    /// Families where nothing at all could be tested: the page says so before anything else.
+    thin: Vec<String>,
     families: Vec<DriverFamily>,
 }
 
-/// Per survey type and outcome (not the `_mean` ones), the 12 strongest significant flags
-/// with their intervals.
+/// Per survey type and outcome (not the `_mean` ones): how many features are drivers, show no
+/// effect, or could not be tested (and why); the drivers ranked by their adjusted effect with
+/// interval, raw difference, q and n; a forest plot of the 12 largest in outcome points.
 fn drivers(rows: &[Driver]) -> Drivers {
     let mut families: Vec<(&str, &str)> = rows
         .iter()
-        .filter(|r| r.significant)
         .map(|r| (r.survey_type.as_str(), r.outcome.as_str()))
+        .filter(|(_, o)| !o.ends_with("_mean"))
         .collect();
     families.sort();
     families.dedup();
     let mut out = Drivers {
-        any_significant: !families.is_empty(),
+        thin: Vec::new(),
         families: Vec::new(),
     };
-    for (ty, outcome) in families.into_iter().filter(|(_, o)| !o.ends_with("_mean")) {
-        let mut sig: Vec<(String, f64, f64, f64)> = rows
+    for (ty, outcome) in families {
+        let fam: Vec<&Driver> = rows
             .iter()
-            .filter(|r| r.survey_type == ty && r.outcome == outcome && r.significant && r.flag)
-            .filter_map(|r| Some((r.feature.clone(), r.effect?, r.ci_low?, r.ci_high?)))
+            .filter(|r| r.survey_type == ty && r.outcome == outcome)
             .collect();
-        sig.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
-        sig.truncate(12);
-        if sig.is_empty() {
-            continue;
+        let not_tested: Vec<&&Driver> = fam
+            .iter()
+            .filter(|r| r.verdict.starts_with("not tested"))
+            .collect();
+        let mut why: Vec<(String, usize)> = Vec::new();
+        for r in &not_tested {
+            match why.iter_mut().find(|(w, _)| *w == r.verdict) {
+                Some((_, n)) => *n += 1,
+                None => why.push((r.verdict.clone(), 1)),
+            }
         }
+        why.sort_by_key(|w| std::cmp::Reverse(w.1));
+        why.truncate(3);
+        let mut sig: Vec<&Driver> = fam.iter().copied().filter(|r| r.significant).collect();
+        sig.sort_by(|a, b| {
+            b.effect
+                .map_or(0.0, f64::abs)
+                .total_cmp(&a.effect.map_or(0.0, f64::abs))
+        });
+        let answers = fam.iter().map(|r| r.n).max().unwrap_or(0);
+        if not_tested.len() == fam.len() {
+            out.thin
+                .push(format!("{ty} / {outcome} ({answers} answers)"));
+        }
+        // the plot shows effects in outcome points: flags and thresholds
+        let points: Vec<(String, f64, f64, f64)> = sig
+            .iter()
+            .filter(|r| r.feature_type != "continuous")
+            .filter_map(|r| {
+                Some((
+                    format!("{} (n {})", r.label(), r.n_text()),
+                    r.effect?,
+                    r.ci_low?,
+                    r.ci_high?,
+                ))
+            })
+            .take(12)
+            .collect();
+        let num = |v: Option<f64>| v.map_or("—".into(), |v| format!("{v:+.2}"));
         out.families.push(DriverFamily {
             survey_type: ty.into(),
             outcome: outcome.into(),
-            chart: forest_plot(&format!("{ty} {outcome}: effect and 95% interval"), &sig),
+            answers,
+            drivers: sig.len(),
+            no_effect: fam.len() - sig.len() - not_tested.len(),
+            not_tested: not_tested.len(),
+            not_tested_why: why,
+            chart: (!points.is_empty()).then(|| {
+                forest_plot(
+                    &format!("{ty} {outcome}: adjusted effect and 95% interval"),
+                    &points,
+                )
+            }),
+            lines: sig
+                .iter()
+                .map(|r| DriverLine {
+                    feature: r.label(),
+                    effect: match r.feature_type.as_str() {
+                        "continuous" => format!("{} per sd", num(r.effect)),
+                        _ => num(r.effect),
+                    },
+                    interval: match (r.ci_low, r.ci_high) {
+                        (Some(a), Some(b)) => format!("[{a:+.2}, {b:+.2}]"),
+                        _ => "—".into(),
+                    },
+                    raw: match r.feature_type.as_str() {
+                        "continuous" => r.raw.map_or("—".into(), |v| format!("rho {v:+.2}")),
+                        _ => num(r.raw),
+                    },
+                    q: r.q_value.map_or("—".into(), |q| format!("{q:.2e}")),
+                    n: r.n_text(),
+                })
+                .collect(),
         });
     }
     out
+}
+
+/// The survey answers behind the drivers: per survey type, answers and response rate.
+struct Answers {
+    survey_type: String,
+    responses: u64,
+    interactions: u64,
+    rate_pct: f64,
+}
+
+/// The response rates of `score_report.json`; empty when there is none to read.
+fn answers(scores: &Path) -> Vec<Answers> {
+    let Some(v) = std::fs::read_to_string(scores.join("score_report.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+    else {
+        return Vec::new();
+    };
+    v["response_rate"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(ty, r)| Answers {
+            survey_type: ty.clone(),
+            responses: r["responses"].as_u64().unwrap_or(0),
+            interactions: r["interactions"].as_u64().unwrap_or(0),
+            rate_pct: 100.0 * r["rate"].as_f64().unwrap_or(0.0),
+        })
+        .collect()
 }
 
 struct Topics {
@@ -514,8 +688,10 @@ fn silence(calls: &[Call]) -> Silence {
 struct ChecklistItem {
     feature: String,
     on_checklist: bool,
+    polarity: String,
     outcome: String,
     effect: String,
+    n: String,
     verdict: String,
 }
 
@@ -532,10 +708,21 @@ fn checklist(scores: &Path) -> Option<Vec<ChecklistItem>> {
             .map(|c| ChecklistItem {
                 feature: s(c, "feature"),
                 on_checklist: c["on_checklist"].as_bool() == Some(true),
+                polarity: s(c, "polarity"),
                 outcome: s(c, "outcome"),
-                effect: c["effect"]
-                    .as_f64()
-                    .map_or("-".into(), |e| format!("{e:+.1}")),
+                effect: match (
+                    c["effect"].as_f64(),
+                    c["ci_low"].as_f64(),
+                    c["ci_high"].as_f64(),
+                ) {
+                    (Some(e), Some(a), Some(b)) => format!("{e:+.1} [{a:+.1}, {b:+.1}]"),
+                    (Some(e), _, _) => format!("{e:+.1}"),
+                    _ => "—".into(),
+                },
+                n: match (c["n_with"].as_i64(), c["n_without"].as_i64()) {
+                    (Some(a), Some(b)) => format!("{a} with, {b} without"),
+                    _ => "—".into(),
+                },
                 verdict: s(c, "verdict"),
             })
             .collect(),
@@ -664,6 +851,7 @@ fn read_qa_links(qa: &Path, out_dir: &Path) -> Result<Option<Vec<QaLink>>, Repor
 struct ReportPage {
     volume: Volume,
     drivers: Option<Drivers>,
+    answers: Vec<Answers>,
     topics: Option<Topics>,
     silence: Silence,
     checklist: Option<Vec<ChecklistItem>>,
@@ -691,6 +879,7 @@ pub fn build(inp: &ReportInputs, out_dir: &Path) -> Result<String, ReportError> 
     let page = ReportPage {
         volume: volume(&calls),
         drivers,
+        answers: inp.scores.as_deref().map(answers).unwrap_or_default(),
         topics: topics(&calls),
         silence: silence(&calls),
         checklist: inp.scores.as_deref().and_then(checklist),
@@ -852,9 +1041,11 @@ mod tests {
         assert!(html.contains(&format!("<tr><td>{ESCAPED}</td><td>{ESCAPED}</td>")));
         assert!(html.contains(&format!(">{ESCAPED}</a> — {ESCAPED} ({ESCAPED})</li>")));
         assert!(html.contains(&format!("<h3>{ESCAPED} / {ESCAPED}</h3>")));
-        assert!(html.contains(&format!(">{ESCAPED}</text>")));
+        assert!(html.contains(&format!(">{ESCAPED} (n 0)</text>")));
         // attributes: the chart's label, the link (percent-encoded as a path)
-        assert!(html.contains(&format!("aria-label=\"{ESCAPED} {ESCAPED}: effect")));
+        assert!(html.contains(&format!(
+            "aria-label=\"{ESCAPED} {ESCAPED}: adjusted effect"
+        )));
         assert!(html.contains("href=\"./%22%3E%3Cscript%3Ealert%281%29%3C/script%3E\""));
         // a null agent reads as absent
         assert!(

@@ -166,8 +166,20 @@ pub struct Category {
     window: Option<Window>,
     min_count: usize,
     pub hold: Option<HoldLink>,
+    /// Whether the behaviour is one to show (`positive`) or to avoid (`negative`): a negative
+    /// behaviour counts against the QA checklist score.
+    pub polarity: Polarity,
     pub examples: Vec<String>,
     pub counter_examples: Vec<String>,
+}
+
+/// Whether a behaviour is one to show or one to avoid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Polarity {
+    #[default]
+    Positive,
+    Negative,
 }
 
 /// A compiled rule set.

@@ -60,6 +60,8 @@ struct CategoryDef {
     #[serde(default)]
     hold: Option<String>,
     #[serde(default)]
+    polarity: Option<String>,
+    #[serde(default)]
     examples: Vec<String>,
     #[serde(default)]
     counter_examples: Vec<String>,
@@ -359,6 +361,15 @@ impl RuleSet {
                 Some("after") => Some(HoldLink::After),
                 Some(h) => return Err(invalid(format!("hold {h:?} is not before or after"))),
             };
+            let polarity = match d.polarity.as_deref() {
+                None | Some("positive") => Polarity::Positive,
+                Some("negative") => Polarity::Negative,
+                Some(p) => {
+                    return Err(invalid(format!(
+                        "polarity {p:?} is not positive or negative"
+                    )));
+                }
+            };
             let window = d
                 .window
                 .as_deref()
@@ -377,6 +388,7 @@ impl RuleSet {
                 window,
                 min_count: d.min_count,
                 hold,
+                polarity,
                 examples: d.examples,
                 counter_examples: d.counter_examples,
             });

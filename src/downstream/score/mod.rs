@@ -5,6 +5,7 @@
 //! self-assessment gap; repeat contacts. Reads and writes through `output` (Parquet) and
 //! `surveys`; the analysis itself is pure.
 
+pub mod adjusted;
 pub mod checklist;
 pub mod model;
 pub mod stats;
@@ -17,6 +18,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
+use crate::analyze::rules::{Polarity, RuleSet};
 use crate::downstream::tables::{self, TableError, rows_of};
 use crate::store::read::CallTable;
 use crate::store::table::{Column, Table};
@@ -31,6 +33,8 @@ pub enum ScoreError {
     Survey(#[from] SurveyError),
     #[error(transparent)]
     Table(#[from] TableError),
+    #[error(transparent)]
+    Checklist(#[from] checklist::ChecklistError),
     #[error("cannot write {path}")]
     Write {
         path: PathBuf,
@@ -61,13 +65,14 @@ pub struct ScoreSettings {
     /// those fields of the features, for repeat contacts and per-agent results.
     pub manifest: Option<PathBuf>,
     pub out: PathBuf,
-    /// QA checklist: (feature column, weight); `None` = the behaviours, equally weighted.
-    pub checklist: Option<Vec<(String, f64)>>,
+    /// QA checklist file (`item,weight,polarity`); `None` = the behaviours, equally weighted,
+    /// with the built-in pack's polarity.
+    pub checklist: Option<PathBuf>,
     pub repeat_days: i64,
     pub bootstrap: usize,
     pub seed: u64,
-    /// q-value below which an effect is reported as a driver.
-    pub fdr: f64,
+    /// Familywise level: an adjusted effect whose Holm p-value is below it is a driver.
+    pub alpha: f64,
     /// Fewer calls than this in either group: no test.
     pub min_group: usize,
 }
@@ -84,7 +89,7 @@ impl Default for ScoreSettings {
             repeat_days: 7,
             bootstrap: 1000,
             seed: 1,
-            fdr: 0.05,
+            alpha: 0.05,
             min_group: 5,
         }
     }
@@ -106,7 +111,8 @@ pub struct DriverRow {
     pub survey_type: String,
     pub outcome: String,
     pub feature: String,
-    /// `flag` (difference of means, with vs without) or `continuous` (Spearman).
+    /// `flag` (difference of means, with vs without), `continuous` (Spearman) or `threshold`
+    /// (difference of means above vs below `threshold`, the cut chosen out of fold).
     pub feature_type: &'static str,
     pub n_with: Option<i64>,
     pub n_without: Option<i64>,
@@ -121,6 +127,20 @@ pub struct DriverRow {
     pub q_value: Option<f64>,
     pub significant: bool,
     pub rank: Option<i32>,
+    /// `threshold` rows: the cut, in the feature's units (the row compares calls above it
+    /// with the others).
+    pub threshold: Option<f64>,
+    /// The effect with every other tested feature held fixed: outcome points with vs without
+    /// (flags, thresholds) or per standard deviation (continuous).
+    pub adjusted_effect: Option<f64>,
+    pub adjusted_ci_low: Option<f64>,
+    pub adjusted_ci_high: Option<f64>,
+    pub adjusted_p_value: Option<f64>,
+    /// Holm's familywise adjustment of the adjusted p-values within the survey type and
+    /// outcome: what decides a driver.
+    pub adjusted_p_holm: Option<f64>,
+    /// `driver`, `no effect found`, or `not tested: …` with the reason (what it needs).
+    pub verdict: String,
 }
 
 /// One row of scores.parquet.
@@ -158,6 +178,13 @@ pub fn drivers_table() -> Table<DriverRow> {
             Column::f64("q_value", true, |r: &D| r.q_value),
             Column::bool("significant", false, |r: &D| Some(r.significant)),
             Column::i32("rank", true, |r: &D| r.rank),
+            Column::f64("threshold", true, |r: &D| r.threshold),
+            Column::f64("adjusted_effect", true, |r: &D| r.adjusted_effect),
+            Column::f64("adjusted_ci_low", true, |r: &D| r.adjusted_ci_low),
+            Column::f64("adjusted_ci_high", true, |r: &D| r.adjusted_ci_high),
+            Column::f64("adjusted_p_value", true, |r: &D| r.adjusted_p_value),
+            Column::f64("adjusted_p_holm", true, |r: &D| r.adjusted_p_holm),
+            Column::str("verdict", false, |r: &D| Some(&r.verdict)),
         ],
     )
 }
@@ -237,26 +264,27 @@ pub fn repeat_contacts(t: &CallTable, days: i64) -> Vec<Option<bool>> {
         .collect()
 }
 
-/// QA checklist score per call, 0–100: weighted share of the checklist items present among
-/// those that could be judged. `None` when no item could be judged.
-pub fn qa_scores(t: &CallTable, checklist: &[(String, f64)]) -> Vec<Option<f64>> {
-    let cols: Vec<(&Vec<Option<bool>>, f64)> = checklist
+/// QA checklist score per call, 0–100: the weighted share of the points earned among the
+/// items that could be judged (a positive item earns its weight when present, a negative one
+/// when absent). `None` when no item could be judged (every item's column unknown for the call).
+pub fn qa_scores(t: &CallTable, checklist: &[checklist::Item]) -> Vec<Option<f64>> {
+    let cols: Vec<(&Vec<Option<bool>>, &checklist::Item)> = checklist
         .iter()
-        .filter_map(|(name, w)| {
+        .filter_map(|it| {
             t.flags
                 .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| (v, *w))
+                .find(|(n, _)| *n == it.item)
+                .map(|(_, v)| (v, it))
         })
         .collect();
     (0..t.len())
         .map(|i| {
             let (mut got, mut total) = (0.0, 0.0);
-            for (v, w) in &cols {
-                if let Some(b) = v[i] {
-                    total += w;
-                    if b {
-                        got += w;
+            for (v, it) in &cols {
+                if let Some(present) = v[i] {
+                    total += it.weight;
+                    if present == (it.polarity == Polarity::Positive) {
+                        got += it.weight;
                     }
                 }
             }
@@ -265,17 +293,16 @@ pub fn qa_scores(t: &CallTable, checklist: &[(String, f64)]) -> Vec<Option<f64>>
         .collect()
 }
 
-/// The default checklist: every behaviour column, weight 1.
-pub fn default_checklist(t: &CallTable) -> Vec<(String, f64)> {
-    t.flags
-        .iter()
-        .filter(|(n, _)| n.starts_with("beh_"))
-        .map(|(n, _)| (n.clone(), 1.0))
-        .collect()
+/// The flag columns of the read model, by name.
+pub fn flag_columns(t: &CallTable) -> Vec<&str> {
+    t.flags.iter().map(|(n, _)| n.as_str()).collect()
 }
 
 /// Driver rows for one outcome: every flag and continuous feature against `y` (per row of
-/// the feature table, `None` = no answer), with q-values and ranks within the family.
+/// the feature table, `None` = no answer): the raw comparison (difference of means with a
+/// bootstrap interval, or Spearman's rho), a threshold row for each continuous feature, and
+/// the effect adjusted for every other feature ([`adjusted`]); q-values within the family,
+/// verdicts and ranks by the adjusted effect.
 pub fn drivers_for(
     t: &CallTable,
     survey_type: &str,
@@ -284,7 +311,6 @@ pub fn drivers_for(
     s: &ScoreSettings,
     rng: &mut ChaCha8Rng,
 ) -> Vec<DriverRow> {
-    let mut rows = Vec::new();
     let blank = |feature: &str, feature_type| DriverRow {
         survey_type: survey_type.into(),
         outcome: outcome.into(),
@@ -303,77 +329,259 @@ pub fn drivers_for(
         q_value: None,
         significant: false,
         rank: None,
+        threshold: None,
+        adjusted_effect: None,
+        adjusted_ci_low: None,
+        adjusted_ci_high: None,
+        adjusted_p_value: None,
+        adjusted_p_holm: None,
+        verdict: String::new(),
     };
+    // each row, and the column it brings into the adjusted model (`None`: not in the model)
+    let mut rows: Vec<(DriverRow, Option<Vec<Option<f64>>>)> = Vec::new();
     for (name, v) in &t.flags {
-        let (mut with, mut without) = (Vec::new(), Vec::new());
-        for i in 0..t.len() {
-            if let (Some(f), Some(o)) = (v[i], y[i]) {
-                if f { with.push(o) } else { without.push(o) }
-            }
-        }
+        let x: Vec<Option<f64>> = v.iter().map(|b| b.map(|b| b as u8 as f64)).collect();
         let mut r = blank(name, "flag");
-        r.n_with = Some(with.len() as i64);
-        r.n_without = Some(without.len() as i64);
-        r.n = (with.len() + without.len()) as i64;
-        if r.n > 0 {
-            r.prevalence = Some(with.len() as f64 / r.n as f64);
-        }
-        r.mean_with = stats::mean(&with);
-        r.mean_without = stats::mean(&without);
-        r.effect = r.mean_with.zip(r.mean_without).map(|(a, b)| a - b);
-        if with.len() >= s.min_group && without.len() >= s.min_group {
-            r.p_value = stats::welch_p(&with, &without);
-            if let Some((lo, hi)) = stats::bootstrap_diff_ci(&with, &without, s.bootstrap, rng) {
-                r.ci_low = Some(lo);
-                r.ci_high = Some(hi);
-            }
-        }
-        rows.push(r);
+        let testable = compare_groups(&mut r, &x, y, s, rng);
+        rows.push((r, testable.then_some(x)));
     }
     for (name, v) in &t.numeric {
-        let (mut xs, mut ys) = (Vec::new(), Vec::new());
-        for i in 0..t.len() {
-            if let (Some(x), Some(o)) = (v[i], y[i]) {
-                xs.push(x);
-                ys.push(o);
-            }
-        }
         let mut r = blank(name, "continuous");
-        r.n = xs.len() as i64;
-        if xs.len() >= 2 * s.min_group {
-            r.effect = stats::spearman(&xs, &ys);
-            r.p_value = r.effect.and_then(|rho| stats::spearman_p(rho, xs.len()));
-            if r.effect.is_some()
-                && let Some((lo, hi)) = stats::bootstrap_spearman_ci(&xs, &ys, s.bootstrap, rng)
-            {
-                r.ci_low = Some(lo);
-                r.ci_high = Some(hi);
+        let testable = correlate(&mut r, v, y, s, rng);
+        // the QA score is made of the checklist flags: tested raw, not in the joint model
+        let in_model = testable && name != "qa_score";
+        rows.push((r, in_model.then(|| per_sd(v, y))));
+        if !in_model {
+            continue;
+        }
+        if let Some((ind, cut)) = adjusted::threshold_indicator(v, y, s.min_group, rng) {
+            let mut r = blank(name, "threshold");
+            r.threshold = Some(cut);
+            let testable = compare_groups(&mut r, &ind, y, s, rng);
+            rows.push((r, testable.then_some(ind)));
+        }
+    }
+    drop_collinear(&mut rows);
+    adjust(&mut rows, y);
+    let mut rows: Vec<DriverRow> = rows.into_iter().map(|(r, _)| r).collect();
+    decide(&mut rows, s.alpha);
+    rows
+}
+
+/// The raw comparison of a 0/1 column: means with and without, difference, Welch p and a
+/// bootstrap interval when both groups have `min_group` answers. Returns whether it could be
+/// tested; otherwise the row's verdict says why not.
+fn compare_groups(
+    r: &mut DriverRow,
+    x: &[Option<f64>],
+    y: &[Option<f64>],
+    s: &ScoreSettings,
+    rng: &mut ChaCha8Rng,
+) -> bool {
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for (f, o) in x.iter().zip(y) {
+        if let (Some(f), Some(o)) = (f, o) {
+            if *f > 0.5 {
+                with.push(*o)
+            } else {
+                without.push(*o)
             }
         }
-        rows.push(r);
     }
-    let q = stats::bh(&rows.iter().map(|r| r.p_value).collect::<Vec<_>>());
-    for (r, q) in rows.iter_mut().zip(q) {
-        r.q_value = q;
-        // significant: q below the FDR and a bootstrap interval that excludes zero
-        r.significant = q.is_some_and(|q| q < s.fdr)
-            && r.ci_low
-                .zip(r.ci_high)
-                .is_some_and(|(lo, hi)| lo > 0.0 || hi < 0.0);
+    r.n_with = Some(with.len() as i64);
+    r.n_without = Some(without.len() as i64);
+    r.n = (with.len() + without.len()) as i64;
+    if r.n > 0 {
+        r.prevalence = Some(with.len() as f64 / r.n as f64);
     }
-    for ty in ["flag", "continuous"] {
-        let mut sig: Vec<usize> = (0..rows.len())
-            .filter(|&i| rows[i].significant && rows[i].feature_type == ty)
-            .collect();
-        sig.sort_by(|&a, &b| {
-            let e = |i: usize| rows[i].effect.map_or(0.0, f64::abs);
-            e(b).total_cmp(&e(a))
+    r.mean_with = stats::mean(&with);
+    r.mean_without = stats::mean(&without);
+    if with.len() < s.min_group || without.len() < s.min_group {
+        r.verdict = format!(
+            "not tested: needs {m} answers with and {m} without, has {} and {}",
+            with.len(),
+            without.len(),
+            m = s.min_group
+        );
+        return false;
+    }
+    r.effect = r.mean_with.zip(r.mean_without).map(|(a, b)| a - b);
+    r.p_value = stats::welch_p(&with, &without);
+    if let Some((lo, hi)) = stats::bootstrap_diff_ci(&with, &without, s.bootstrap, rng) {
+        r.ci_low = Some(lo);
+        r.ci_high = Some(hi);
+    }
+    true
+}
+
+/// The raw rank correlation of a continuous feature with the outcome, with a bootstrap
+/// interval, when `2 × min_group` answers have a value and it varies. Returns whether it could
+/// be tested; otherwise the row's verdict says why not.
+fn correlate(
+    r: &mut DriverRow,
+    v: &[Option<f64>],
+    y: &[Option<f64>],
+    s: &ScoreSettings,
+    rng: &mut ChaCha8Rng,
+) -> bool {
+    let (xs, ys): (Vec<f64>, Vec<f64>) = v
+        .iter()
+        .zip(y)
+        .filter_map(|(x, o)| Some(((*x)?, (*o)?)))
+        .unzip();
+    r.n = xs.len() as i64;
+    if xs.len() < 2 * s.min_group {
+        r.verdict = format!(
+            "not tested: needs {} answers with a value, has {}",
+            2 * s.min_group,
+            xs.len()
+        );
+        return false;
+    }
+    r.effect = stats::spearman(&xs, &ys);
+    let Some(rho) = r.effect else {
+        r.verdict = "not tested: the same value in every answered call".into();
+        return false;
+    };
+    r.p_value = stats::spearman_p(rho, xs.len());
+    if let Some((lo, hi)) = stats::bootstrap_spearman_ci(&xs, &ys, s.bootstrap, rng) {
+        r.ci_low = Some(lo);
+        r.ci_high = Some(hi);
+    }
+    true
+}
+
+/// A continuous column in units of its standard deviation among the answered calls, so that
+/// its adjusted effect reads as outcome points per sd.
+fn per_sd(v: &[Option<f64>], y: &[Option<f64>]) -> Vec<Option<f64>> {
+    let known: Vec<f64> = v.iter().zip(y).filter_map(|(x, o)| o.and(*x)).collect();
+    let m = stats::mean(&known).unwrap_or(0.0);
+    let sd = (known.iter().map(|x| (x - m).powi(2)).sum::<f64>() / known.len().max(1) as f64)
+        .sqrt()
+        .max(1e-12);
+    v.iter().map(|x| x.map(|x| x / sd)).collect()
+}
+
+/// A model column that moves with an earlier one (|r| ≥ [`adjusted::COLLINEAR`]) leaves the
+/// model: the two cannot be told apart, and the later one's verdict names the earlier.
+fn drop_collinear(rows: &mut [(DriverRow, Option<Vec<Option<f64>>>)]) {
+    for j in 0..rows.len() {
+        let Some(col) = &rows[j].1 else { continue };
+        let twin = (0..j).find_map(|i| {
+            let other = rows[i].1.as_ref()?;
+            let r = adjusted::correlation(col, other)?;
+            (r.abs() >= adjusted::COLLINEAR).then(|| (rows[i].0.clone(), r))
         });
-        for (k, i) in sig.into_iter().enumerate() {
-            rows[i].rank = Some(k as i32 + 1);
+        if let Some((twin, r)) = twin {
+            rows[j].0.verdict = format!(
+                "not tested: moves with {}{} (r = {r:.2})",
+                twin.feature,
+                twin.threshold.map_or(String::new(), |c| format!(" > {c}"))
+            );
+            rows[j].1 = None;
         }
     }
-    rows
+}
+
+/// Fit the adjusted models over the answered calls and put each estimate on its row; when they
+/// cannot be fitted, every model row's verdict says why. A continuous feature's straight-line
+/// and threshold forms share its effect, so each form is read from a model holding the flags
+/// and the other features in the same form; the flags from the model holding everything.
+fn adjust(rows: &mut [(DriverRow, Option<Vec<Option<f64>>>)], y: &[Option<f64>]) {
+    let answered: Vec<usize> = (0..y.len()).filter(|&i| y[i].is_some()).collect();
+    let yy: Vec<f64> = answered.iter().filter_map(|&i| y[i]).collect();
+    let in_model: Vec<usize> = (0..rows.len()).filter(|&k| rows[k].1.is_some()).collect();
+    let fit_on = |rows: &[(DriverRow, Option<Vec<Option<f64>>>)], members: &[usize]| {
+        let x: Vec<Vec<Option<f64>>> = members
+            .iter()
+            .map(|&k| {
+                let col = rows[k].1.as_ref().expect("in the model");
+                answered.iter().map(|&i| col[i]).collect()
+            })
+            .collect();
+        adjusted::fit(&x, &yy)
+    };
+    let all = match fit_on(rows, &in_model) {
+        Ok(est) => est,
+        Err(why) => {
+            for &k in &in_model {
+                rows[k].0.verdict = why.reason();
+            }
+            return;
+        }
+    };
+    let form = |ty: &str| -> Vec<usize> {
+        in_model
+            .iter()
+            .copied()
+            .filter(|&k| rows[k].0.feature_type == "flag" || rows[k].0.feature_type == ty)
+            .collect()
+    };
+    let mut estimates = vec![(all, in_model.clone(), "flag")];
+    for ty in ["continuous", "threshold"] {
+        let members = form(ty);
+        if let Ok(est) = fit_on(rows, &members) {
+            estimates.push((est, members, ty));
+        }
+    }
+    for (est, members, ty) in estimates {
+        for (&k, e) in members.iter().zip(est) {
+            let r = &mut rows[k].0;
+            if r.feature_type != ty {
+                continue;
+            }
+            match e {
+                Some(e) => {
+                    r.adjusted_effect = Some(e.effect);
+                    r.adjusted_ci_low = Some(e.ci_low);
+                    r.adjusted_ci_high = Some(e.ci_high);
+                    r.adjusted_p_value = e.p_value;
+                }
+                None => r.verdict = "not tested: the same value in every answered call".into(),
+            }
+        }
+    }
+}
+
+/// q-values of the raw comparisons (Benjamini–Hochberg within the family), Holm-adjusted
+/// p-values of the adjusted effects, verdicts and ranks. A driver is a feature whose adjusted
+/// effect has a Holm p below `alpha` and an interval that excludes zero: familywise,
+/// so that a list of drivers holds no feature without an effect in 95% of families, not only
+/// few of them. The QA score, built from the flags, is judged on its raw correlation. Ranks
+/// order the drivers by the size of the adjusted effect.
+fn decide(rows: &mut [DriverRow], alpha: f64) {
+    let excludes_zero =
+        |lo: Option<f64>, hi: Option<f64>| lo.zip(hi).is_some_and(|(lo, hi)| lo > 0.0 || hi < 0.0);
+    let q = stats::bh(&rows.iter().map(|r| r.p_value).collect::<Vec<_>>());
+    let holm = stats::holm(&rows.iter().map(|r| r.adjusted_p_value).collect::<Vec<_>>());
+    for ((r, q), h) in rows.iter_mut().zip(q).zip(holm) {
+        r.q_value = q;
+        r.adjusted_p_holm = h;
+        if !r.verdict.is_empty() {
+            continue;
+        }
+        r.significant = if r.feature == "qa_score" {
+            q.is_some_and(|q| q < alpha) && excludes_zero(r.ci_low, r.ci_high)
+        } else {
+            h.is_some_and(|h| h < alpha) && excludes_zero(r.adjusted_ci_low, r.adjusted_ci_high)
+        };
+        r.verdict = if r.significant {
+            "driver"
+        } else {
+            "no effect found"
+        }
+        .into();
+    }
+    let mut sig: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].significant && rows[i].adjusted_effect.is_some())
+        .collect();
+    sig.sort_by(|&a, &b| {
+        let e = |i: usize| rows[i].adjusted_effect.map_or(0.0, f64::abs);
+        e(b).total_cmp(&e(a))
+    });
+    for (k, i) in sig.into_iter().enumerate() {
+        rows[i].rank = Some(k as i32 + 1);
+    }
 }
 
 /// Everything `score` computes, before it is written.
@@ -419,7 +627,11 @@ pub struct BiasRow {
     pub feature: String,
     pub mean_surveyed: Option<f64>,
     pub mean_unsurveyed: Option<f64>,
-    /// Difference in units of the pooled standard deviation.
+    /// Calls with a value on each side.
+    pub n_surveyed: usize,
+    pub n_unsurveyed: usize,
+    /// Difference in units of the pooled standard deviation; `None` with fewer than the
+    /// minimum group size on either side.
     pub standardised_difference: Option<f64>,
 }
 
@@ -427,14 +639,23 @@ pub struct BiasRow {
 pub struct ChecklistItem {
     pub feature: String,
     pub weight: Option<f64>,
+    pub polarity: Option<Polarity>,
     pub on_checklist: bool,
     pub outcome: String,
+    /// Answers with and without the behaviour.
+    pub n_with: Option<i64>,
+    pub n_without: Option<i64>,
+    /// The adjusted effect on the outcome and its interval; `None` when not tested.
     pub effect: Option<f64>,
-    pub q_value: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    /// Holm-adjusted p-value of the adjusted effect.
+    pub p_holm: Option<f64>,
     pub significant: bool,
-    /// `keep` (on the list, moves the outcome), `no measurable effect` (on the list, does
-    /// not — a candidate to drop), `not enough data`, `matters, not on the checklist`.
-    pub verdict: &'static str,
+    /// `keep` (on the list, moves the outcome the way its polarity says), `reverse: …` (moves
+    /// it the other way), `no measurable effect` (tested, a candidate to drop), `not tested: …`
+    /// (what it needs), `matters, not on the checklist`.
+    pub verdict: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -507,6 +728,7 @@ fn apply_manifest(
 pub fn analyse(
     t: &mut CallTable,
     sv: &Surveys,
+    checklist: &[checklist::Item],
     self_scores: Option<&HashMap<usize, f64>>,
     s: &ScoreSettings,
 ) -> Report {
@@ -534,8 +756,7 @@ pub fn analyse(
         rep.repeat_contact_rate = Some(rate);
         rep.fcr_derived_pct = Some(100.0 * (1.0 - rate));
     }
-    let checklist = s.checklist.clone().unwrap_or_else(|| default_checklist(t));
-    let qa = qa_scores(t, &checklist);
+    let qa = qa_scores(t, checklist);
     t.flags.push((repeat_name.clone(), repeat.clone()));
 
     let by_type = answers_by_type(sv, t.len());
@@ -550,7 +771,7 @@ pub fn analyse(
             },
         );
     }
-    rep.response_bias = response_bias(t, &by_type);
+    rep.response_bias = response_bias(t, &by_type, s.min_group);
 
     // drivers for every survey type and measure
     t.numeric.push(("qa_score".into(), qa.clone()));
@@ -592,7 +813,7 @@ pub fn analyse(
         .filter(|d| d.feature == "qa_score")
         .cloned()
         .collect();
-    rep.checklist = checklist_alignment(&rep.drivers, by_type.keys(), &checklist);
+    rep.checklist = checklist_alignment(&rep.drivers, by_type.keys(), checklist);
     rep.self_assessment = self_scores.map(|selfs| self_assessment(t, sv, selfs));
     let fitted = fit_models(t, &by_type, s, &mut rep);
     rep.scores = score_rows(t, &fitted, &qa, &repeat);
@@ -614,6 +835,7 @@ fn answers_by_type(sv: &Surveys, rows: usize) -> BTreeMap<String, Vec<Option<&Re
 fn response_bias(
     t: &CallTable,
     by_type: &BTreeMap<String, Vec<Option<&Response>>>,
+    min_group: usize,
 ) -> Vec<BiasRow> {
     let mut out = Vec::new();
     let surveyed: Vec<bool> = (0..t.len())
@@ -644,25 +866,30 @@ fn response_bias(
                 .sqrt()
         });
         let (ma, mb) = (stats::mean(&a), stats::mean(&b));
+        let enough = a.len() >= min_group && b.len() >= min_group;
         out.push(BiasRow {
             feature: name,
             mean_surveyed: ma,
             mean_unsurveyed: mb,
+            n_surveyed: a.len(),
+            n_unsurveyed: b.len(),
             standardised_difference: ma
                 .zip(mb)
                 .zip(sd)
+                .filter(|_| enough)
                 .and_then(|((x, y), sd)| (sd > 0.0).then(|| (x - y) / sd)),
         });
     }
     out
 }
 
-/// Checklist alignment, on the primary outcome of each survey type: keep what moves it, flag
-/// what matters but is not on the checklist.
+/// Checklist alignment, on the primary outcome of each survey type: keep what moves it the
+/// way its polarity says, flag what moves it the other way and what matters but is not on the
+/// checklist; an item that could not be tested says what it needs.
 fn checklist_alignment<'a>(
     drivers: &[DriverRow],
     survey_types: impl Iterator<Item = &'a String>,
-    checklist: &[(String, f64)],
+    checklist: &[checklist::Item],
 ) -> Vec<ChecklistItem> {
     let mut out = Vec::new();
     for ty in survey_types {
@@ -678,24 +905,35 @@ fn checklist_alignment<'a>(
             .iter()
             .filter(|d| &d.survey_type == ty && d.outcome == outcome && d.feature_type == "flag")
         {
-            let weight = checklist
-                .iter()
-                .find(|(n, _)| *n == d.feature)
-                .map(|(_, w)| *w);
-            let verdict = match (weight.is_some(), d.significant, d.p_value.is_some()) {
-                (true, true, _) => "keep",
-                (true, false, true) => "no measurable effect",
-                (true, false, false) => "not enough data",
-                (false, true, _) => "matters, not on the checklist",
-                (false, false, _) => continue,
+            let item = checklist.iter().find(|it| it.item == d.feature);
+            let verdict = match (item, d.significant) {
+                (Some(it), true) => {
+                    let up = d.adjusted_effect.unwrap_or(0.0) > 0.0;
+                    if up == (it.polarity == Polarity::Positive) {
+                        "keep".to_string()
+                    } else {
+                        "reverse: moves the outcome against its polarity".to_string()
+                    }
+                }
+                (Some(_), false) if d.verdict == "no effect found" => {
+                    "no measurable effect".to_string()
+                }
+                (Some(_), false) => d.verdict.clone(),
+                (None, true) => "matters, not on the checklist".to_string(),
+                (None, false) => continue,
             };
             out.push(ChecklistItem {
                 feature: d.feature.clone(),
-                weight,
-                on_checklist: weight.is_some(),
+                weight: item.map(|it| it.weight),
+                polarity: item.map(|it| it.polarity),
+                on_checklist: item.is_some(),
                 outcome: format!("{ty}/{outcome}"),
-                effect: d.effect,
-                q_value: d.q_value,
+                n_with: d.n_with,
+                n_without: d.n_without,
+                effect: d.adjusted_effect,
+                ci_low: d.adjusted_ci_low,
+                ci_high: d.adjusted_ci_high,
+                p_holm: d.adjusted_p_holm,
                 significant: d.significant,
                 verdict,
             });
@@ -877,6 +1115,19 @@ fn score_rows(
         .collect()
 }
 
+/// The checklist of a run: the file's items checked against the dataset's flag columns, or the
+/// default (every behaviour, the built-in pack's polarity).
+pub fn checklist_items(
+    t: &CallTable,
+    file: Option<&Path>,
+) -> Result<Vec<checklist::Item>, checklist::ChecklistError> {
+    let (cols, pack) = (flag_columns(t), RuleSet::builtin());
+    match file {
+        Some(p) => checklist::resolve(checklist::read(p)?, &cols, &pack),
+        None => Ok(checklist::default_items(&cols, &pack)),
+    }
+}
+
 /// Run `score`: read, analyse, write drivers.parquet, scores.parquet and score_report.json.
 pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
     let mut t = store::read::read_calls(&s.features)?;
@@ -902,7 +1153,8 @@ pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
         None => None,
         Some(p) => Some(tables::self_scores(p, &ids)?),
     };
-    let rep = analyse(&mut t, &sv, selfs.as_ref(), s);
+    let items = checklist_items(&t, s.checklist.as_deref())?;
+    let rep = analyse(&mut t, &sv, &items, selfs.as_ref(), s);
     std::fs::create_dir_all(&s.out).map_err(|source| ScoreError::Write {
         path: s.out.clone(),
         source,
@@ -974,15 +1226,36 @@ mod tests {
     #[test]
     fn qa_score_weights_the_judgeable_items() {
         let t = table();
+        let item = |n: &str, weight, polarity| checklist::Item {
+            item: n.into(),
+            weight,
+            polarity,
+            origin: None,
+        };
         let q = qa_scores(
             &t,
-            &[("beh_empathy".into(), 3.0), ("beh_greeting".into(), 1.0)],
+            &[
+                item("beh_empathy", 3.0, Polarity::Positive),
+                item("beh_greeting", 1.0, Polarity::Positive),
+            ],
         );
         assert_eq!(
             q,
             vec![Some(100.0), Some(25.0), Some(100.0), Some(0.0), Some(100.0)]
         );
-        assert_eq!(default_checklist(&t).len(), 2);
+        // a behaviour to avoid earns its points when absent; scores stay within 0-100
+        let q = qa_scores(
+            &t,
+            &[
+                item("beh_empathy", 3.0, Polarity::Positive),
+                item("beh_greeting", 1.0, Polarity::Negative),
+            ],
+        );
+        assert_eq!(
+            q,
+            vec![Some(75.0), Some(0.0), Some(100.0), Some(25.0), Some(75.0)]
+        );
+        assert_eq!(checklist_items(&t, None).unwrap().len(), 2);
     }
 
     #[test]
@@ -997,7 +1270,8 @@ mod tests {
         let sv = surveys::parse("s.csv", &header, &rows, &ids).unwrap();
         // agents rate themselves 5 everywhere
         let selfs: HashMap<usize, f64> = (0..4).map(|i| (i, 5.0)).collect();
-        let rep = analyse(&mut t, &sv, Some(&selfs), &ScoreSettings::default());
+        let items = checklist_items(&t, None).unwrap();
+        let rep = analyse(&mut t, &sv, &items, Some(&selfs), &ScoreSettings::default());
         let sa = rep.self_assessment.unwrap();
         let gap = |a: &str| sa.per_agent.iter().find(|g| g.agent_id == a).unwrap().gap;
         assert_eq!(gap("x"), 5.0 - 3.5); // a: 5, b: 2

@@ -15,12 +15,31 @@ fn var(v: &[f64], m: f64) -> f64 {
 }
 
 /// Two-sided p-value of a t statistic with `df` degrees of freedom.
-fn t_p(t: f64, df: f64) -> Option<f64> {
+pub fn t_p(t: f64, df: f64) -> Option<f64> {
     if !t.is_finite() || !df.is_finite() || df <= 0.0 {
         return None;
     }
     let d = StudentsT::new(0.0, 1.0, df).ok()?;
     Some((2.0 * (1.0 - d.cdf(t.abs()))).clamp(0.0, 1.0))
+}
+
+/// The `q` quantile of Student's t with `df` degrees of freedom.
+pub fn t_quantile(q: f64, df: f64) -> Option<f64> {
+    (df > 0.0 && df.is_finite())
+        .then(|| StudentsT::new(0.0, 1.0, df).ok())
+        .flatten()
+        .map(|d| d.inverse_cdf(q))
+}
+
+/// Welch's t statistic of mean(a) − mean(b); `None` with fewer than two values on a side or
+/// no variance.
+pub fn welch_t(a: &[f64], b: &[f64]) -> Option<f64> {
+    if a.len() < 2 || b.len() < 2 {
+        return None;
+    }
+    let (ma, mb) = (mean(a)?, mean(b)?);
+    let se2 = var(a, ma) / a.len() as f64 + var(b, mb) / b.len() as f64;
+    (se2 > 0.0).then(|| (ma - mb) / se2.sqrt())
 }
 
 /// Welch's two-sample t-test of mean(a) − mean(b): two-sided p-value. `None` with fewer than
@@ -91,7 +110,7 @@ pub fn ranks(v: &[f64]) -> Vec<f64> {
     r
 }
 
-fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
+pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
     let (mx, my) = (mean(x)?, mean(y)?);
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
     for (a, b) in x.iter().zip(y) {
@@ -171,10 +190,38 @@ pub fn bh(p: &[Option<f64>]) -> Vec<Option<f64>> {
     q
 }
 
+/// Holm's step-down adjusted p-values (familywise error): the k-th smallest of m p-values is
+/// multiplied by m − k + 1, kept monotone. `None` entries are not tested and not counted.
+pub fn holm(p: &[Option<f64>]) -> Vec<Option<f64>> {
+    let mut tested: Vec<(usize, f64)> = p
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (i, v)))
+        .collect();
+    let m = tested.len();
+    tested.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let mut out = vec![None; p.len()];
+    let mut running = 0.0f64;
+    for (k, &(i, pv)) in tested.iter().enumerate() {
+        running = running.max((pv * (m - k) as f64).min(1.0));
+        out[i] = Some(running);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn holm_by_hand() {
+        let h = holm(&[Some(0.01), None, Some(0.04), Some(0.03)]);
+        // sorted 0.01, 0.03, 0.04: × 3, × 2, × 1, kept monotone
+        assert_eq!(h[0], Some(0.03));
+        assert_eq!(h[1], None);
+        assert!((h[3].unwrap() - 0.06).abs() < 1e-12 && (h[2].unwrap() - 0.06).abs() < 1e-12);
+    }
 
     #[test]
     fn hand_checked_values() {
