@@ -130,18 +130,8 @@ fn print_driver_family(ty: &str, outcome: &str, family: &[&DriverRow]) {
         family.len() - tested
     );
     // the commonest reason for not testing, so thin data is never read as "no effect"
-    let mut reasons: Vec<(&str, usize)> = Vec::new();
-    for d in family
-        .iter()
-        .filter(|d| d.verdict.starts_with("not tested"))
-    {
-        match reasons.iter_mut().find(|(r, _)| *r == d.verdict) {
-            Some((_, n)) => *n += 1,
-            None => reasons.push((&d.verdict, 1)),
-        }
-    }
-    reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
-    for (r, n) in reasons.iter().take(2) {
+    let reasons = score::not_tested_reasons(family.iter().map(|d| d.verdict.as_str()));
+    for (r, n) in reasons.iter().take(3) {
         println!("  {n} features {r}");
     }
     if !sig.is_empty() {
@@ -196,8 +186,12 @@ fn print_checklist(rep: &Report) {
     }
     println!("\nQA checklist alignment:");
     for c in &rep.checklist {
+        if c.verdict.starts_with("not tested") {
+            println!("  {:<34} {}", c.feature, c.verdict);
+            continue;
+        }
         println!(
-            "  {:<34} {:<32} effect {} (n {} with, {} without)",
+            "  {:<34} {:<32} adjusted effect {} (n {} with, {} without)",
             c.feature,
             c.verdict,
             opt(c.effect, 2),

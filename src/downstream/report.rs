@@ -499,14 +499,8 @@ fn drivers(rows: &[Driver]) -> Drivers {
             .iter()
             .filter(|r| r.verdict.starts_with("not tested"))
             .collect();
-        let mut why: Vec<(String, usize)> = Vec::new();
-        for r in &not_tested {
-            match why.iter_mut().find(|(w, _)| *w == r.verdict) {
-                Some((_, n)) => *n += 1,
-                None => why.push((r.verdict.clone(), 1)),
-            }
-        }
-        why.sort_by_key(|w| std::cmp::Reverse(w.1));
+        let mut why =
+            crate::downstream::score::not_tested_reasons(fam.iter().map(|r| r.verdict.as_str()));
         why.truncate(3);
         let mut sig: Vec<&Driver> = fam.iter().copied().filter(|r| r.significant).collect();
         sig.sort_by(|a, b| {

@@ -543,6 +543,21 @@ fn adjust(rows: &mut [(DriverRow, Option<Vec<Option<f64>>>)], y: &[Option<f64>])
     }
 }
 
+/// Why features were not tested, grouped by what they need (not by what each has), commonest
+/// first: `("not tested: needs 5 answers with and 5 without", 9)`.
+pub fn not_tested_reasons<'a>(verdicts: impl Iterator<Item = &'a str>) -> Vec<(String, usize)> {
+    let mut out: Vec<(String, usize)> = Vec::new();
+    for v in verdicts.filter(|v| v.starts_with("not tested")) {
+        let need = v.split(", has").next().unwrap_or(v);
+        match out.iter_mut().find(|(w, _)| w == need) {
+            Some((_, n)) => *n += 1,
+            None => out.push((need.to_string(), 1)),
+        }
+    }
+    out.sort_by_key(|w| std::cmp::Reverse(w.1));
+    out
+}
+
 /// q-values of the raw comparisons (Benjamini–Hochberg within the family), Holm-adjusted
 /// p-values of the adjusted effects, verdicts and ranks. A driver is a feature whose adjusted
 /// effect has a Holm p below `alpha` and an interval that excludes zero: familywise,
