@@ -37,9 +37,14 @@ pub struct CallSentiment {
     /// Quarters of the call's duration; a segment belongs to the quarter of its midpoint.
     pub agent_quarters: [Option<f32>; 4],
     pub customer_quarters: [Option<f32>; 4],
-    /// Customer's last quarter minus first quarter; `None` unless the customer spoke in both.
+    /// Customer's last quarter minus first quarter; `None` unless the customer said at least
+    /// [`MIN_CHANGE_WORDS`] words in both.
     pub customer_change: Option<f32>,
 }
+
+/// Words the customer must say in the first and in the last quarter before their change is
+/// computed: a "yes" against a "thanks, bye" is no change of mood.
+pub const MIN_CHANGE_WORDS: usize = 8;
 
 #[derive(Default, Clone, Copy)]
 struct Acc {
@@ -92,6 +97,7 @@ pub fn aggregate(segments: &[SegmentRow], duration_ms: i64, stereo: bool) -> Cal
         };
     }
     let customer_quarters = cq.map(Acc::mean);
+    let enough = |a: Acc| a.words >= MIN_CHANGE_WORDS;
     CallSentiment {
         overall: all.mean(),
         agent: agent.mean(),
@@ -99,6 +105,7 @@ pub fn aggregate(segments: &[SegmentRow], duration_ms: i64, stereo: bool) -> Cal
         agent_quarters: aq.map(Acc::mean),
         customer_change: customer_quarters[3]
             .zip(customer_quarters[0])
+            .filter(|_| enough(cq[0]) && enough(cq[3]))
             .map(|(last, first)| last - first),
         customer_quarters,
     }
@@ -134,14 +141,22 @@ mod tests {
     #[test]
     fn quarters_roles_and_change() {
         let segs = vec![
-            seg(Role::Customer, 1_000, "This is ridiculous, I am furious."),
+            seg(
+                Role::Customer,
+                1_000,
+                "This is ridiculous, I am furious with the service.",
+            ),
             seg(
                 Role::Agent,
                 12_000,
                 "I am sorry to hear that, I will help you.",
             ),
             seg(Role::Customer, 36_000, "Okay."),
-            seg(Role::Customer, 35_000, "Wonderful, thank you so much!"),
+            seg(
+                Role::Customer,
+                35_000,
+                "Wonderful, thank you so much for sorting it out!",
+            ),
         ];
         let s = aggregate(&segs, 40_000, true);
         let (q1, q4) = (
@@ -152,8 +167,17 @@ mod tests {
         assert_eq!(s.customer_quarters[1], None);
         assert!((s.customer_change.unwrap() - (q4 - q1)).abs() < 1e-6);
         assert!(s.agent_quarters[1].is_some() && s.agent_quarters[0].is_none());
-        // "Okay." has one word; the four-word segment dominates the quarter
-        assert!(q4 > score("Okay.") && q4 < score("Wonderful, thank you so much!"));
+        // "Okay." has one word; the nine-word segment dominates the quarter
+        assert!(
+            q4 > score("Okay.") && q4 < score("Wonderful, thank you so much for sorting it out!")
+        );
+        // too few words at either end: no change is claimed
+        let short = [
+            seg(Role::Customer, 1_000, "No."),
+            seg(Role::Customer, 35_000, "Wonderful, thank you so much!"),
+        ];
+        let s = aggregate(&short, 40_000, true);
+        assert!(s.customer_quarters[0].is_some() && s.customer_change.is_none());
         // mono: only the overall value
         let mono = aggregate(&segs, 40_000, false);
         assert!(

@@ -77,6 +77,7 @@ pub(crate) fn settings_hash(s: &RunSettings, model_sha: &str) -> String {
         "metrics": s.metrics,
         "redact_pii": s.redact_pii,
         "rules_sha256": s.rules_sha256,
+        "sentiment_min_change_words": crate::analyze::sentiment::MIN_CHANGE_WORDS,
     });
     fsutil::sha256_hex(v.to_string().as_bytes())
 }
