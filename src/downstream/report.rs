@@ -30,6 +30,13 @@ pub enum ReportError {
     },
     #[error("cannot render the report")]
     Render(#[source] askama::Error),
+    #[error(transparent)]
+    Folder(#[from] crate::downstream::inputs::FolderError),
+    #[error(
+        "--out {path}: a folder, but the report is one HTML file\nhint: name the file, e.g. --out {example}",
+        example = .path.join("report.html").display()
+    )]
+    OutIsFolder { path: PathBuf },
     #[error("cannot write {path}")]
     Io {
         path: PathBuf,
@@ -716,8 +723,34 @@ fn pathdiff(target: &Path, from: &Path) -> String {
     }
 }
 
-/// Write the report file (atomically).
+/// Check the inputs before anything is read: each folder exists and holds its command's
+/// output, and `out` names a file, not a folder.
+fn check_inputs(inp: &ReportInputs, out: &Path) -> Result<(), ReportError> {
+    use crate::downstream::inputs::{FolderKind, check_folder};
+    check_folder("--features", &inp.features, FolderKind::Dataset)?;
+    let optional = [
+        ("--scores", &inp.scores, FolderKind::Scores),
+        ("--qa", &inp.qa, FolderKind::Sample),
+        ("--cards", &inp.cards, FolderKind::Scorecard),
+    ];
+    for (option, dir, kind) in optional {
+        if let Some(d) = dir {
+            check_folder(option, d, kind)?;
+        }
+    }
+    let trailing = out
+        .as_os_str()
+        .to_string_lossy()
+        .ends_with(std::path::is_separator);
+    if out.is_dir() || trailing {
+        return Err(ReportError::OutIsFolder { path: out.into() });
+    }
+    Ok(())
+}
+
+/// Write the report file (atomically), after checking the inputs ([`check_inputs`]).
 pub fn run(inp: &ReportInputs, out: &Path) -> Result<PathBuf, ReportError> {
+    check_inputs(inp, out)?;
     let dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

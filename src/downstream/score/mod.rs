@@ -31,6 +31,8 @@ pub enum ScoreError {
     Survey(#[from] SurveyError),
     #[error(transparent)]
     Table(#[from] TableError),
+    #[error(transparent)]
+    Folder(#[from] crate::downstream::inputs::FolderError),
     #[error("cannot write {path}")]
     Write {
         path: PathBuf,
@@ -879,6 +881,8 @@ fn score_rows(
 
 /// Run `score`: read, analyse, write drivers.parquet, scores.parquet and score_report.json.
 pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
+    use crate::downstream::inputs::{FolderKind, check_folder};
+    check_folder("--features", &s.features, FolderKind::Dataset)?;
     let mut t = store::read::read_calls(&s.features)?;
     if t.is_empty() {
         return Err(ScoreError::NoFeatures {
