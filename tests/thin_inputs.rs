@@ -1,6 +1,7 @@
 //! Thin and wrong inputs to the commands after `run`, as analysts and QA leads give them: typos
 //! in every name-taking option (exit 2, the closest names in the message), folders passed to
-//! the wrong option, `report --out` naming a folder.
+//! the wrong option, `report --out` naming a folder, survey files separated by semicolons, with
+//! extra fields, in Latin-1 or with a byte-order mark, every bad row listed in `input_issues.csv`.
 //! Needs no model: the dataset is written by the real Parquet writer.
 
 mod common;
@@ -115,6 +116,17 @@ fn score(d: &Dir, surveys: &str) -> (String, String) {
     (out, err)
 }
 
+/// The rows of a CSV file as maps from column to text.
+fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut rd = csv::Reader::from_path(path).unwrap();
+    let h: Vec<String> = rd.headers().unwrap().iter().map(String::from).collect();
+    rd.records()
+        .map(|r| {
+            let r = r.unwrap();
+            h.iter().cloned().zip(r.iter().map(String::from)).collect()
+        })
+        .collect()
+}
 
 fn sample_args<'a>(d: &'a [String], extra: &[&'a str]) -> Vec<&'a str> {
     let mut v = vec![
@@ -249,6 +261,10 @@ fn folders_passed_to_the_wrong_option_are_refused_naming_what_they_hold() {
     );
     assert!(!err.contains("--features"), "{err}");
     refused(
+        &["scorecard", "--features", &s, "--out", &d.s("cards")],
+        &["--features", "pass it to --scores"],
+    );
+    refused(
         &[
             "score",
             "--features",
@@ -297,5 +313,76 @@ fn report_out_naming_a_folder_is_refused_and_leaves_no_partial() {
         .collect();
     assert!(partial.is_empty(), "{partial:?}");
     assert!(!d.p("new").exists());
+}
+
+#[test]
+fn survey_files_separators_encodings_and_every_bad_row() {
+    let d = dataset();
+    // semicolons, a byte-order mark, an extra field, and more than three bad rows
+    let text = "\u{feff}call_id;nps;csat\nC-0;3;2\nC-1;9;5;extra\nC-2;11;4\nC-3;x;\nZ-9;5;3\nC-4;;\nC-0;4;2\nC-5;10;5\n";
+    let (out, _) = score(&d, text);
+    assert!(out.contains("separated by ';'"), "{out}");
+    assert!(out.contains("input_issues.csv"), "{out}");
+    let issues = csv_rows(&d.p("scores").join("input_issues.csv"));
+    let got: Vec<(String, String)> = issues
+        .iter()
+        .map(|r| (r["line"].clone(), r["kind"].clone()))
+        .collect();
+    let want = [
+        ("3", "extra fields"),
+        ("4", "invalid value"),
+        ("5", "invalid value"),
+        ("6", "unknown id"),
+        ("7", "no answer"),
+        ("8", "duplicate"),
+    ];
+    assert_eq!(
+        got,
+        want.map(|(a, b)| (a.to_string(), b.to_string())).to_vec()
+    );
+    assert_eq!(issues[0]["value"], "extra");
+    assert_eq!(issues[1]["value"], "nps=11");
+    assert!(issues.iter().all(|r| r["file"].ends_with("surveys.csv")));
+
+    // scorecard --surveys: the same rows, a warning with the count, the same file
+    let (code, out, err) = cs(&[
+        "scorecard",
+        "--period",
+        "all",
+        "--features",
+        &d.s("features"),
+        "--surveys",
+        &d.s("surveys.csv"),
+        "--out",
+        &d.s("cards"),
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        err.contains("warning: 6 of 8 survey rows skipped or partly used"),
+        "{err}"
+    );
+    assert!(out.contains("separated by ';'"), "{out}");
+    assert_eq!(csv_rows(&d.p("cards").join("input_issues.csv")).len(), 6);
+
+    // Latin-1: an error naming the line and the encoding
+    std::fs::write(
+        d.p("latin1.csv"),
+        b"call_id,nps,comment\nC-0,3,ok\nC-1,9,tr\xe8s bien\n",
+    )
+    .unwrap();
+    for cmd in ["score", "scorecard"] {
+        refused(
+            &[
+                cmd,
+                "--features",
+                &d.s("features"),
+                "--surveys",
+                &d.s("latin1.csv"),
+                "--out",
+                &d.s("l1"),
+            ],
+            &["latin1.csv:3:", "not UTF-8", "Latin-1", "iconv"],
+        );
+    }
 }
 

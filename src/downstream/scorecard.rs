@@ -339,12 +339,27 @@ pub struct ScorecardSettings {
     pub out: PathBuf,
 }
 
+/// What a `scorecard` run made and read.
+#[derive(Debug, Default)]
+pub struct ScorecardRun {
+    pub rows: Vec<CardRow>,
+    pub written: Vec<PathBuf>,
+    /// Survey rows read, and those skipped or partly used (each listed in input_issues.csv).
+    pub survey_rows: usize,
+    pub survey_issues: usize,
+    /// How the survey file was read (e.g. separated by ';').
+    pub notes: Vec<String>,
+}
+
 /// Run `scorecard`: read the features (and surveys / self-scores), write scorecard.parquet
-/// and scorecard.csv.
-pub fn run(s: &ScorecardSettings) -> Result<(Vec<CardRow>, Vec<PathBuf>), ScoreError> {
+/// and scorecard.csv, and with `--surveys` input_issues.csv (every survey row skipped or
+/// partly used).
+pub fn run(s: &ScorecardSettings) -> Result<ScorecardRun, ScoreError> {
     let (features, surveys, self_scores): (&Path, Option<&Path>, Option<&Path>) =
         (&s.features, s.surveys.as_deref(), s.self_scores.as_deref());
     let (period, repeat_days, out): (Period, i64, &Path) = (s.period, s.repeat_days, &s.out);
+    use crate::downstream::inputs::{FolderKind, check_folder};
+    check_folder("--features", features, FolderKind::Dataset)?;
     let t = store::read::read_calls(features)?;
     let ids = t.row_index();
     let mut o = Outcomes {
@@ -353,9 +368,14 @@ pub fn run(s: &ScorecardSettings) -> Result<(Vec<CardRow>, Vec<PathBuf>), ScoreE
         fcr: vec![None; t.len()],
         self_score: vec![None; t.len()],
     };
+    let mut done = ScorecardRun::default();
+    let mut issues = None;
     if let Some(p) = surveys {
-        let (h, rows) = tables::rows_of(p)?;
-        let sv = score::surveys::parse(&p.display().to_string(), &h, &rows, &ids)?;
+        let sv = score::surveys::read(p, &ids)?;
+        done.survey_rows = sv.rows;
+        done.survey_issues = sv.issues.len();
+        done.notes = sv.notes();
+        issues = Some(sv.input_issues());
         for (i, r) in &sv.responses {
             o.nps[*i] = o.nps[*i].or(r.nps);
             o.csat[*i] = o.csat[*i].or(r.csat);
@@ -379,7 +399,16 @@ pub fn run(s: &ScorecardSettings) -> Result<(Vec<CardRow>, Vec<PathBuf>), ScoreE
         source,
     })?;
     let pq = store::write_table(&out.join("scorecard.parquet"), &scorecard_table(), &rows)?;
-    Ok((rows, vec![pq, csv_path]))
+    done.written = vec![pq, csv_path];
+    if let Some(issues) = issues {
+        let path = tables::write_issues(out, &issues).map_err(|source| ScoreError::Write {
+            path: out.join(tables::ISSUES_FILE),
+            source,
+        })?;
+        done.written.push(path);
+    }
+    done.rows = rows;
+    Ok(done)
 }
 
 #[cfg(test)]

@@ -384,6 +384,8 @@ pub struct Report {
     pub interactions: usize,
     pub survey_rows: usize,
     pub survey_issues: Vec<IssueSummary>,
+    /// How the survey file was read (e.g. separated by ';'), for the summary.
+    pub survey_notes: Vec<String>,
     pub response_rate: BTreeMap<String, ResponseRate>,
     pub response_bias: Vec<BiasRow>,
     pub models: BTreeMap<String, model::Validation>,
@@ -516,6 +518,7 @@ pub fn analyse(
     let mut rep = Report {
         interactions: t.len(),
         survey_rows: sv.rows,
+        survey_notes: sv.notes(),
         ..Default::default()
     };
     rep.survey_issues = sv
@@ -893,8 +896,7 @@ pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
     if let Some(m) = &s.manifest {
         apply_manifest(&mut t, m, &ids)?;
     }
-    let (header, rows) = rows_of(&s.surveys)?;
-    let sv = surveys::parse(&s.surveys.display().to_string(), &header, &rows, &ids)?;
+    let sv = surveys::read(&s.surveys, &ids)?;
     if sv.responses.is_empty() {
         return Err(ScoreError::NoMatch {
             features: s.features.clone(),
@@ -918,6 +920,10 @@ pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
             &rep.drivers,
         )?,
         store::write_table(&s.out.join("scores.parquet"), &scores_table(), &rep.scores)?,
+        tables::write_issues(&s.out, &sv.input_issues()).map_err(|source| ScoreError::Write {
+            path: s.out.join(tables::ISSUES_FILE),
+            source,
+        })?,
     ];
     let json = s.out.join("score_report.json");
     let text = serde_json::to_string_pretty(&rep).unwrap_or_default();
