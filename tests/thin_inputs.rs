@@ -1,7 +1,8 @@
 //! Thin and wrong inputs to the commands after `run`, as analysts and QA leads give them: typos
 //! in every name-taking option (exit 2, the closest names in the message), folders passed to
 //! the wrong option, `report --out` naming a folder, survey files separated by semicolons, with
-//! extra fields, in Latin-1 or with a byte-order mark, every bad row listed in `input_issues.csv`.
+//! extra fields, in Latin-1 or with a byte-order mark, every bad row listed in
+//! `input_issues.csv`, and scorecard values resting on too few answers, peers or known calls.
 //! Needs no model: the dataset is written by the real Parquet writer.
 
 mod common;
@@ -386,3 +387,74 @@ fn survey_files_separators_encodings_and_every_bad_row() {
     }
 }
 
+#[test]
+fn scorecard_values_carry_their_n_and_thin_ones_are_withheld() {
+    let d = dataset();
+    // ag-a: one answer (thin), ag-b: five (enough)
+    let surveys = "call_id,nps\nC-0,3\nC-3,9\nC-4,10\nC-5,9\nC-6,10\nC-7,2\nC-8,9\n";
+    std::fs::write(d.p("surveys.csv"), surveys).unwrap();
+    let (code, out, err) = cs(&[
+        "scorecard",
+        "--period",
+        "all",
+        "--features",
+        &d.s("features"),
+        "--surveys",
+        &d.s("surveys.csv"),
+        "--out",
+        &d.s("cards"),
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let rows = csv_rows(&d.p("cards").join("scorecard.csv"));
+    let get = |agent: &str, metric: &str| {
+        rows.iter()
+            .find(|r| r["agent_id"] == agent && r["metric"] == metric)
+            .unwrap_or_else(|| panic!("no {agent} {metric}"))
+            .clone()
+    };
+    let thin = get("ag-a", "nps");
+    assert_eq!((thin["value"].as_str(), thin["n"].as_str()), ("", "1"));
+    assert_eq!(thin["note"], "not enough answers (n=1; needs 5)");
+    assert_eq!(thin["percentile"], "");
+    let ok = get("ag-b", "nps");
+    assert_eq!((ok["value"].as_str(), ok["n"].as_str()), ("60.0", "5"));
+    // three agents in the peer group: no percentile, and the note says why
+    assert_eq!(ok["percentile"], "");
+    assert_eq!(ok["note"], "percentile needs 5 peers (1 here)");
+    let aht = get("ag-a", "aht_ms");
+    assert_eq!(aht["percentile"], "");
+    assert_eq!(aht["note"], "percentile needs 5 peers (3 here)");
+    // the mono call's topics are partly unknown and none fired: unknown, not 0
+    let mono = get("ag-m", "complaint_rate_pct");
+    assert_eq!((mono["value"].as_str(), mono["n"].as_str()), ("", "0"));
+    // non-talk share pooled: ag-a's calls last 60+80+100 s with 6 s each
+    let nt = get("ag-a", "non_talk_share_pct");
+    let v: f64 = nt["value"].parse().unwrap();
+    assert!((v - 100.0 * 18.0 / 240.0).abs() < 1e-6, "{v}");
+    assert_eq!(nt["n"], "3");
+
+    // the report shows n beside every scorecard value and says why a value is withheld
+    let (code, out, err) = cs(&[
+        "report",
+        "--features",
+        &d.s("features"),
+        "--cards",
+        &d.s("cards"),
+        "--out",
+        &d.s("report.html"),
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let html = std::fs::read_to_string(d.p("report.html")).unwrap();
+    assert!(
+        html.contains("not enough answers <small>n=1 </small>"),
+        "{html}"
+    );
+    assert!(html.contains("<td>60 <small>n=5 </small></td>"), "{html}");
+    assert!(!html.contains("title=\"n="), "{html}");
+    assert!(!html.contains(">p50<"), "{html}");
+    // the report's non-talk share is the scorecard's definition (pooled over all 9 calls)
+    let total: f64 = (0..9).map(|i| 60.0 + 20.0 * i as f64).sum();
+    let pooled = format!("{:.1}%", 100.0 * 54.0 / total);
+    assert!(html.contains(&pooled), "{pooled} not in the report");
+    assert!(html.contains("pooled over n=9 calls"), "{html}");
+}

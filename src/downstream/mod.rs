@@ -3,6 +3,7 @@
 //! dashboard). They read the dataset only through the store's read model.
 
 pub mod inputs;
+pub mod measures;
 pub mod report;
 pub mod sample;
 pub mod score;
