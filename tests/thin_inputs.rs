@@ -365,6 +365,25 @@ fn survey_files_separators_encodings_and_every_bad_row() {
     assert!(out.contains("separated by ';'"), "{out}");
     assert_eq!(csv_rows(&d.p("cards").join("input_issues.csv")).len(), 6);
 
+    // a missing file, or a folder given as the survey file
+    for (surveys, says) in [
+        ("nosuch.csv", "no such file"),
+        ("scores", "a folder, not a file"),
+    ] {
+        refused(
+            &[
+                "scorecard",
+                "--features",
+                &d.s("features"),
+                "--surveys",
+                &d.s(surveys),
+                "--out",
+                &d.s("c2"),
+            ],
+            &[says],
+        );
+    }
+
     // Latin-1: an error naming the line and the encoding
     std::fs::write(
         d.p("latin1.csv"),

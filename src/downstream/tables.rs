@@ -14,6 +14,14 @@ pub enum TableError {
     #[error("{path}: {detail}")]
     Read { path: PathBuf, detail: String },
     #[error(
+        "{path}: no such file\nhint: pass a CSV file (separated by commas, semicolons or tabs) or a .parquet file"
+    )]
+    Missing { path: PathBuf },
+    #[error(
+        "{path}: a folder, not a file\nhint: pass a CSV file (separated by commas, semicolons or tabs) or a .parquet file; folders are given to --features, --scores, --qa and --cards"
+    )]
+    Folder { path: PathBuf },
+    #[error(
         "{path}:{line}: {detail}\nhint: save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 FILE > NEW.csv, or \"CSV UTF-8\" in a spreadsheet's save dialog)"
     )]
     Encoding {
@@ -142,6 +150,12 @@ fn utf8_text(path: &Path, bytes: &[u8]) -> Result<String, TableError> {
 /// fields that are all empty, e.g. a trailing separator, are dropped instead); a row with
 /// fewer fields reads the missing ones as empty.
 pub fn read(path: &Path) -> Result<InputTable, TableError> {
+    if !path.exists() {
+        return Err(TableError::Missing { path: path.into() });
+    }
+    if path.is_dir() {
+        return Err(TableError::Folder { path: path.into() });
+    }
     let is_parquet = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
