@@ -28,11 +28,11 @@ pub enum ScoreError {
     #[error(transparent)]
     Output(#[from] StoreError),
     #[error(transparent)]
+    Folder(#[from] crate::downstream::inputs::FolderError),
+    #[error(transparent)]
     Survey(#[from] SurveyError),
     #[error(transparent)]
     Table(#[from] TableError),
-    #[error(transparent)]
-    Folder(#[from] crate::downstream::inputs::FolderError),
     #[error("cannot write {path}")]
     Write {
         path: PathBuf,
