@@ -738,17 +738,17 @@ pub struct SampleSummary {
     pub targeted: usize,
     pub strata: usize,
     pub shortfalls: Vec<Shortfall>,
-    pub clips: usize,
-    /// Milliseconds muted over all clips (payment and identity data).
-    pub muted_ms: i64,
-    /// Calls whose audio could not be cut into clips, with the reason.
-    pub clip_errors: Vec<(String, String)>,
     /// The flags used, and those of the defaults left out because the data cannot serve them
     /// (e.g. `p_detractor>0.6` without `--scores`).
     pub flags: Vec<String>,
     pub skipped_flags: Vec<String>,
     /// Flags that matched no call, each with why ("no call has escalation_request").
     pub unmatched: Vec<String>,
+    pub clips: usize,
+    /// Milliseconds muted over all clips (payment and identity data).
+    pub muted_ms: i64,
+    /// Calls whose audio could not be cut into clips, with the reason.
+    pub clip_errors: Vec<(String, String)>,
     pub written: Vec<PathBuf>,
 }
 
@@ -905,12 +905,12 @@ pub fn run(
     }
     let (picks, shortfalls) = choose(&loaded.cands, s);
     let mut sum = summary(&picks, shortfalls);
-    sum.unmatched = unmatched_flags(&loaded.cands, s);
-    sum.flags = s.flags.iter().map(flag_text).collect();
-    sum.skipped_flags = skipped_flags;
     for d in ["clips", "review"] {
         std::fs::create_dir_all(out.join(d)).map_err(|e| io(&out.join(d), e))?;
     }
+    sum.unmatched = unmatched_flags(&loaded.cands, s);
+    sum.flags = s.flags.iter().map(flag_text).collect();
+    sum.skipped_flags = skipped_flags;
     // segments by call, for transcript excerpts and audio redaction
     let segs = loaded.segments.as_ref().map(segments_by_call);
     let ctx = Review {
