@@ -266,13 +266,21 @@ pub fn interaction_ids(path: &Path) -> Result<HashSet<String>, TableError> {
 }
 
 /// Agents' self-assessment (`interaction_id` or `call_id`, `agent_self_score`) by row of the
-/// read model (`ids`: interaction id → row). Rows of unknown calls are skipped; a value that is
-/// not a number is an error naming its line.
+/// read model (`ids`: interaction id → row). Rows of unknown calls are skipped; values that are
+/// not a number from 1 to 5 are one error naming every such line.
 pub fn self_scores(
     path: &Path,
     ids: &HashMap<String, usize>,
 ) -> Result<HashMap<usize, f64>, TableError> {
-    let (header, rows) = rows_of(path)?;
+    let t = read(path)?;
+    if let Some(bad) = t.bad_rows.first() {
+        return Err(TableError::Line {
+            path: path.into(),
+            line: bad.line,
+            detail: format!("{}: {}", bad.kind, bad.message),
+        });
+    }
+    let header = &t.header;
     let col = |name: &str| header.iter().position(|h| h.trim() == name);
     let (Some(ic), Some(sc)) = (
         col("interaction_id").or(col("call_id")),
@@ -283,19 +291,34 @@ pub fn self_scores(
             detail: "needs columns interaction_id and agent_self_score\nhint: the first line names the columns, e.g. interaction_id,agent_self_score".into(),
         });
     };
-    let mut m = HashMap::new();
-    for (k, r) in rows.iter().enumerate() {
+    let (mut m, mut bad) = (HashMap::new(), Vec::new());
+    for (r, &line) in t.rows.iter().zip(&t.lines) {
         let id = r.get(ic).cloned().flatten().unwrap_or_default();
         let Some(&i) = ids.get(id.trim()) else {
             continue;
         };
         let v = r.get(sc).cloned().flatten().unwrap_or_default();
-        let v: f64 = v.trim().parse().map_err(|_| TableError::Line {
+        match v.trim().parse::<f64>() {
+            Ok(x) if (1.0..=5.0).contains(&x) => {
+                m.insert(i, x);
+            }
+            _ => bad.push((line, v)),
+        }
+    }
+    if let Some(&(line, _)) = bad.first() {
+        let all: Vec<String> = bad
+            .iter()
+            .map(|(l, v)| format!("line {l}: {v:?}"))
+            .collect();
+        return Err(TableError::Line {
             path: path.into(),
-            line: k + 2,
-            detail: format!("agent_self_score {v:?} is not a number\nhint: give a number from 1 to 5, or leave the row out"),
-        })?;
-        m.insert(i, v);
+            line,
+            detail: format!(
+                "agent_self_score is not a number from 1 to 5 on {} row(s): {}\nhint: give a number from 1 to 5, or leave the row out",
+                bad.len(),
+                all.join(", ")
+            ),
+        });
     }
     Ok(m)
 }
@@ -303,6 +326,26 @@ pub fn self_scores(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_bad_self_score_is_named_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("self.csv");
+        let ids: HashMap<String, usize> = [("C-1", 0), ("C-2", 1), ("C-3", 2)]
+            .map(|(k, v)| (k.to_string(), v))
+            .into();
+        std::fs::write(&p, "call_id;agent_self_score\nC-1;4\nC-2;x\nZ;9\nC-3;7\n").unwrap();
+        let e = self_scores(&p, &ids).unwrap_err().to_string();
+        assert!(
+            e.contains("self.csv:3: agent_self_score is not a number from 1 to 5 on 2 row(s): line 3: \"x\", line 5: \"7\"\nhint:"),
+            "{e}"
+        );
+        std::fs::write(&p, "call_id,agent_self_score\nC-1,4\nC-2,2,extra\n").unwrap();
+        let e = self_scores(&p, &ids).unwrap_err().to_string();
+        assert!(e.contains("self.csv:3: extra fields"), "{e}");
+        std::fs::write(&p, "\u{feff}call_id,agent_self_score\nC-1,4\n").unwrap();
+        assert_eq!(self_scores(&p, &ids).unwrap(), HashMap::from([(0, 4.0)]));
+    }
 
     #[test]
     fn id_lists_are_read_by_their_id_column_or_else_the_first() {
