@@ -215,6 +215,15 @@ fn p_detractor_needs_a_model_and_an_empty_selection_says_why() {
         "{err}"
     );
     assert!(!err.contains("no call has escalation_request"), "{err}");
+    let (code, out, err) = cs(&sample_args(
+        &paths,
+        &["--flags", "escalation_request", "--max-confidence", "0.9"],
+    ));
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        err.contains("no call has escalation_request matched with confidence ≤ 0.9"),
+        "{err}"
+    );
     // the defaults skip what the data lacks (p_detractor and repeat_contact need --scores)
     let (code, out, err) = cs(&sample_args(&paths, &[]));
     assert_eq!(code, Some(0), "{out}{err}");

@@ -635,7 +635,10 @@ fn unmatched_flags(cands: &[Candidate], s: &SampleSettings) -> Vec<String> {
         .map(|f| {
             let of = format!("{} eligible calls", eligible.len());
             match f {
-                Flag::Category(p) => format!("no call has {p} (of {of})"),
+                Flag::Category(p) => match s.max_confidence {
+                    Some(c) => format!("no call has {p} matched with confidence ≤ {c} (of {of})"),
+                    None => format!("no call has {p} (of {of})"),
+                },
                 Flag::Above(_, v) if flag_text(f) == "long_silence" => {
                     format!(
                         "no call has a silence longer than {:.0} s (of {of})",
