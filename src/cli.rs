@@ -98,9 +98,12 @@ pub struct SampleArgs {
     #[arg(long, default_value_t = 0.5)]
     pub targeted_share: f64,
     /// Comma-separated: category ids or globs (escalation_request, topic_*), column>number
-    /// (p_detractor>0.6), long_silence (a silence of 10 s or more)
-    #[arg(long, default_value = callsift::downstream::sample::DEFAULT_FLAGS)]
-    pub flags: String,
+    /// (p_detractor>0.6), long_silence (a silence of 10 s or more); a name the data does not
+    /// hold is an error. Default: escalation_request, churn_threat, repeat_contact, topic_*,
+    /// p_detractor>0.6, long_silence, less those the data lacks (repeat_contact and
+    /// p_detractor need --scores)
+    #[arg(long)]
+    pub flags: Option<String>,
     /// CSV of calls already reviewed (interaction_id or call_id column); never picked again
     #[arg(long)]
     pub exclude: Option<PathBuf>,

@@ -96,6 +96,12 @@ mod tests {
         assert!(!partial_path(&p).exists());
         write_atomic(&p, b"new").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"new");
+        // a folder where the file should go: an error, and no partial left beside it
+        let folder = dir.path().join("report");
+        std::fs::create_dir(&folder).unwrap();
+        assert!(write_atomic(&folder, b"<html>").is_err());
+        assert!(!partial_path(&folder).exists());
+        assert!(folder.is_dir());
         assert_eq!(
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

@@ -23,6 +23,16 @@ pub fn run(a: SampleArgs, quiet: bool) -> anyhow::Result<()> {
     if !quiet {
         print_summary(&sum);
     }
+    for why in &sum.unmatched {
+        eprintln!("warning: {}", printable(why));
+    }
+    let some_match = sum.unmatched.len() < sum.flags.len();
+    if sum.picked > 0 && sum.targeted == 0 && some_match && settings.targeted_share > 0.0 {
+        eprintln!(
+            "warning: no targeted pick: all {} picks are random\nhint: the calls that match the flags are excluded or in other agent-periods",
+            sum.picked
+        );
+    }
     for (id, e) in &sum.clip_errors {
         eprintln!(
             "warning: no clips for {}: {}",
@@ -40,6 +50,7 @@ fn into_settings(a: &SampleArgs) -> anyhow::Result<SampleSettings> {
         seed: a.seed,
         keep_original_audio: a.keep_original_audio,
         max_confidence: a.max_confidence,
+        strict_flags: a.flags.is_some(),
         // filled in below: the counts are checked first
         period: Period::All,
         flags: Vec::new(),
@@ -47,7 +58,7 @@ fn into_settings(a: &SampleArgs) -> anyhow::Result<SampleSettings> {
     };
     s.validate()?;
     s.period = Period::parse(&a.period)?;
-    s.flags = sample::parse_flags(&a.flags)?;
+    s.flags = sample::parse_flags(a.flags.as_deref().unwrap_or(sample::DEFAULT_FLAGS))?;
     if let Some(p) = &a.exclude {
         s.exclude = sample::read_exclusions(p)?;
     }
@@ -64,6 +75,12 @@ fn print_summary(sum: &SampleSummary) {
         sum.clips,
         sum.muted_ms as f64 / 1000.0
     );
+    if !sum.skipped_flags.is_empty() {
+        println!(
+            "default flags the data cannot serve, left out: {}",
+            sum.skipped_flags.join(", ")
+        );
+    }
     for s in &sum.shortfalls {
         println!(
             "  {} in {}: only {} of {} calls available",

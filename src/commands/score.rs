@@ -61,6 +61,12 @@ fn print_surveys(rep: &Report) {
             i.examples.join("; ")
         );
     }
+    for n in &rep.survey_notes {
+        println!("  {n}");
+    }
+    if !rep.survey_issues.is_empty() {
+        println!("  every skipped or partly used row is listed in input_issues.csv");
+    }
     for (ty, r) in &rep.response_rate {
         println!(
             "response rate {ty}: {} of {} ({:.1}%)",

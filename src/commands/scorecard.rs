@@ -2,8 +2,8 @@
 
 use std::collections::BTreeSet;
 
-use callsift::downstream::Period;
 use callsift::downstream::scorecard::{self, ScorecardSettings};
+use callsift::downstream::{Period, tables};
 
 use crate::cli::ScorecardArgs;
 
@@ -16,16 +16,28 @@ pub fn run(a: ScorecardArgs, quiet: bool) -> anyhow::Result<()> {
         repeat_days: a.repeat_days,
         out: a.out,
     };
-    let (rows, written) = scorecard::run(&settings)?;
+    let done = scorecard::run(&settings)?;
+    if done.survey_issues > 0 {
+        eprintln!(
+            "warning: {} of {} survey rows skipped or partly used; every one is listed in {}",
+            done.survey_issues,
+            done.survey_rows,
+            settings.out.join(tables::ISSUES_FILE).display()
+        );
+    }
     if quiet {
         return Ok(());
     }
-    let agents: BTreeSet<(&str, &str)> = rows
+    for n in &done.notes {
+        println!("{n}");
+    }
+    let agents: BTreeSet<(&str, &str)> = done
+        .rows
         .iter()
         .map(|r| (r.agent_id.as_str(), r.period.as_str()))
         .collect();
     println!("scorecards for {} agent-periods", agents.len());
-    for p in &written {
+    for p in &done.written {
         println!("wrote {}", p.display());
     }
     Ok(())

@@ -2,6 +2,8 @@
 //! picks, clips, review pages), `scorecard` (per agent and period) and `report` (the HTML
 //! dashboard). They read the dataset only through the store's read model.
 
+pub mod inputs;
+pub mod measures;
 pub mod report;
 pub mod sample;
 pub mod score;
@@ -80,8 +82,18 @@ impl Period {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("--period {0:?} is not day, week, month or all")]
+#[error("--period {0:?} is not day, week, month or all\nhint: {hint}", hint = period_hint(.0))]
 pub struct PeriodError(pub String);
+
+fn period_hint(given: &str) -> String {
+    let known = ["day", "week", "month", "all"];
+    let close = inputs::did_you_mean(&given.to_ascii_lowercase(), known);
+    if close.is_empty() {
+        "e.g. --period week".into()
+    } else {
+        format!("did you mean {}?", close.join(", "))
+    }
+}
 
 /// Write rows as a CSV file with a header, atomically (see [`crate::fsutil::write_atomic_with`]).
 pub fn write_csv<T: serde::Serialize>(path: &std::path::Path, rows: &[T]) -> std::io::Result<()> {

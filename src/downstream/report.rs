@@ -30,6 +30,13 @@ pub enum ReportError {
     },
     #[error("cannot render the report")]
     Render(#[source] askama::Error),
+    #[error(transparent)]
+    Folder(#[from] crate::downstream::inputs::FolderError),
+    #[error(
+        "--out {path}: a folder, but the report is one HTML file\nhint: name the file, e.g. --out {example}",
+        example = .path.join("report.html").display()
+    )]
+    OutIsFolder { path: PathBuf },
     #[error("cannot write {path}")]
     Io {
         path: PathBuf,
@@ -639,7 +646,9 @@ fn topics(calls: &[Call]) -> Option<Topics> {
 
 struct Silence {
     chart: Svg,
-    mean_non_talk_pct: Option<f64>,
+    /// Non-talk share, pooled (`measures::non_talk_share_pct`), and the calls it rests on.
+    non_talk_pct: Option<f64>,
+    non_talk_n: usize,
 }
 
 fn silence(calls: &[Call]) -> Silence {
@@ -668,14 +677,13 @@ fn silence(calls: &[Call]) -> Silence {
             (label, n as f64)
         })
         .collect();
-    let shares: Vec<f64> = ok
-        .iter()
-        .filter_map(|c| Some(c.non_talk_time_ms? / c.duration_ms?.max(1.0)))
-        .collect();
+    let (non_talk_pct, non_talk_n) = crate::downstream::measures::non_talk_share_pct(
+        ok.iter().map(|c| (c.non_talk_time_ms, c.duration_ms)),
+    );
     Silence {
         chart: bar_chart("calls by longest silence", &hist),
-        mean_non_talk_pct: (!shares.is_empty())
-            .then(|| 100.0 * shares.iter().sum::<f64>() / shares.len() as f64),
+        non_talk_pct,
+        non_talk_n,
     }
 }
 
@@ -733,7 +741,8 @@ const CARD_METRICS: [&str; 6] = [
     "nps",
 ];
 
-/// One metric of an agent-period: its value, percentile (`pN`) and the count it rests on.
+/// One metric of an agent-period: its value (or why there is none: "not enough answers"),
+/// percentile (`pN`) and the count it rests on.
 #[derive(Clone)]
 struct CardCell {
     value: String,
@@ -763,6 +772,7 @@ fn read_scorecards(cards: &Path) -> Result<Option<Scorecards>, ReportError> {
     let c = |name: &str| t.column(name);
     let (agent, period, queue, calls) = (c("agent_id")?, c("period")?, c("queue")?, c("calls")?);
     let (metric, value, percentile, n) = (c("metric")?, c("value")?, c("percentile")?, c("n")?);
+    let note = t.optional("note");
     let mut by: BTreeMap<(&str, &str), CardRow> = BTreeMap::new();
     for r in &t.rows {
         let (Some(a), Some(p)) = (agent.text(r), period.text(r)) else {
@@ -785,8 +795,13 @@ fn read_scorecards(cards: &Path) -> Result<Option<Scorecards>, ReportError> {
         row.queue = queue.text(r).unwrap_or_default().into();
         row.calls = calls.text(r).unwrap_or_default().into();
         if let Some(k) = CARD_METRICS.iter().position(|m| Some(*m) == metric.text(r)) {
+            let withheld = note.text(r).filter(|n| n.starts_with("not enough"));
             row.cells[k] = CardCell {
-                value: value.number(r).map_or("-".into(), |v| format!("{v:.0}")),
+                value: match (value.number(r), withheld) {
+                    (Some(v), _) => format!("{v:.0}"),
+                    (None, Some(why)) => why.split(" (").next().unwrap_or(why).into(),
+                    (None, None) => "-".into(),
+                },
                 percentile: percentile
                     .number(r)
                     .map_or(String::new(), |p| format!("p{p:.0}")),
@@ -899,8 +914,34 @@ fn pathdiff(target: &Path, from: &Path) -> String {
     }
 }
 
-/// Write the report file (atomically).
+/// Check the inputs before anything is read: each folder exists and holds its command's
+/// output, and `out` names a file, not a folder.
+fn check_inputs(inp: &ReportInputs, out: &Path) -> Result<(), ReportError> {
+    use crate::downstream::inputs::{FolderKind, check_folder};
+    check_folder("--features", &inp.features, FolderKind::Dataset)?;
+    let optional = [
+        ("--scores", &inp.scores, FolderKind::Scores),
+        ("--qa", &inp.qa, FolderKind::Sample),
+        ("--cards", &inp.cards, FolderKind::Scorecard),
+    ];
+    for (option, dir, kind) in optional {
+        if let Some(d) = dir {
+            check_folder(option, d, kind)?;
+        }
+    }
+    let trailing = out
+        .as_os_str()
+        .to_string_lossy()
+        .ends_with(std::path::is_separator);
+    if out.is_dir() || trailing {
+        return Err(ReportError::OutIsFolder { path: out.into() });
+    }
+    Ok(())
+}
+
+/// Write the report file (atomically), after checking the inputs ([`check_inputs`]).
 pub fn run(inp: &ReportInputs, out: &Path) -> Result<PathBuf, ReportError> {
+    check_inputs(inp, out)?;
     let dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

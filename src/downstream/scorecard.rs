@@ -3,6 +3,11 @@
 //! repeat contacts, self-assessment gap — each also as a percentile among the agents of the
 //! same queue and channel in that period, so agents on hard queues are compared with their
 //! peers. Long format: one row per agent, period and metric. Pure computation in `build`.
+//!
+//! Thin data is said, not shown as a number: a survey value resting on fewer than
+//! [`MIN_ANSWERS`] answers is null with a note ("not enough answers (n=1)"), and a percentile
+//! needs at least [`MIN_PEERS`] agents with a value in the peer group. The measures shared with
+//! the report are defined once, in `downstream::measures` (docs/measures.md).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -10,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::downstream::score::{self, ScoreError};
-use crate::downstream::{Period, tables};
+use crate::downstream::{Period, measures, tables};
 use crate::store;
 use crate::store::read::CallTable;
 use crate::store::table::{Column, Table};
@@ -33,7 +38,21 @@ pub struct CardRow {
     pub percentile: Option<f64>,
     /// Agents in the peer group with a value.
     pub peers: i64,
+    /// Why the value or its percentile is missing although there is data: "not enough answers
+    /// (n=1; needs 5)", "percentile needs 5 peers (2 here)".
+    pub note: Option<String>,
 }
+
+/// Fewest survey answers (or self-scores) an NPS, CSAT, FCR or self-assessment value rests on;
+/// below it the value is null with a note.
+pub const MIN_ANSWERS: i64 = 5;
+
+/// Fewest agents with a value in a peer group for a percentile; below it the percentile is null
+/// with a note.
+pub const MIN_PEERS: usize = 5;
+
+/// The metrics computed from survey answers (subject to [`MIN_ANSWERS`]).
+const ANSWER_METRICS: [&str; 4] = ["nps", "csat_top2_pct", "fcr_pct", "self_assessment_gap"];
 
 /// scorecard.parquet, declared once.
 pub fn scorecard_table() -> Table<CardRow> {
@@ -51,6 +70,7 @@ pub fn scorecard_table() -> Table<CardRow> {
             Column::i64("n", false, |r: &C| Some(r.n)),
             Column::f64("percentile", true, |r: &C| r.percentile),
             Column::i64("peers", false, |r: &C| Some(r.peers)),
+            Column::str("note", true, |r: &C| r.note.as_deref()),
         ],
     )
 }
@@ -66,6 +86,7 @@ impl CardRow {
             queue: t(&self.queue),
             contact_channel: t(&self.contact_channel),
             metric: t(&self.metric),
+            note: self.note.as_deref().map(t),
             ..self.clone()
         }
     }
@@ -135,23 +156,19 @@ fn rate_of(v: Vec<Option<bool>>) -> impl Fn(&[usize]) -> (Option<f64>, i64) {
     }
 }
 
-/// Non-talk time as a share of the calls' total duration.
+/// Non-talk time as a share of the calls' total duration ([`measures::non_talk_share_pct`]).
 fn non_talk_share(t: &CallTable) -> impl Fn(&[usize]) -> (Option<f64>, i64) + '_ {
     |rows: &[usize]| {
         let (d, nt) = (col(t, "duration_ms"), col(t, "non_talk_time_ms"));
-        let (mut a, mut b, mut n) = (0.0, 0.0, 0);
-        for &i in rows {
-            if let (Some(Some(x)), Some(Some(y))) = (d.map(|d| d[i]), nt.map(|v| v[i])) {
-                a += y;
-                b += x;
-                n += 1;
-            }
-        }
-        ((b > 0.0).then(|| 100.0 * a / b), n)
+        let calls = rows
+            .iter()
+            .map(|&i| (nt.and_then(|v| v[i]), d.and_then(|d| d[i])));
+        let (v, n) = measures::non_talk_share_pct(calls);
+        (v, n as i64)
     }
 }
 
-/// Per call: any complaint topic fired (null when no topic could be judged).
+/// Per call: any complaint topic fired ([`measures::complaint`]: null when unknown).
 fn complaints(t: &CallTable) -> Vec<Option<bool>> {
     (0..t.len())
         .map(|i| {
@@ -161,11 +178,7 @@ fn complaints(t: &CallTable) -> Vec<Option<bool>> {
                 .filter(|(n, _)| n.starts_with("topic_"))
                 .map(|(_, v)| v[i])
                 .collect();
-            if topics.iter().all(Option::is_none) {
-                None
-            } else {
-                Some(topics.contains(&Some(true)))
-            }
+            measures::complaint(&topics)
         })
         .collect()
 }
@@ -209,17 +222,7 @@ fn outcome_metrics(o: &Outcomes) -> Vec<Metric<'static>> {
             Box::new(move |rows: &[usize]| {
                 let x: Vec<f64> = rows
                     .iter()
-                    .filter_map(|&i| {
-                        nps[i].map(|v| {
-                            if v >= 9.0 {
-                                100.0
-                            } else if v <= 6.0 {
-                                -100.0
-                            } else {
-                                0.0
-                            }
-                        })
-                    })
+                    .filter_map(|&i| nps[i].map(measures::nps_points))
                     .collect();
                 (score::stats::mean(&x), x.len() as i64)
             }),
@@ -285,12 +288,33 @@ fn cells(t: &CallTable, period: Period, metrics: &[Metric]) -> Vec<Cell> {
         .collect()
 }
 
+/// A survey value on fewer than [`MIN_ANSWERS`] answers is withheld: `None`, with the note.
+fn withhold_thin(metric: &str, (v, n): (Option<f64>, i64)) -> (Option<f64>, i64, Option<String>) {
+    if ANSWER_METRICS.contains(&metric) && v.is_some() && n < MIN_ANSWERS {
+        let note = format!("not enough answers (n={n}; needs {MIN_ANSWERS})");
+        return (None, n, Some(note));
+    }
+    (v, n, None)
+}
+
 /// Build the scorecard: per agent and period, every metric with its n and its percentile
-/// among the agents of the same queue × contact channel × period.
+/// among the agents of the same queue × contact channel × period (when at least
+/// [`MIN_PEERS`] of them have a value); survey values on fewer than [`MIN_ANSWERS`] answers
+/// are withheld with a note.
 pub fn build(t: &CallTable, o: &Outcomes, period: Period, repeat_days: i64) -> Vec<CardRow> {
     let mut metrics = call_metrics(t, repeat_days);
     metrics.extend(outcome_metrics(o));
-    let cells = cells(t, period, &metrics);
+    let mut cells = cells(t, period, &metrics);
+    let mut notes: HashMap<(usize, usize), String> = HashMap::new();
+    for (k, c) in cells.iter_mut().enumerate() {
+        for (m, value) in c.values.iter_mut().enumerate() {
+            let (v, n, note) = withhold_thin(&metrics[m].0, *value);
+            *value = (v, n);
+            if let Some(note) = note {
+                notes.insert((k, m), note);
+            }
+        }
+    }
     let mut peers: HashMap<(&str, &str, &str, usize), Vec<f64>> = HashMap::new();
     for c in &cells {
         for (m, (v, _)) in c.values.iter().enumerate() {
@@ -303,9 +327,17 @@ pub fn build(t: &CallTable, o: &Outcomes, period: Period, repeat_days: i64) -> V
         }
     }
     let mut out = Vec::new();
-    for c in &cells {
+    for (k, c) in cells.iter().enumerate() {
         for (m, (v, n)) in c.values.iter().enumerate() {
             let group = peers.get(&(c.period.as_str(), c.queue.as_str(), c.channel.as_str(), m));
+            let enough = group.filter(|g| g.len() >= MIN_PEERS);
+            let note = notes.remove(&(k, m)).or_else(|| {
+                let few = v.is_some() && enough.is_none();
+                few.then(|| {
+                    let here = group.map_or(0, Vec::len);
+                    format!("percentile needs {MIN_PEERS} peers ({here} here)")
+                })
+            });
             out.push(CardRow {
                 agent_id: c.agent.clone(),
                 period: c.period.clone(),
@@ -315,8 +347,9 @@ pub fn build(t: &CallTable, o: &Outcomes, period: Period, repeat_days: i64) -> V
                 metric: metrics[m].0.clone(),
                 value: *v,
                 n: *n,
-                percentile: v.zip(group).map(|(v, g)| percentile(v, g)),
+                percentile: v.zip(enough).map(|(v, g)| percentile(v, g)),
                 peers: group.map_or(0, |g| g.len() as i64),
+                note,
             });
         }
     }
@@ -339,12 +372,27 @@ pub struct ScorecardSettings {
     pub out: PathBuf,
 }
 
+/// What a `scorecard` run made and read.
+#[derive(Debug, Default)]
+pub struct ScorecardRun {
+    pub rows: Vec<CardRow>,
+    pub written: Vec<PathBuf>,
+    /// Survey rows read, and those skipped or partly used (each listed in input_issues.csv).
+    pub survey_rows: usize,
+    pub survey_issues: usize,
+    /// How the survey file was read (e.g. separated by ';').
+    pub notes: Vec<String>,
+}
+
 /// Run `scorecard`: read the features (and surveys / self-scores), write scorecard.parquet
-/// and scorecard.csv.
-pub fn run(s: &ScorecardSettings) -> Result<(Vec<CardRow>, Vec<PathBuf>), ScoreError> {
+/// and scorecard.csv, and with `--surveys` input_issues.csv (every survey row skipped or
+/// partly used).
+pub fn run(s: &ScorecardSettings) -> Result<ScorecardRun, ScoreError> {
     let (features, surveys, self_scores): (&Path, Option<&Path>, Option<&Path>) =
         (&s.features, s.surveys.as_deref(), s.self_scores.as_deref());
     let (period, repeat_days, out): (Period, i64, &Path) = (s.period, s.repeat_days, &s.out);
+    use crate::downstream::inputs::{FolderKind, check_folder};
+    check_folder("--features", features, FolderKind::Dataset)?;
     let t = store::read::read_calls(features)?;
     let ids = t.row_index();
     let mut o = Outcomes {
@@ -353,9 +401,14 @@ pub fn run(s: &ScorecardSettings) -> Result<(Vec<CardRow>, Vec<PathBuf>), ScoreE
         fcr: vec![None; t.len()],
         self_score: vec![None; t.len()],
     };
+    let mut done = ScorecardRun::default();
+    let mut issues = None;
     if let Some(p) = surveys {
-        let (h, rows) = tables::rows_of(p)?;
-        let sv = score::surveys::parse(&p.display().to_string(), &h, &rows, &ids)?;
+        let sv = score::surveys::read(p, &ids)?;
+        done.survey_rows = sv.rows;
+        done.survey_issues = sv.issues.len();
+        done.notes = sv.notes();
+        issues = Some(sv.input_issues());
         for (i, r) in &sv.responses {
             o.nps[*i] = o.nps[*i].or(r.nps);
             o.csat[*i] = o.csat[*i].or(r.csat);
@@ -379,7 +432,16 @@ pub fn run(s: &ScorecardSettings) -> Result<(Vec<CardRow>, Vec<PathBuf>), ScoreE
         source,
     })?;
     let pq = store::write_table(&out.join("scorecard.parquet"), &scorecard_table(), &rows)?;
-    Ok((rows, vec![pq, csv_path]))
+    done.written = vec![pq, csv_path];
+    if let Some(issues) = issues {
+        let path = tables::write_issues(out, &issues).map_err(|source| ScoreError::Write {
+            path: out.join(tables::ISSUES_FILE),
+            source,
+        })?;
+        done.written.push(path);
+    }
+    done.rows = rows;
+    Ok(done)
 }
 
 #[cfg(test)]
@@ -395,28 +457,34 @@ mod tests {
 
     #[test]
     fn agents_are_ranked_within_their_queue() {
-        // queue "billing": agents a (AHT 100 s), b (200 s), c (300 s); queue "tech": d (600 s)
-        let aht = [100.0, 200.0, 300.0, 600.0];
-        let n = 8;
-        let agent = |i: usize| ["a", "b", "c", "d"][i % 4];
+        // queue "billing": agents a..e (AHT 100..500 s); queue "tech": f (600 s); 5 calls each
+        let aht = [100.0, 200.0, 300.0, 400.0, 500.0, 600.0];
+        let n = 30;
+        let agent = |i: usize| ["a", "b", "c", "d", "e", "f"][i % 6];
         let t = CallTable {
             ids: (0..n).map(|i| format!("c{i}")).collect(),
             agent_id: (0..n).map(|i| Some(agent(i).to_string())).collect(),
             customer_id: vec![None; n],
             started_at: vec![Some(1_794_787_200_000); n],
             queue: (0..n)
-                .map(|i| Some(if i % 4 == 3 { "tech" } else { "billing" }.to_string()))
+                .map(|i| Some(if i % 6 == 5 { "tech" } else { "billing" }.to_string()))
                 .collect(),
             contact_channel: vec![Some("phone".into()); n],
-            flags: vec![("beh_empathy".into(), (0..n).map(|i| Some(i < 4)).collect())],
+            flags: vec![("beh_empathy".into(), (0..n).map(|i| Some(i < 6)).collect())],
             numeric: vec![(
                 "duration_ms".into(),
-                (0..n).map(|i| Some(aht[i % 4] * 1000.0)).collect(),
+                (0..n).map(|i| Some(aht[i % 6] * 1000.0)).collect(),
             )],
         };
         let o = Outcomes {
+            // a: five promoters; b: five detractors; c: two answers only
             nps: (0..n)
-                .map(|i| Some(if i % 4 == 0 { 10.0 } else { 3.0 }))
+                .map(|i| match i % 6 {
+                    0 => Some(10.0),
+                    2 if i < 12 => Some(9.0),
+                    2 => None,
+                    _ => Some(3.0),
+                })
                 .collect(),
             ..Default::default()
         };
@@ -428,18 +496,28 @@ mod tests {
                 .clone()
         };
         let c = get("c", "aht_ms");
-        assert_eq!((c.value, c.n, c.calls, c.peers), (Some(300_000.0), 2, 2, 3));
-        assert_eq!(c.percentile, Some(100.0 * (2.0 + 0.5) / 3.0));
-        assert_eq!(get("a", "aht_ms").percentile, Some(100.0 * 0.5 / 3.0));
-        // d is alone in its queue: the 50th percentile, not the slowest of all
-        let d = get("d", "aht_ms");
-        assert_eq!(
-            (d.queue.as_str(), d.percentile, d.peers),
-            ("tech", Some(50.0), 1)
-        );
-        assert_eq!(get("a", "beh_empathy_pct").value, Some(50.0));
+        assert_eq!((c.value, c.n, c.calls, c.peers), (Some(300_000.0), 5, 5, 5));
+        assert_eq!(c.percentile, Some(100.0 * (2.0 + 0.5) / 5.0));
+        assert_eq!((c.note, get("a", "aht_ms").percentile), (None, Some(10.0)));
+        // f is alone in its queue: no percentile (not the slowest of all, nor "p50 of one")
+        let f = get("f", "aht_ms");
+        assert_eq!((f.queue.as_str(), f.percentile, f.peers), ("tech", None, 1));
+        assert_eq!(f.note.as_deref(), Some("percentile needs 5 peers (1 here)"));
+        assert_eq!(get("a", "beh_empathy_pct").value, Some(20.0));
         assert_eq!(get("a", "nps").value, Some(100.0));
         assert_eq!(get("b", "nps").value, Some(-100.0));
         assert_eq!(get("a", "nps").period, "2026-W47");
+        // two answers: withheld, with the reason and the n
+        let thin = get("c", "nps");
+        assert_eq!((thin.value, thin.n, thin.percentile), (None, 2, None));
+        assert_eq!(
+            thin.note.as_deref(),
+            Some("not enough answers (n=2; needs 5)")
+        );
+        // the others' NPS: four billing agents with a value, too few for percentiles
+        assert_eq!(
+            (get("a", "nps").peers, get("a", "nps").percentile),
+            (4, None)
+        );
     }
 }

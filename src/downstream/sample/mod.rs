@@ -46,6 +46,20 @@ pub enum SampleError {
         "flag {flag:?}: {detail}\nhint: flags are category ids (escalation_request, topic_*), column>number (p_detractor>0.6), or long_silence"
     )]
     Flag { flag: String, detail: String },
+    #[error("flag {flag:?}: {detail}\nhint: {hint}")]
+    UnknownFlag {
+        flag: String,
+        detail: String,
+        hint: String,
+    },
+    #[error(
+        "{} flags cannot be used:\n{}\nhint: correct or drop them; flags are category ids (escalation_request, topic_*), column>number (hold_time_ms>120000), or long_silence",
+        .0.len(),
+        .0.iter().map(|(f, d, h)| format!("  flag {f:?}: {d} ({h})")).collect::<Vec<_>>().join("\n")
+    )]
+    UnknownFlags(Vec<(String, String, String)>),
+    #[error(transparent)]
+    Folder(#[from] crate::downstream::inputs::FolderError),
     #[error(transparent)]
     Period(#[from] PeriodError),
     #[error(transparent)]
@@ -207,6 +221,10 @@ pub struct SampleSettings {
     pub keep_original_audio: bool,
     /// Only flags matched with at most this confidence count (doubtful matches for review).
     pub max_confidence: Option<f32>,
+    /// The flags were given by the user: each must name a category or column the features
+    /// (or scores) hold, else the run stops. The default flags instead skip what the data
+    /// lacks (e.g. `p_detractor` without `--scores`).
+    pub strict_flags: bool,
 }
 
 impl SampleSettings {
@@ -325,7 +343,14 @@ fn num(v: &Option<String>) -> Option<f64> {
 
 /// Read the candidates from a run's output (and optional scores).
 pub fn load(features: &Path, scores: Option<&Path>) -> Result<Loaded, SampleError> {
+    use crate::downstream::inputs::{FolderKind, check_folder};
+    check_folder("--features", features, FolderKind::Dataset)?;
+    if let Some(dir) = scores {
+        check_folder("--scores", dir, FolderKind::Scores)?;
+    }
     let (h, rows) = store::read::read_text_rows(&features.join("interactions"))?;
+    let columns = h.clone();
+    let (mut score_columns, mut model_notes) = (Vec::new(), Vec::new());
     let col = |h: &[String], n: &str| h.iter().position(|x| x == n);
     let (id, st, ag, sa, sp) = (
         col(&h, "interaction_id"),
@@ -388,6 +413,8 @@ pub fn load(features: &Path, scores: Option<&Path>) -> Result<Loaded, SampleErro
     }
     if let Some(dir) = scores {
         let (h, rows) = store::read::read_text_rows(&dir.join("scores.parquet"))?;
+        score_columns = h.clone();
+        model_notes = score_model_notes(dir);
         for r in &rows {
             let Some(&i) = col(&h, "interaction_id")
                 .and_then(|c| r[c].as_ref())
@@ -415,13 +442,224 @@ pub fn load(features: &Path, scores: Option<&Path>) -> Result<Loaded, SampleErro
         }
     }
     let segments = store::read::read_text_rows(&features.join("segments")).ok();
-    Ok(Loaded { cands, segments })
+    Ok(Loaded {
+        cands,
+        segments,
+        columns,
+        score_columns,
+        model_notes,
+    })
+}
+
+/// The notes of `score_report.json` saying why `score` built no model (empty when none).
+fn score_model_notes(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("score_report.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| {
+            v["model_notes"].as_array().map(|a| {
+                a.iter()
+                    .filter_map(|n| n.as_str().map(String::from))
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
+}
+
+const CATEGORY_PREFIXES: [&str; 3] = ["beh_", "evt_", "topic_"];
+
+impl Loaded {
+    /// The category names a flag may use: each category column (`topic_refund`) and its id
+    /// (`refund`), and `repeat_contact` when scores were read.
+    fn category_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for c in &self.columns {
+            if let Some(p) = CATEGORY_PREFIXES.iter().find(|p| c.starts_with(*p)) {
+                names.push(c.clone());
+                names.push(c[p.len()..].to_string());
+            }
+        }
+        if self.score_columns.iter().any(|c| c == "repeat_contact") {
+            names.push("repeat_contact".into());
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The columns a `column>number` flag may name: those of the interactions table (but the
+    /// categories) and of scores.parquet.
+    fn numeric_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .cands
+            .iter()
+            .flat_map(|c| c.numbers.keys().cloned())
+            .chain(self.columns.iter().chain(&self.score_columns).cloned())
+            .filter(|c| !CATEGORY_PREFIXES.iter().any(|p| c.starts_with(p)))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Why `flag` cannot be used on these features, or `None` when it can.
+    fn flag_problem(&self, flag: &Flag, has_scores: bool) -> Option<(String, String)> {
+        use crate::downstream::inputs::{did_you_mean, suggestion};
+        let from_scores = |n: &str| {
+            !self.columns.iter().any(|c| c == n)
+                && (n == "repeat_contact" || crate::downstream::score::scores_table().has(n))
+        };
+        let need_scores = |n: &str| {
+            (
+                format!(
+                    "{n} is written by `callsift score` (scores.parquet) and no --scores was given"
+                ),
+                "pass --scores with the folder `callsift score --out` wrote".to_string(),
+            )
+        };
+        match flag {
+            Flag::Category(p) => {
+                let names = self.category_names();
+                if names.iter().any(|n| glob(p, n)) {
+                    return None;
+                }
+                if !has_scores && from_scores(p) {
+                    return Some(need_scores(p));
+                }
+                let stem = p.trim_end_matches('*');
+                let close = if p.ends_with('*') {
+                    let prefixes: Vec<String> = names
+                        .iter()
+                        .filter_map(|n| n.find('_').map(|i| format!("{}*", &n[..=i])))
+                        .collect();
+                    did_you_mean(p, prefixes.iter().map(String::as_str))
+                } else {
+                    did_you_mean(stem, names.iter().map(String::as_str))
+                };
+                let what = if p.ends_with('*') {
+                    "matches no category of the rules these features were built with"
+                } else {
+                    "is not a category of the rules these features were built with"
+                };
+                Some((format!("{p} {what}"), suggestion(&close, &names)))
+            }
+            Flag::Above(col, _) => {
+                if self.cands.iter().any(|c| c.numbers.contains_key(col)) {
+                    return None;
+                }
+                if !has_scores && from_scores(col) {
+                    return Some(need_scores(col));
+                }
+                if self.score_columns.iter().any(|c| c == col) {
+                    let why = self.model_notes.first().map_or_else(
+                        || "no call has a value".to_string(),
+                        |n| format!("`callsift score` built no model ({n})"),
+                    );
+                    return Some((
+                        format!("{col} is empty in scores.parquet: {why}"),
+                        "drop this flag, or score more survey answers so that score can fit its model".into(),
+                    ));
+                }
+                if self.columns.iter().any(|c| c == col) {
+                    return Some((
+                        format!("{col} has no value for any call (unknown for these recordings)"),
+                        "drop this flag; mono recordings leave who-speaks metrics null".into(),
+                    ));
+                }
+                let mut names = self.numeric_names();
+                if !has_scores {
+                    // score's columns, so a typo of one is still recognised
+                    let table = crate::downstream::score::scores_table();
+                    names.extend(table.columns.iter().map(|c| c.name.clone()).filter(|n| {
+                        n.starts_with("p_") || n.starts_with("predicted_") || n == "qa_score"
+                    }));
+                }
+                let close = did_you_mean(col, names.iter().map(String::as_str));
+                Some((
+                    format!("{col} is not a numeric column of the features or scores"),
+                    suggestion(&close, &names),
+                ))
+            }
+        }
+    }
+
+    /// The flags to use: with `strict`, every flag must be usable (the problems of all of
+    /// them are one error); without, the ones these features cannot serve are left out.
+    pub fn usable_flags(
+        &self,
+        flags: &[Flag],
+        has_scores: bool,
+        strict: bool,
+    ) -> Result<Vec<Flag>, SampleError> {
+        let (mut out, mut problems) = (Vec::new(), Vec::new());
+        for f in flags {
+            match self.flag_problem(f, has_scores) {
+                None => out.push(f.clone()),
+                Some((detail, hint)) => problems.push((flag_text(f), detail, hint)),
+            }
+        }
+        if !strict || problems.is_empty() {
+            return Ok(out);
+        }
+        if problems.len() == 1 {
+            let (flag, detail, hint) = problems.remove(0);
+            return Err(SampleError::UnknownFlag { flag, detail, hint });
+        }
+        Err(SampleError::UnknownFlags(problems))
+    }
+}
+
+/// A flag as it is written on the command line.
+pub fn flag_text(f: &Flag) -> String {
+    match f {
+        Flag::Category(p) => p.clone(),
+        Flag::Above(c, v) if c == "longest_silence_ms" && *v == 9_999.0 => "long_silence".into(),
+        Flag::Above(c, v) => format!("{c}>{v}"),
+    }
+}
+
+/// The flags that match none of the calls that could be picked, each with why (e.g. "no call
+/// has escalation_request"): an empty selection is said, never silent.
+fn unmatched_flags(cands: &[Candidate], s: &SampleSettings) -> Vec<String> {
+    let eligible: Vec<&Candidate> = cands
+        .iter()
+        .filter(|c| !s.exclude.contains(&c.interaction_id))
+        .collect();
+    s.flags
+        .iter()
+        .filter(|f| {
+            eligible
+                .iter()
+                .all(|c| c.reasons(std::slice::from_ref(*f)).is_empty())
+        })
+        .map(|f| {
+            let of = format!("{} eligible calls", eligible.len());
+            match f {
+                Flag::Category(p) => match s.max_confidence {
+                    Some(c) => format!("no call has {p} matched with confidence ≤ {c} (of {of})"),
+                    None => format!("no call has {p} (of {of})"),
+                },
+                Flag::Above(_, v) if flag_text(f) == "long_silence" => {
+                    format!(
+                        "no call has a silence longer than {:.0} s (of {of})",
+                        (v + 1.0) / 1000.0
+                    )
+                }
+                Flag::Above(c, v) => format!("no call has {c} above {v} (of {of})"),
+            }
+        })
+        .collect()
 }
 
 /// Candidates plus the segments table (for transcript excerpts).
 pub struct Loaded {
     pub cands: Vec<Candidate>,
     pub segments: Option<store::read::TextRows>,
+    /// Columns of the interactions table and of scores.parquet (empty without `--scores`).
+    pub columns: Vec<String>,
+    pub score_columns: Vec<String>,
+    /// Why `score` built no model, from its score_report.json (empty when it did, or none).
+    pub model_notes: Vec<String>,
 }
 
 /// One row of qa_sample.csv / qa_sample.parquet.
@@ -503,6 +741,12 @@ pub struct SampleSummary {
     pub targeted: usize,
     pub strata: usize,
     pub shortfalls: Vec<Shortfall>,
+    /// The flags used, and those of the defaults left out because the data cannot serve them
+    /// (e.g. `p_detractor>0.6` without `--scores`).
+    pub flags: Vec<String>,
+    pub skipped_flags: Vec<String>,
+    /// Flags that matched no call, each with why ("no call has escalation_request").
+    pub unmatched: Vec<String>,
     pub clips: usize,
     /// Milliseconds muted over all clips (payment and identity data).
     pub muted_ms: i64,
@@ -648,6 +892,14 @@ pub fn run(
 ) -> Result<SampleSummary, SampleError> {
     s.validate()?;
     let mut loaded = load(features, scores)?;
+    let flags = loaded.usable_flags(&s.flags, scores.is_some(), s.strict_flags)?;
+    let skipped_flags: Vec<String> = s
+        .flags
+        .iter()
+        .filter(|f| !flags.contains(f))
+        .map(flag_text)
+        .collect();
+    let s = &SampleSettings { flags, ..s.clone() };
     if let Some(max) = s.max_confidence {
         // only doubtful matches flag a call (and are shown as its evidence)
         for c in &mut loaded.cands {
@@ -659,6 +911,9 @@ pub fn run(
     for d in ["clips", "review"] {
         std::fs::create_dir_all(out.join(d)).map_err(|e| io(&out.join(d), e))?;
     }
+    sum.unmatched = unmatched_flags(&loaded.cands, s);
+    sum.flags = s.flags.iter().map(flag_text).collect();
+    sum.skipped_flags = skipped_flags;
     // segments by call, for transcript excerpts and audio redaction
     let segs = loaded.segments.as_ref().map(segments_by_call);
     let ctx = Review {
@@ -960,6 +1215,7 @@ mod tests {
             seed,
             keep_original_audio: false,
             max_confidence: None,
+            strict_flags: true,
         }
     }
 

@@ -30,6 +30,8 @@ pub enum ScoreError {
     #[error(transparent)]
     Output(#[from] StoreError),
     #[error(transparent)]
+    Folder(#[from] crate::downstream::inputs::FolderError),
+    #[error(transparent)]
     Survey(#[from] SurveyError),
     #[error(transparent)]
     Table(#[from] TableError),
@@ -605,6 +607,8 @@ pub struct Report {
     pub interactions: usize,
     pub survey_rows: usize,
     pub survey_issues: Vec<IssueSummary>,
+    /// How the survey file was read (e.g. separated by ';'), for the summary.
+    pub survey_notes: Vec<String>,
     pub response_rate: BTreeMap<String, ResponseRate>,
     pub response_bias: Vec<BiasRow>,
     pub models: BTreeMap<String, model::Validation>,
@@ -751,6 +755,7 @@ pub fn analyse(
     let mut rep = Report {
         interactions: t.len(),
         survey_rows: sv.rows,
+        survey_notes: sv.notes(),
         ..Default::default()
     };
     rep.survey_issues = sv
@@ -1145,6 +1150,8 @@ pub fn checklist_items(
 
 /// Run `score`: read, analyse, write drivers.parquet, scores.parquet and score_report.json.
 pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
+    use crate::downstream::inputs::{FolderKind, check_folder};
+    check_folder("--features", &s.features, FolderKind::Dataset)?;
     let mut t = store::read::read_calls(&s.features)?;
     if t.is_empty() {
         return Err(ScoreError::NoFeatures {
@@ -1155,8 +1162,7 @@ pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
     if let Some(m) = &s.manifest {
         apply_manifest(&mut t, m, &ids)?;
     }
-    let (header, rows) = rows_of(&s.surveys)?;
-    let sv = surveys::parse(&s.surveys.display().to_string(), &header, &rows, &ids)?;
+    let sv = surveys::read(&s.surveys, &ids)?;
     if sv.responses.is_empty() {
         return Err(ScoreError::NoMatch {
             features: s.features.clone(),
@@ -1181,6 +1187,10 @@ pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
             &rep.drivers,
         )?,
         store::write_table(&s.out.join("scores.parquet"), &scores_table(), &rep.scores)?,
+        tables::write_issues(&s.out, &sv.input_issues()).map_err(|source| ScoreError::Write {
+            path: s.out.join(tables::ISSUES_FILE),
+            source,
+        })?,
     ];
     let json = s.out.join("score_report.json");
     let text = serde_json::to_string_pretty(&rep).unwrap_or_default();

@@ -1,9 +1,13 @@
 //! Survey answers: reads `interaction_id`/`call_id` + `nps` (0–10), `csat` (1–5), `fcr`
 //! (true/false) and an optional `survey_type`, from rows of text (a CSV file, or a Parquet
-//! file read by `output`). Every problem — unknown id, duplicate, out-of-range value,
-//! unparsable row — is counted and reported with its line, never silently dropped.
+//! file, read by `downstream::tables`). Every problem — unknown id, duplicate, out-of-range
+//! value, a row with extra fields, unparsable row — is counted and reported with its line
+//! (all of them in `input_issues.csv`, [`Surveys::input_issues`]), never silently dropped.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use crate::downstream::tables::{self, InputIssue, TableError};
 
 use serde::Serialize;
 
@@ -22,6 +26,8 @@ pub struct Response {
 pub struct Issue {
     pub line: usize,
     pub kind: &'static str,
+    /// The offending value(s) as written (the id, `nps=11`, the extra fields).
+    pub value: String,
     pub detail: String,
 }
 
@@ -32,6 +38,10 @@ pub struct Surveys {
     pub responses: Vec<(usize, Response)>,
     pub issues: Vec<Issue>,
     pub rows: usize,
+    /// The file the answers were read from (empty when parsed from rows).
+    pub file: String,
+    /// The separator of a CSV file that is not comma-separated, as detected.
+    pub separator: Option<char>,
 }
 
 impl Surveys {
@@ -48,6 +58,38 @@ impl Surveys {
         by.into_iter().map(|(k, (n, ex))| (k, n, ex)).collect()
     }
 
+    /// Every issue as a row of `input_issues.csv`.
+    pub fn input_issues(&self) -> Vec<InputIssue> {
+        self.issues
+            .iter()
+            .map(|i| InputIssue {
+                file: self.file.clone(),
+                line: i.line,
+                kind: i.kind.into(),
+                value: i.value.clone(),
+                message: i.detail.clone(),
+            })
+            .collect()
+    }
+
+    /// What a summary says about how the file was read, beside the issue counts: e.g. that it
+    /// is separated by `;`.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(c) = self.separator {
+            let name = if c == '\t' {
+                "tabs".to_string()
+            } else {
+                format!("'{c}'")
+            };
+            notes.push(format!(
+                "{} is separated by {name}, not commas: read as such",
+                self.file
+            ));
+        }
+        notes
+    }
+
     pub fn survey_types(&self) -> Vec<String> {
         let mut t: Vec<String> = self
             .responses
@@ -62,6 +104,8 @@ impl Surveys {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SurveyError {
+    #[error(transparent)]
+    Table(#[from] TableError),
     #[error(
         "{origin}: no interaction_id or call_id column (columns: {columns})\nhint: name the id column interaction_id or call_id"
     )]
@@ -91,11 +135,47 @@ fn parse_bool(v: &str) -> Result<bool, String> {
     }
 }
 
-/// Validate survey rows against the interaction ids of the feature table.
+/// Read and validate a survey file (CSV or Parquet, see [`tables::read`]) against the
+/// interaction ids of the feature table; rows the reader left out (extra fields) are issues
+/// like the others.
+pub fn read(path: &Path, ids: &HashMap<String, usize>) -> Result<Surveys, SurveyError> {
+    let t = tables::read(path)?;
+    let file = path.display().to_string();
+    let mut sv = parse_lines(&file, &t.header, &t.rows, &t.lines, ids)?;
+    sv.rows += t.bad_rows.len();
+    sv.issues.extend(t.bad_rows.into_iter().map(|b| Issue {
+        line: b.line,
+        kind: if b.kind == "extra fields" {
+            "extra fields"
+        } else {
+            "unreadable row"
+        },
+        value: b.value,
+        detail: b.message,
+    }));
+    sv.issues.sort_by_key(|i| i.line);
+    sv.file = file;
+    sv.separator = t.separator;
+    Ok(sv)
+}
+
+/// Validate survey rows against the interaction ids of the feature table (row `i` on line
+/// `i + 2`).
 pub fn parse(
     origin: &str,
     header: &[String],
     rows: &[Vec<Option<String>>],
+    ids: &HashMap<String, usize>,
+) -> Result<Surveys, SurveyError> {
+    let lines: Vec<usize> = (0..rows.len()).map(|i| i + 2).collect();
+    parse_lines(origin, header, rows, &lines, ids)
+}
+
+fn parse_lines(
+    origin: &str,
+    header: &[String],
+    rows: &[Vec<Option<String>>],
+    lines: &[usize],
     ids: &HashMap<String, usize>,
 ) -> Result<Surveys, SurveyError> {
     let col = |names: &[&str]| {
@@ -120,11 +200,12 @@ pub fn parse(
     }
     let mut out = Surveys {
         rows: rows.len(),
+        file: origin.into(),
         ..Default::default()
     };
     let mut seen: HashSet<(String, String)> = HashSet::new();
     for (i, row) in rows.iter().enumerate() {
-        let line = i + 2;
+        let line = lines.get(i).copied().unwrap_or(i + 2);
         let get = |c: Option<usize>| {
             c.and_then(|c| row.get(c).cloned().flatten())
                 .filter(|v| !v.trim().is_empty())
@@ -133,6 +214,7 @@ pub fn parse(
             out.issues.push(Issue {
                 line,
                 kind: "missing id",
+                value: String::new(),
                 detail: "empty interaction id".into(),
             });
             continue;
@@ -142,12 +224,13 @@ pub fn parse(
             out.issues.push(Issue {
                 line,
                 kind: "unknown id",
+                value: id.clone(),
                 detail: format!("{id} is not in the features"),
             });
             continue;
         };
         let survey_type = get(ty).unwrap_or_else(|| "survey".into());
-        let mut bad = Vec::new();
+        let (mut bad, mut bad_values) = (Vec::new(), Vec::new());
         let mut r = Response {
             row: idx,
             survey_type: survey_type.trim().to_string(),
@@ -158,25 +241,35 @@ pub fn parse(
         if let Some(v) = get(nps) {
             match parse_num(&v, 0.0, 10.0) {
                 Ok(x) => r.nps = Some(x),
-                Err(e) => bad.push(format!("nps {e}")),
+                Err(e) => {
+                    bad.push(format!("nps {e}"));
+                    bad_values.push(format!("nps={v}"));
+                }
             }
         }
         if let Some(v) = get(csat) {
             match parse_num(&v, 1.0, 5.0) {
                 Ok(x) => r.csat = Some(x),
-                Err(e) => bad.push(format!("csat {e}")),
+                Err(e) => {
+                    bad.push(format!("csat {e}"));
+                    bad_values.push(format!("csat={v}"));
+                }
             }
         }
         if let Some(v) = get(fcr) {
             match parse_bool(&v) {
                 Ok(x) => r.fcr = Some(x),
-                Err(e) => bad.push(format!("fcr {e}")),
+                Err(e) => {
+                    bad.push(format!("fcr {e}"));
+                    bad_values.push(format!("fcr={v}"));
+                }
             }
         }
         if !bad.is_empty() {
             out.issues.push(Issue {
                 line,
                 kind: "invalid value",
+                value: bad_values.join("; "),
                 detail: format!("{id}: {}", bad.join("; ")),
             });
         }
@@ -185,6 +278,7 @@ pub fn parse(
                 out.issues.push(Issue {
                     line,
                     kind: "no answer",
+                    value: id.clone(),
                     detail: format!("{id}: no nps, csat or fcr"),
                 });
             }
@@ -194,6 +288,7 @@ pub fn parse(
             out.issues.push(Issue {
                 line,
                 kind: "duplicate",
+                value: id.clone(),
                 detail: format!(
                     "{id} ({}) already answered; the first answer is kept",
                     r.survey_type
