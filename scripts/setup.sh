@@ -34,4 +34,6 @@ fi
 echo "setup: building callsift (release)"
 cargo build --release --locked --quiet
 
-./target/release/callsift models fetch "${CALLSIFT_MODEL:-tiny.en}"
+# into the checkout's models/, which the binary built here finds from any folder (and the
+# tests read)
+./target/release/callsift models fetch --dir models "${CALLSIFT_MODEL:-tiny.en}"
