@@ -104,7 +104,10 @@ pub struct SampleArgs {
     /// CSV of calls already reviewed (interaction_id or call_id column); never picked again
     #[arg(long)]
     pub exclude: Option<PathBuf>,
-    /// Folder that recording paths in the features are relative to [default: as written]
+    /// Folder the recordings were moved to: a stored path is looked for under it by its place
+    /// under the folder `run` started in, then by its last components [default: the paths as
+    /// stored; a relative one (a dataset before schema version 4) under the folder `run`
+    /// started in, then here]
     #[arg(long)]
     pub audio_root: Option<PathBuf>,
     /// Seed: the same seed gives the same sample
