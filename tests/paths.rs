@@ -1,6 +1,7 @@
 //! Paths that survive moving: models found from any working folder (the search order and
 //! `models list`), recordings found by `sample` from any folder and after the dataset and its
-//! recordings were moved (`--audio-root`). Needs no model except the tests marked so.
+//! recordings were moved (`--audio-root`), and report and review pages whose every link still
+//! resolves once the whole folder is moved. Needs no model except the tests marked so.
 
 mod common;
 
@@ -362,6 +363,105 @@ fn a_relative_path_of_an_older_dataset_resolves_against_the_runs_folder() {
     assert!(
         err.contains("warning: 2 of 4 recordings of picked calls not found or unreadable: those calls have no clips\nhint: pass --audio-root DIR"),
         "{err}"
+    );
+}
+
+/// Every `href="…"` and `src="…"` of an HTML page.
+fn links(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for attr in ["href=\"", "src=\""] {
+        for (i, _) in html.match_indices(attr) {
+            let rest = &html[i + attr.len()..];
+            out.push(rest[..rest.find('"').unwrap()].to_string());
+        }
+    }
+    out
+}
+
+/// `%XX` escapes decoded.
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// The HTML files under `dir`, recursively.
+fn html_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            html_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "html") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn every_link_of_the_report_and_review_pages_resolves_after_moving_the_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    fs::create_dir_all(work.join("calls")).unwrap();
+    fs::copy(
+        root().join("samples/call_001.wav"),
+        work.join("calls/call_001.wav"),
+    )
+    .unwrap();
+    let rec = work.join("calls/call_001.wav");
+    features_of(&work.join("features"), &rec, &rec.display().to_string());
+    let d = |p: &str| work.join(p).display().to_string();
+    // the QA folder beside the report's, not under it
+    let o = sample_in(tmp.path(), &work.join("features"), &work.join("qa"), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    common::run_ok(callsift().args([
+        "report",
+        "--features",
+        &d("features"),
+        "--qa",
+        &d("qa"),
+        "--out",
+        &d("report/index.html"),
+    ]));
+    // zipped, copied to another machine: the whole folder elsewhere, the original gone
+    let moved = tmp.path().join("unzipped/work");
+    fs::create_dir_all(moved.parent().unwrap()).unwrap();
+    fs::rename(&work, &moved).unwrap();
+    let mut pages = Vec::new();
+    html_files(&moved, &mut pages);
+    assert!(pages.len() >= 6, "{pages:?}");
+    let (mut checked, mut clips) = (0, 0);
+    for page in &pages {
+        let html = fs::read_to_string(page).unwrap();
+        for l in links(&html) {
+            if l.starts_with('#') || l.starts_with("data:") {
+                continue;
+            }
+            assert!(
+                !l.contains("://") && !l.starts_with('/'),
+                "{}: {l} is not relative",
+                page.display()
+            );
+            let target = page.parent().unwrap().join(percent_decoded(&l));
+            assert!(target.is_file(), "{}: {l} does not resolve", page.display());
+            checked += 1;
+            clips += usize::from(l.ends_with(".wav"));
+        }
+    }
+    let report = fs::read_to_string(moved.join("report/index.html")).unwrap();
+    assert!(report.contains("href=\"../qa/review/"), "{report}");
+    assert!(
+        clips >= 4 && checked > clips,
+        "{checked} links, {clips} clips"
     );
 }
 
