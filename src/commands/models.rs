@@ -118,6 +118,7 @@ fn list(dir: Option<&Path>) -> anyhow::Result<()> {
         let status = match m.verified {
             None => "not installed",
             Some(true) => "installed, verified",
+            Some(false) if !m.recorded => "installed, no recorded checksum",
             Some(false) => "installed, CHECKSUM MISMATCH",
         };
         let at = m

@@ -686,6 +686,8 @@ pub struct ListedModel {
     pub path: Option<PathBuf>,
     pub size: Option<u64>,
     pub verified: Option<bool>,
+    /// Whether a checksum is recorded for this file at all (built in, or by a first conversion).
+    pub recorded: bool,
 }
 
 /// Every known model variant, where it is found in `dirs` (first match, as `run` looks) and
@@ -709,6 +711,7 @@ pub fn list(dirs: &[SearchDir]) -> Result<Vec<ListedModel>, ModelError> {
                 }
             };
             out.push(ListedModel {
+                recorded: sums.iter().any(|(f, _)| *f == file),
                 file,
                 path: found,
                 size,
