@@ -129,20 +129,23 @@ pub fn content_sha256(path: &Path) -> Result<String, SourceError> {
     crate::fsutil::sha256_reader(f).map_err(io)
 }
 
-/// `path` absolute and canonical (links and `..` resolved), so that the dataset finds it
-/// again from any folder; absolute as it is when it cannot be resolved (a missing file, whose
-/// error row names it).
+/// `path` absolute, its folder canonical (links and `..` resolved) and its own name kept (a
+/// link to a recording stays the link, so the row names the file the user gave), so that the
+/// dataset finds it again from any folder; absolute as it is when its folder cannot be
+/// resolved.
 pub fn absolute(path: &Path) -> PathBuf {
-    path.canonicalize()
-        .or_else(|_| std::path::absolute(path))
-        .unwrap_or_else(|_| path.to_path_buf())
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match (abs.parent(), abs.file_name()) {
+        (Some(dir), Some(name)) => dir.canonicalize().map_or(abs.clone(), |d| d.join(name)),
+        _ => abs,
+    }
 }
 
 /// One call to process.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallInput {
     pub interaction_id: String,
-    /// Absolute and canonical ([`absolute`]): stored as the row's `source_path`.
+    /// Absolute, in a canonical folder ([`absolute`]): stored as the row's `source_path`.
     pub path: PathBuf,
     pub agent_id: Option<String>,
     pub customer_id: Option<String>,
@@ -459,7 +462,7 @@ mod tests {
     }
 
     #[test]
-    fn recordings_are_stored_by_their_absolute_canonical_path() {
+    fn recordings_are_stored_by_their_absolute_path_in_a_canonical_folder() {
         let dir = tempfile::tempdir().unwrap();
         let canon = dir.path().canonicalize().unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
@@ -471,8 +474,12 @@ mod tests {
         let set = from_manifest(&m).unwrap();
         assert_eq!(set.calls[0].path, canon.join("a.wav"));
         // a missing file (an error row) is stored absolute all the same
-        assert!(set.calls[1].path.is_absolute(), "{:?}", set.calls[1].path);
+        assert_eq!(set.calls[1].path, canon.join("sub/missing.wav"));
         assert!(absolute(Path::new("x.wav")).is_absolute());
+        // a link keeps its own name (its folder is resolved)
+        std::os::unix::fs::symlink(dir.path().join("a.wav"), dir.path().join("sub/l.wav")).unwrap();
+        let set = from_paths(&[dir.path().join("sub/l.wav")]).unwrap();
+        assert_eq!(set.calls[0].path, canon.join("sub/l.wav"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Where a call's recording is now, for the commands that read audio after `run` (`sample`'s
 //! clips). The dataset stores each recording's path in `interactions.source_path`: absolute and
-//! canonical since schema version 4, as given (relative to the folder `run` started in) before.
+//! in a canonical folder since schema version 4, as given (relative to the folder `run` started in) before.
 //! Each run's manifest records that folder (`working_dir`). A stored path is resolved so:
 //!
 //! - with an audio root (`--audio-root DIR`, the folder the recordings were moved to): the
