@@ -9,7 +9,7 @@ pub mod ggml;
 pub mod validate;
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -478,8 +478,9 @@ pub fn sha256_file(path: &Path) -> Result<String, ModelError> {
 pub const BUILTIN_SUMS: &str = include_str!("../../models/SHA256SUMS");
 
 /// Expected checksums (file name, hex): the built-in ones, then those recorded in
-/// `<dir>/SHA256SUMS` (`<hex>  <file name>` per line) by the first conversion of a variant
-/// that has none built in.
+/// `<dir>/SHA256SUMS` (`<hex>  <file name>` per line; by the first conversion of a variant
+/// that has none built in, or copied from the checkout). A file is verified when it matches
+/// every checksum recorded for it.
 pub fn expected_sums(dir: &Path) -> Vec<(String, String)> {
     let local = fs::read_to_string(dir.join("SHA256SUMS")).unwrap_or_default();
     [BUILTIN_SUMS, local.as_str()]
@@ -492,11 +493,15 @@ pub fn expected_sums(dir: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-fn expected_sum(dir: &Path, file: &str) -> Option<String> {
-    expected_sums(dir)
+/// The checksums recorded for `file` (none, one, or the built-in one and a local one).
+fn expected_sum(dir: &Path, file: &str) -> Vec<String> {
+    let mut sums: Vec<String> = expected_sums(dir)
         .into_iter()
-        .find(|(f, _)| f == file)
+        .filter(|(f, _)| f == file)
         .map(|(_, h)| h)
+        .collect();
+    sums.dedup();
+    sums
 }
 
 /// What `fetch` did.
@@ -612,17 +617,17 @@ pub fn fetch(
     let expected = expected_sum(dir, &file);
     if target.is_file() && !force {
         let actual = sha256_file(&target)?;
-        match &expected {
-            Some(e) if *e == actual => {
-                return Ok(FetchOutcome {
-                    path: target,
-                    sha256: actual,
-                    already_present: true,
-                    report: None,
-                });
-            }
-            Some(_) => progress(&format!("{file}: checksum differs, converting again")),
-            None => progress(&format!("{file}: no recorded checksum, converting again")),
+        if expected.is_empty() {
+            progress(&format!("{file}: no recorded checksum, converting again"));
+        } else if expected.iter().all(|e| *e == actual) {
+            return Ok(FetchOutcome {
+                path: target,
+                sha256: actual,
+                already_present: true,
+                report: None,
+            });
+        } else {
+            progress(&format!("{file}: checksum differs, converting again"));
         }
     }
     let cache = dir.join(".cache");
@@ -648,9 +653,7 @@ pub fn fetch(
     let report = ggml::write_ggml(&ct2, &vocab, wtype, &mut ggml_bytes)?;
     drop(ct2);
     let actual = crate::fsutil::sha256_hex(&ggml_bytes);
-    if let Some(e) = &expected
-        && *e != actual
-    {
+    if let Some(e) = expected.iter().find(|e| **e != actual) {
         return Err(ModelError::Checksum {
             path: target,
             expected: e.clone(),
@@ -659,15 +662,15 @@ pub fn fetch(
     }
     crate::fsutil::write_atomic(&target, &ggml_bytes).map_err(io(&target))?;
     drop(ggml_bytes);
-    if expected.is_none() {
+    if expected.is_empty() {
         // first conversion of this variant: record its checksum for later verification
         let sums = dir.join("SHA256SUMS");
-        let mut f = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&sums)
-            .map_err(io(&sums))?;
-        writeln!(f, "{actual}  {file}").map_err(io(&sums))?;
+        let mut text = fs::read_to_string(&sums).unwrap_or_default();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!("{actual}  {file}\n"));
+        crate::fsutil::write_atomic(&sums, text.as_bytes()).map_err(io(&sums))?;
         progress(&format!("recorded checksum of {file} in SHA256SUMS"));
     }
     Ok(FetchOutcome {
@@ -707,7 +710,8 @@ pub fn list(dirs: &[SearchDir]) -> Result<Vec<ListedModel>, ModelError> {
                 None => None,
                 Some(_) => {
                     let actual = sha256_file(found.as_deref().unwrap_or(Path::new(&file)))?;
-                    Some(sums.iter().any(|(f, h)| *f == file && *h == actual))
+                    let mine = sums.iter().filter(|(f, _)| *f == file);
+                    Some(mine.clone().count() > 0 && mine.into_iter().all(|(_, h)| *h == actual))
                 }
             };
             out.push(ListedModel {
