@@ -26,12 +26,14 @@ if ((${#missing[@]})); then
 fi
 
 PY=${PYTHON:-python3}
-if ! "$PY" -c "import pyarrow, duckdb, polars, yaml" 2>/dev/null; then
-  echo "setup: installing pyarrow, duckdb, polars, pyyaml (read-back and deploy tests)"
-  "$PY" -m pip install --quiet --disable-pip-version-check pyarrow duckdb polars pyyaml
+if ! "$PY" -c "import pyarrow, duckdb, polars, yaml, pandas" 2>/dev/null; then
+  echo "setup: installing pyarrow, duckdb, polars, pyyaml, pandas (read-back, deploy and recipe tests)"
+  "$PY" -m pip install --quiet --disable-pip-version-check pyarrow duckdb polars pyyaml pandas
 fi
 
 echo "setup: building callsift (release)"
 cargo build --release --locked --quiet
 
-./target/release/callsift models fetch "${CALLSIFT_MODEL:-tiny.en}"
+# into the checkout's models/, which the binary built here finds from any folder (and the
+# tests read)
+./target/release/callsift models fetch --dir models "${CALLSIFT_MODEL:-tiny.en}"

@@ -107,7 +107,10 @@ pub struct SampleArgs {
     /// CSV of calls already reviewed (interaction_id or call_id column); never picked again
     #[arg(long)]
     pub exclude: Option<PathBuf>,
-    /// Folder that recording paths in the features are relative to [default: as written]
+    /// Folder the recordings were moved to: a stored path is looked for under it by its place
+    /// under the folder `run` started in, then by its last components [default: the paths as
+    /// stored; a relative one (a dataset before schema version 4) under the folder `run`
+    /// started in, then here]
     #[arg(long)]
     pub audio_root: Option<PathBuf>,
     /// Seed: the same seed gives the same sample
@@ -234,9 +237,10 @@ pub struct RunArgs {
     /// Model name (tiny.en, base, tiny.en-q8_0, ...) or path to a ggml .bin file
     #[arg(long, default_value = "tiny.en")]
     pub model: String,
-    /// Folder holding converted models [default: $CALLSIFT_MODELS_DIR, else the first of
-    /// ./models, the models/ folder beside the binary's checkout or install, and
-    /// ~/.local/share/callsift/models that holds the model; `callsift models list` shows them]
+    /// Folder holding converted models [default: $CALLSIFT_MODELS, else the first of
+    /// ~/.local/share/callsift/models, models/ beside the binary, the binary's checkout's or
+    /// install prefix's models folder, and ./models that holds the model; `callsift models
+    /// list` shows them]
     #[arg(long)]
     pub models_dir: Option<PathBuf>,
     /// Spoken language (ISO code), or `auto` with a multilingual model
@@ -287,11 +291,14 @@ pub enum ModelsCommand {
         /// Convert again even if a verified file is present
         #[arg(long)]
         force: bool,
+        /// Folder to install into [default: $CALLSIFT_MODELS, else the first writable folder of
+        /// the search order that `callsift models list` shows]
         #[arg(long)]
         dir: Option<PathBuf>,
     },
-    /// Show known models and whether they are installed and verified
+    /// Show where models are looked for, in order, and which are installed and verified
     List {
+        /// Look in this folder only (as `run --models-dir`)
         #[arg(long)]
         dir: Option<PathBuf>,
     },

@@ -425,6 +425,8 @@ fn model_a_run_started_from_another_folder_finds_the_model() {
     let o = callsift(&["run", "a.wav", "--out", "out"])
         .current_dir(dir.path())
         .env_remove("CALLSIFT_MODELS_DIR")
+        .env_remove("CALLSIFT_MODELS")
+        .env("XDG_DATA_HOME", dir.path())
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
@@ -432,6 +434,8 @@ fn model_a_run_started_from_another_folder_finds_the_model() {
     let o = callsift(&["models", "list"])
         .current_dir(dir.path())
         .env_remove("CALLSIFT_MODELS_DIR")
+        .env_remove("CALLSIFT_MODELS")
+        .env("XDG_DATA_HOME", dir.path())
         .output()
         .unwrap();
     let listing = text(&o);

@@ -1,8 +1,8 @@
 //! `callsift models fetch` and `callsift models list`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use callsift::models::{self, WeightType};
+use callsift::models::{self, SearchDir, WeightType};
 
 use crate::cli::ModelsCommand;
 
@@ -14,7 +14,7 @@ pub fn run(command: ModelsCommand, quiet: bool) -> anyhow::Result<()> {
             force,
             dir,
         } => fetch(&name, &weights, force, dir, quiet),
-        ModelsCommand::List { dir } => list(dir),
+        ModelsCommand::List { dir } => list(dir.as_deref()),
     }
 }
 
@@ -34,7 +34,11 @@ fn fetch(
     } else {
         named
     };
-    let dir = dir.unwrap_or_else(models::default_dir);
+    models::spec(name)?;
+    let dir = models::install_dir(&models::search_dirs(dir.as_deref()))?;
+    if !quiet {
+        eprintln!("installing into {}", dir.display());
+    }
     let out = models::fetch(name, wtype, &dir, force, &mut |line| {
         if !quiet {
             eprintln!("{line}");
@@ -61,11 +65,51 @@ fn fetch(
     Ok(())
 }
 
-/// The known models and where each is installed (printed even with --quiet).
-fn list(dir: Option<PathBuf>) -> anyhow::Result<()> {
-    let dirs = dir.map_or_else(models::search_dirs, |d| vec![d]);
-    let shown: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-    println!("looking in, first match wins: {}", shown.join(", "));
+/// What a searched folder holds, in words.
+fn holds(d: &SearchDir, first: &[SearchDir]) -> String {
+    let same = |a: &Path, b: &Path| {
+        a.canonicalize()
+            .ok()
+            .is_some_and(|a| b.canonicalize().ok() == Some(a))
+    };
+    if let Some(k) = first.iter().position(|e| same(&e.dir, &d.dir)) {
+        return format!("the same folder as {}", k + 1);
+    }
+    let Ok(rd) = std::fs::read_dir(&d.dir) else {
+        return "no such folder".into();
+    };
+    let mut found: Vec<String> = rd
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("ggml-") && n.ends_with(".bin"))
+        .collect();
+    found.sort();
+    if found.is_empty() {
+        "no models".into()
+    } else {
+        found.join(", ")
+    }
+}
+
+/// Where models are looked for and what each folder holds, then the known models and where
+/// each is found (printed even with --quiet).
+fn list(dir: Option<&Path>) -> anyhow::Result<()> {
+    let dirs = models::search_dirs(dir);
+    println!("models are looked for in these folders, in order (the first holding the file wins):");
+    for (k, d) in dirs.iter().enumerate() {
+        println!(
+            "  {}. {} ({}): {}",
+            k + 1,
+            d.dir.display(),
+            d.origin,
+            holds(d, &dirs[..k])
+        );
+    }
+    match models::install_dir(&dirs) {
+        Ok(d) => println!("`callsift models fetch` installs into {}", d.display()),
+        Err(_) => println!("`callsift models fetch` finds none of them writable"),
+    }
+    println!();
     println!("{:<24} {:>10}  status", "file", "size");
     for m in models::list(&dirs)? {
         let size = m
@@ -74,6 +118,7 @@ fn list(dir: Option<PathBuf>) -> anyhow::Result<()> {
         let status = match m.verified {
             None => "not installed",
             Some(true) => "installed, verified",
+            Some(false) if !m.recorded => "installed, no recorded checksum",
             Some(false) => "installed, CHECKSUM MISMATCH",
         };
         let at = m

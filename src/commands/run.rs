@@ -37,7 +37,7 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 
 /// The run's settings, checked before any audio is read.
 fn into_settings(a: RunArgs) -> anyhow::Result<RunSettings> {
-    let dirs = a.models_dir.map_or_else(models::search_dirs, |d| vec![d]);
+    let dirs = models::search_dirs(a.models_dir.as_deref());
     let rules = settings::load_rules(a.rules.as_deref())?;
     let shard = match &a.shard {
         Some(v) => Shard::parse(v, "--shard")?,

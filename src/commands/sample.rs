@@ -34,10 +34,24 @@ pub fn run(a: SampleArgs, quiet: bool) -> anyhow::Result<()> {
         );
     }
     for (id, e) in &sum.clip_errors {
+        // the paths tried, without the hint (said once below)
+        let tried: String = e
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("hint: "))
+            .map(|l| format!("\n{}", printable(l)))
+            .collect();
         eprintln!(
-            "warning: no clips for {}: {}",
+            "warning: no clips for {}: {}{tried}",
             printable(id),
             printable_first_line(e)
+        );
+    }
+    if sum.recordings_unreadable > 0 {
+        eprintln!(
+            "warning: {} of {} recordings of picked calls not found or unreadable: those calls have no clips\nhint: pass --audio-root DIR, the folder the recordings were moved to",
+            sum.recordings_unreadable,
+            sum.recordings_unreadable + sum.recordings_read
         );
     }
     Ok(())

@@ -834,7 +834,7 @@ fn read_qa_links(qa: &Path, out_dir: &Path) -> Result<Option<Vec<QaLink>>, Repor
         t.column("review_page")?,
     );
     let reasons = t.optional("reasons");
-    let base = pathdiff(qa, out_dir);
+    let base = relative_link(qa, out_dir);
     let mut seen = BTreeSet::new();
     let mut links = Vec::new();
     for r in &t.rows {
@@ -901,16 +901,20 @@ pub fn build(inp: &ReportInputs, out_dir: &Path) -> Result<String, ReportError> 
     Ok(html)
 }
 
-/// `target` relative to `from` when it lies under it, else the absolute path.
-fn pathdiff(target: &Path, from: &Path) -> String {
-    let (t, f) = (
-        std::fs::canonicalize(target).unwrap_or_else(|_| target.to_path_buf()),
-        std::fs::canonicalize(from).unwrap_or_else(|_| from.to_path_buf()),
-    );
-    match t.strip_prefix(&f) {
-        Ok(rel) if rel.as_os_str().is_empty() => ".".into(),
-        Ok(rel) => rel.display().to_string(),
-        Err(_) => t.display().to_string(),
+/// `target` relative to `from` (both made absolute and canonical), with `..` where it lies
+/// outside: a report links to nothing by absolute path, so that the folders moved or zipped
+/// together still link. Absolute only where no relative path exists.
+fn relative_link(target: &Path, from: &Path) -> String {
+    let canon = |p: &Path| {
+        std::fs::canonicalize(p)
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    };
+    let (t, f) = (canon(target), canon(from));
+    match pathdiff::diff_paths(&t, &f) {
+        Some(rel) if rel.as_os_str().is_empty() => ".".into(),
+        Some(rel) => rel.display().to_string(),
+        None => t.display().to_string(),
     }
 }
 

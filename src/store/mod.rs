@@ -7,6 +7,7 @@
 
 pub mod dataset;
 pub mod read;
+pub mod recordings;
 pub mod run_tables;
 pub mod sink;
 pub mod table;
@@ -18,7 +19,7 @@ use parquet::file::metadata::KeyValue;
 use table::Table;
 
 /// Version of the column layout; bumped on any incompatible change (see docs/schema.md).
-pub const SCHEMA_VERSION: &str = "3";
+pub const SCHEMA_VERSION: &str = "4";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -89,6 +89,13 @@ impl ParquetSink {
         run_info.insert("run_id".into(), ds.key.run_id.clone().into());
         run_info.insert("shard".into(), ds.key.shard.clone().into());
         run_info.insert("status".into(), "running".into());
+        // the folder relative paths were given from (store::recordings)
+        if let Ok(cwd) = std::env::current_dir() {
+            run_info.insert(
+                "working_dir".into(),
+                cwd.to_string_lossy().into_owned().into(),
+            );
+        }
         run_info.insert(
             "started_at".into(),
             chrono::Utc::now()

@@ -62,6 +62,10 @@ pub enum SampleError {
     Folder(#[from] crate::downstream::inputs::FolderError),
     #[error(transparent)]
     Period(#[from] PeriodError),
+    #[error(
+        "no recording of the {calls} picked calls with flagged moments was found, so no clip can be cut and nothing was written; {first}"
+    )]
+    NoRecordings { calls: usize, first: String },
     #[error(transparent)]
     Table(#[from] crate::downstream::tables::TableError),
     #[error(
@@ -158,6 +162,10 @@ pub struct Candidate {
     pub agent_id: String,
     pub started_at: Option<i64>,
     pub source_path: String,
+    /// The run that wrote the row and the recording's SHA-256, to find the recording again
+    /// (`store::recordings`).
+    pub run_id: Option<String>,
+    pub content_sha256: Option<String>,
     pub numbers: HashMap<String, f64>,
     pub evidence: Vec<Evidence>,
 }
@@ -375,6 +383,8 @@ pub fn load(features: &Path, scores: Option<&Path>) -> Result<Loaded, SampleErro
                     .or_else(|| crate::pipeline::input::parse_timestamp(&t))
             }),
             source_path: get(sp).unwrap_or_default(),
+            run_id: get(col(&h, "run_id")),
+            content_sha256: get(col(&h, "content_sha256")),
             ..Default::default()
         };
         for (k, name) in h.iter().enumerate() {
@@ -752,6 +762,10 @@ pub struct SampleSummary {
     pub muted_ms: i64,
     /// Calls whose audio could not be cut into clips, with the reason.
     pub clip_errors: Vec<(String, String)>,
+    /// Picked calls with a timed moment whose recording was read, and whose recording was not
+    /// found or could not be decoded (among `clip_errors`).
+    pub recordings_read: usize,
+    pub recordings_unreadable: usize,
     pub written: Vec<PathBuf>,
 }
 
@@ -908,6 +922,7 @@ pub fn run(
     }
     let (picks, shortfalls) = choose(&loaded.cands, s);
     let mut sum = summary(&picks, shortfalls);
+    let recordings = locate_recordings(features, audio_root, &loaded.cands, &picks, s)?;
     for d in ["clips", "review"] {
         std::fs::create_dir_all(out.join(d)).map_err(|e| io(&out.join(d), e))?;
     }
@@ -918,7 +933,7 @@ pub fn run(
     let segs = loaded.segments.as_ref().map(segments_by_call);
     let ctx = Review {
         out,
-        audio_root,
+        recordings: &recordings,
         settings: s,
     };
     let mut rows = Vec::new();
@@ -947,6 +962,51 @@ pub fn run(
     Ok(sum)
 }
 
+/// The recording of every picked call that has a timed flagged moment to cut a clip of, or
+/// why it was not found (`store::recordings`), by interaction id. When clips are wanted and
+/// not one recording is found, nothing is written: the error names the paths tried.
+fn locate_recordings(
+    features: &Path,
+    audio_root: Option<&Path>,
+    cands: &[Candidate],
+    picks: &[Pick],
+    s: &SampleSettings,
+) -> Result<HashMap<String, Result<PathBuf, String>>, SampleError> {
+    let recordings = store::recordings::Recordings::open(features, audio_root);
+    let mut out = HashMap::new();
+    for p in picks {
+        let c = &cands[p.index];
+        if !c
+            .flagged_evidence(&s.flags)
+            .iter()
+            .any(|e| e.end_ms > e.start_ms)
+        {
+            continue;
+        }
+        let at = recordings.locate(
+            &c.source_path,
+            c.run_id.as_deref(),
+            c.content_sha256.as_deref(),
+        );
+        out.insert(c.interaction_id.clone(), at);
+    }
+    if !out.is_empty() && out.values().all(Result::is_err) {
+        let first = out
+            .values()
+            .find_map(|r| r.as_ref().err())
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        return Err(SampleError::NoRecordings {
+            calls: out.len(),
+            first,
+        });
+    }
+    Ok(out
+        .into_iter()
+        .map(|(id, r)| (id, r.map_err(|e| e.to_string())))
+        .collect())
+}
+
 /// What `run` says before it writes anything: the counts of the picks and the short strata.
 fn summary(picks: &[Pick], shortfalls: Vec<Shortfall>) -> SampleSummary {
     SampleSummary {
@@ -965,7 +1025,8 @@ fn summary(picks: &[Pick], shortfalls: Vec<Shortfall>) -> SampleSummary {
 /// Where and how the review of each picked call is written.
 struct Review<'a> {
     out: &'a Path,
-    audio_root: Option<&'a Path>,
+    /// The located recordings of the picked calls that need one ([`locate_recordings`]).
+    recordings: &'a HashMap<String, Result<PathBuf, String>>,
     settings: &'a SampleSettings,
 }
 
@@ -1052,9 +1113,17 @@ impl Review<'_> {
             return None;
         }
         let keep = self.settings.keep_original_audio;
-        clip_source(c, segments, self.audio_root, keep)
-            .map_err(|e| sum.clip_errors.push((c.interaction_id.clone(), e)))
-            .ok()
+        match clip_source(c, segments, self.recordings, keep) {
+            Ok(src) => {
+                sum.recordings_read += 1;
+                Some(src)
+            }
+            Err((e, unreadable)) => {
+                sum.recordings_unreadable += usize::from(unreadable);
+                sum.clip_errors.push((c.interaction_id.clone(), e));
+                None
+            }
+        }
     }
 
     /// Cut the clip of the `k`-th flagged moment of a call: its name (relative to the sample
@@ -1090,24 +1159,26 @@ type ClipSource = (crate::pipeline::decode::Audio, Vec<MuteSpan>);
 const NO_SEGMENTS: &str = "the features lack this call's segments, which clips need to mute payment and identity data\nhint: point --features at the full output of callsift run, or pass --keep-original-audio where the site may keep such audio";
 
 /// The decoded recording of a call and the spans its clips must mute (none when the original
-/// audio is kept), or why no clip can be cut. `segments` is `None` when the features have no
-/// segments table: then nothing tells where the payment data is, and no clip is cut.
+/// audio is kept), or why no clip can be cut and whether it is because the recording could not
+/// be found or read. `segments` is `None` when the features have no segments table: then
+/// nothing tells where the payment data is, and no clip is cut.
 fn clip_source(
     c: &Candidate,
     segments: Option<&[Segment]>,
-    audio_root: Option<&Path>,
+    recordings: &HashMap<String, Result<PathBuf, String>>,
     keep_original_audio: bool,
-) -> Result<ClipSource, String> {
+) -> Result<ClipSource, (String, bool)> {
     let mute = match (keep_original_audio, segments) {
         (true, _) => Vec::new(),
         (false, Some(segs)) => audio_redaction::mute_spans(segs),
-        (false, None) => return Err(NO_SEGMENTS.into()),
+        (false, None) => return Err((NO_SEGMENTS.into(), false)),
     };
-    let src = match audio_root {
-        Some(root) => root.join(&c.source_path),
-        None => PathBuf::from(&c.source_path),
+    let src = match recordings.get(&c.interaction_id) {
+        Some(Ok(p)) => p,
+        Some(Err(e)) => return Err((e.clone(), true)),
+        None => return Err(("no recording was looked for".into(), true)),
     };
-    let audio = crate::pipeline::decode::decode_file(&src).map_err(|e| e.to_string())?;
+    let audio = crate::pipeline::decode::decode_file(src).map_err(|e| (e.to_string(), true))?;
     Ok((audio, mute))
 }
 
