@@ -22,24 +22,6 @@ pub fn spreadsheet_text(s: &str) -> String {
     }
 }
 
-/// The names among `candidates` closest to a mistyped `name` (Jaro–Winkler similarity of at
-/// least 0.85, or the name contained in the candidate), best first, at most three: the
-/// "did you mean" of errors about unknown columns, categories and items.
-pub fn closest(name: &str, candidates: &[&str]) -> Vec<String> {
-    let mut scored: Vec<(f64, &str)> = candidates
-        .iter()
-        .map(|c| (strsim::jaro_winkler(name, c), *c))
-        .filter(|(s, c)| *s >= 0.85 || (name.len() >= 3 && c.contains(name)))
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    scored.dedup_by(|a, b| a.1 == b.1);
-    scored
-        .into_iter()
-        .take(3)
-        .map(|(_, c)| c.to_string())
-        .collect()
-}
-
 /// A period that calls are grouped by (QA sample strata, scorecards).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Period {

@@ -175,7 +175,10 @@ pub fn resolve(
                 return Err(ChecklistError::UnknownItem {
                     path,
                     line,
-                    suggestions: crate::downstream::closest(&it.item, columns),
+                    suggestions: crate::downstream::inputs::did_you_mean(
+                        &it.item,
+                        columns.iter().copied(),
+                    ),
                     item: it.item,
                 });
             }
