@@ -61,6 +61,8 @@ struct Word {
     end: usize,
     lower: String,
     digits: Option<String>,
+    /// Written with a capital first letter (a name, or a sentence's first word).
+    capital: bool,
 }
 
 fn unit(w: &str) -> Option<u32> {
@@ -154,6 +156,7 @@ fn word(seg: usize, start: usize, raw: &str) -> Word {
         end: start + raw.len(),
         lower,
         digits,
+        capital: raw.starts_with(|c: char| c.is_uppercase()),
     }
 }
 
@@ -164,6 +167,9 @@ fn word(seg: usize, start: usize, raw: &str) -> Word {
 fn numeral(w: &str) -> Option<String> {
     if !w.bytes().any(|b| b.is_ascii_digit()) {
         return None;
+    }
+    if let Some(d) = garbled_numeral(w) {
+        return Some(d);
     }
     let mut digits = String::new();
     let mut times = 1; // how often the next digit is said
@@ -192,6 +198,20 @@ fn numeral(w: &str) -> Option<String> {
         }
     }
     (!digits.is_empty() && times == 1).then_some(digits)
+}
+
+/// A numeral with a word the recogniser wrote as letters inside it (`8873he27`: "eighty" heard
+/// as "he"): at least four digits, at most two letters, and the letters only between digits
+/// (`2020s`, `10am`, `mp3` and `b2b` stay words). Its digits, the letters left out.
+fn garbled_numeral(w: &str) -> Option<String> {
+    let digits: String = w.chars().filter(char::is_ascii_digit).collect();
+    let letters = w.chars().filter(char::is_ascii_alphabetic).count();
+    let inner = w.trim_matches(|c: char| c.is_ascii_digit());
+    let shaped = w.chars().all(|c| c.is_ascii_alphanumeric())
+        && w.starts_with(|c: char| c.is_ascii_digit())
+        && w.ends_with(|c: char| c.is_ascii_digit())
+        && inner.chars().all(|c| c.is_ascii_alphabetic());
+    (shaped && digits.len() >= 4 && (1..=2).contains(&letters)).then_some(digits)
 }
 
 /// Resolve "forty five", homophones next to digits ("0 to 0", "double for"), and
@@ -331,7 +351,8 @@ const SENSITIVE: &[(Cue, &[&str])] = &[
     (
         Cue::Expiry,
         &[
-            "expir*", "exir*", "expar*", "expair*", "exp", "valid*", "end date", "until",
+            "expir*", "exir*", "expar*", "expair*", "exp", "spire", "spires", "spyre", "valid*",
+            "end date", "until",
             "runs out", "good thru", "good through",
         ],
     ),
@@ -587,7 +608,7 @@ fn spoken_host_end(ws: &[Word], at: usize, other: &OtherSide, policy: &Policy) -
         .iter()
         .any(|w| matches!(w.lower.as_str(), "dot" | "underscore"));
     let asked = context(ws, at, other, policy).cue == Some(Cue::Email);
-    (named && (asked || joined) && in_seg(at + 1))
+    (named && (asked || joined || handle(ws, at)) && in_seg(at + 1))
         .then(|| {
             (at + 1..ws.len())
                 .take_while(|&k| in_seg(k))
@@ -595,6 +616,19 @@ fn spoken_host_end(ws: &[Word], at: usize, other: &OtherSide, policy: &Policy) -
                 .map(|k| k + 1)
         })
         .flatten()
+}
+
+/// A user name with a number just before word `at`: a capitalised name and a numeral ("It is
+/// Walker 50 at example.", whatever the question was heard as); "paid 50 at the shop" is not.
+fn handle(ws: &[Word], at: usize) -> bool {
+    at >= 2 && {
+        let (name, num) = (&ws[at - 2], &ws[at - 1]);
+        name.seg == num.seg
+            && name.capital
+            && name.lower.chars().all(char::is_alphabetic)
+            && !NOT_LOCAL.contains(&name.lower.as_str())
+            && num.lower.chars().all(|c| c.is_ascii_digit())
+    }
 }
 
 /// The first word of the local part ending just before word `at` (exclusive end).
@@ -1365,6 +1399,40 @@ mod tests {
         assert_eq!(
             r("It is in the dot tailor at example."),
             "It is in the [EMAIL]."
+        );
+    }
+
+    #[test]
+    fn letters_inside_numerals_spire_for_expire_and_handles_with_numbers() {
+        let p = Policy::default();
+        // "eighty" heard as "he" inside the account number
+        assert_eq!(
+            answer(
+                "date, what is the account number on your statement?",
+                "8873HE27.",
+                &p
+            ),
+            "[ACCOUNT_NUMBER]."
+        );
+        // words with digits at an end stay words
+        assert_eq!(r("back in the 2020s at 10am"), "back in the 2020s at 10am");
+        // "expire" heard as "up spire": the answer is an expiry however its digits came out
+        assert_eq!(
+            answer("When does the carad up spire?", "8 0 6 25", &p),
+            "[EXPIRY]"
+        );
+        // a name with a number before "at", the e-mail question garbled past recognition
+        assert_eq!(
+            answer(
+                "and go or may let us please?",
+                "It is Walker 50 at example.",
+                &p
+            ),
+            "It is [EMAIL]."
+        );
+        assert_eq!(
+            answer("How much did you pay?", "I paid 50 at the shop.", &p),
+            "I paid 50 at the shop."
         );
     }
 }
