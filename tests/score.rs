@@ -102,31 +102,9 @@ fn table(d: &Data) -> CallTable {
     }
 }
 
-fn survey_rows(d: &Data) -> (Vec<String>, Vec<Vec<Option<String>>>) {
-    let header = vec!["interaction_id".into(), "nps".into()];
-    let rows = (0..N)
-        .filter(|&i| d.surveyed[i])
-        .map(|i| vec![Some(format!("C-{i}")), Some(format!("{}", d.nps[i]))])
-        .collect();
-    (header, rows)
-}
-
 fn analyse(d: &Data) -> score::Report {
-    let mut t = table(d);
-    let ids = t.row_index();
-    let (h, rows) = survey_rows(d);
-    let sv = surveys::parse("s.csv", &h, &rows, &ids).unwrap();
-    let items = score::checklist_items(&t, None).unwrap();
-    score::analyse(
-        &mut t,
-        &sv,
-        &items,
-        None,
-        &ScoreSettings {
-            bootstrap: 400,
-            ..Default::default()
-        },
-    )
+    let answers: Vec<Option<f64>> = (0..N).map(|i| d.surveyed[i].then_some(d.nps[i])).collect();
+    analyse_answers(table(d), &answers, 400)
 }
 
 #[test]
@@ -534,7 +512,9 @@ fn generate_confounded(seed: u64, n: usize) -> (CallTable, Vec<Option<f64>>) {
     (t, nps)
 }
 
-fn analyse_answers(mut t: CallTable, nps: &[Option<f64>]) -> score::Report {
+/// `score::analyse` of NPS answers (per row of `t`, `None`: no answer) with the default
+/// checklist and `bootstrap` resamples.
+fn analyse_answers(mut t: CallTable, nps: &[Option<f64>], bootstrap: usize) -> score::Report {
     let ids = t.row_index();
     let header = vec!["interaction_id".to_string(), "nps".to_string()];
     let rows: Vec<Vec<Option<String>>> = nps
@@ -550,7 +530,7 @@ fn analyse_answers(mut t: CallTable, nps: &[Option<f64>]) -> score::Report {
         &items,
         None,
         &ScoreSettings {
-            bootstrap: 200,
+            bootstrap,
             ..Default::default()
         },
     )
@@ -560,7 +540,7 @@ fn analyse_answers(mut t: CallTable, nps: &[Option<f64>]) -> score::Report {
 fn adjusted_drivers_see_through_correlated_topics_and_find_a_threshold() {
     for seed in 1..=6 {
         let (t, nps) = generate_confounded(seed, 2000);
-        let rep = analyse_answers(t, &nps);
+        let rep = analyse_answers(t, &nps, 200);
         for outcome in ["nps_mean", "nps_score"] {
             let rows: Vec<&score::DriverRow> = rep
                 .drivers
@@ -634,7 +614,7 @@ fn thin_data_is_not_tested_and_says_what_it_needs() {
     let (t, mut nps) = generate_confounded(11, 8);
     nps.iter_mut().for_each(|v| *v = None);
     nps[3] = Some(9.0);
-    let rep = analyse_answers(t.clone(), &nps);
+    let rep = analyse_answers(t.clone(), &nps, 200);
     let all_not_tested = |rep: &score::Report| {
         rep.drivers
             .iter()
@@ -657,7 +637,7 @@ fn thin_data_is_not_tested_and_says_what_it_needs() {
         "{flag:?}"
     );
     let nps: Vec<Option<f64>> = (0..8).map(|i| Some((i % 11) as f64)).collect();
-    let rep = analyse_answers(t, &nps);
+    let rep = analyse_answers(t, &nps, 200);
     assert!(all_not_tested(&rep), "{:?}", rep.drivers);
     // the checklist says what it needs instead of showing an effect
     assert!(
@@ -687,7 +667,7 @@ fn without_effects_drivers_appear_at_the_familywise_rate_at_most() {
     for seed in 100..250 {
         let (t, mut nps) = generate_confounded(seed, 800);
         nps.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-        let rep = analyse_answers(t, &nps);
+        let rep = analyse_answers(t, &nps, 200);
         for outcome in ["nps_mean", "nps_score"] {
             families += 1;
             let rows = rep.drivers.iter().filter(|r| r.outcome == outcome);

@@ -446,6 +446,16 @@ fn scorecard_values_carry_their_n_and_thin_ones_are_withheld() {
     assert_eq!(thin["percentile"], "");
     let ok = get("ag-b", "nps");
     assert_eq!((ok["value"].as_str(), ok["n"].as_str()), ("60.0", "5"));
+    // its 95% interval: +100 ×4 and −100 ×1, sd 89.4, t(4) 2.776 → 60 ± 111, within ±100
+    let (lo, hi): (f64, f64) = (
+        ok["ci_low"].parse().unwrap(),
+        ok["ci_high"].parse().unwrap(),
+    );
+    assert!((lo + 51.0).abs() < 0.5 && hi == 100.0, "{lo} {hi}");
+    assert_eq!(
+        (thin["ci_low"].as_str(), thin["ci_high"].as_str()),
+        ("", "")
+    );
     // three agents in the peer group: no percentile, and the note says why
     assert_eq!(ok["percentile"], "");
     assert_eq!(ok["note"], "percentile needs 5 peers (1 here)");
@@ -477,7 +487,10 @@ fn scorecard_values_carry_their_n_and_thin_ones_are_withheld() {
         html.contains("not enough answers <small>n=1 </small>"),
         "{html}"
     );
-    assert!(html.contains("<td>60 <small>n=5 </small></td>"), "{html}");
+    assert!(
+        html.contains("<td>60 <small>[-51–100] n=5 </small></td>"),
+        "{html}"
+    );
     assert!(!html.contains("title=\"n="), "{html}");
     assert!(!html.contains(">p50<"), "{html}");
     // the report's non-talk share is the scorecard's definition (pooled over all 9 calls)

@@ -168,9 +168,11 @@ fn numeral(w: &str) -> Option<String> {
     if !w.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
-    if let Some(d) = garbled_numeral(w) {
-        return Some(d);
-    }
+    plain_numeral(w).or_else(|| garbled_numeral(w))
+}
+
+/// [`numeral`] as written with digits, "double"/"triple", w, o and "slash" only.
+fn plain_numeral(w: &str) -> Option<String> {
     let mut digits = String::new();
     let mut times = 1; // how often the next digit is said
     for part in w.split(['-', '.', '/']).filter(|p| !p.is_empty()) {
@@ -200,18 +202,37 @@ fn numeral(w: &str) -> Option<String> {
     (!digits.is_empty() && times == 1).then_some(digits)
 }
 
-/// A numeral with a word the recogniser wrote as letters inside it (`8873he27`: "eighty" heard
-/// as "he"): at least four digits, at most two letters, and the letters only between digits
-/// (`2020s`, `10am`, `mp3` and `b2b` stay words). Its digits, the letters left out.
+/// A numeral with a number word the recogniser wrote as letters (at least four digits in all):
+/// up to two letters between digits inside a group (`8873he27`, `4g2-99`,
+/// `4.56732h835099120`: "eighty" heard as "he", "forty" as "4g"), or one short word before
+/// two or more digit groups (`niti-552-3590`: "eighty five" heard as "niti"). Its digits, the
+/// letters left out. Words with digits at an end (`2020s`, `10am`, `mp3`, `b2b`) stay words.
 fn garbled_numeral(w: &str) -> Option<String> {
     let digits: String = w.chars().filter(char::is_ascii_digit).collect();
-    let letters = w.chars().filter(char::is_ascii_alphabetic).count();
-    let inner = w.trim_matches(|c: char| c.is_ascii_digit());
-    let shaped = w.chars().all(|c| c.is_ascii_alphanumeric())
-        && w.starts_with(|c: char| c.is_ascii_digit())
-        && w.ends_with(|c: char| c.is_ascii_digit())
-        && inner.chars().all(|c| c.is_ascii_alphabetic());
-    (shaped && digits.len() >= 4 && (1..=2).contains(&letters)).then_some(digits)
+    let parts: Vec<&str> = w.split(['-', '.', '/']).filter(|p| !p.is_empty()).collect();
+    if digits.len() < 4 {
+        return None;
+    }
+    let digit_at_ends = |p: &str| {
+        p.starts_with(|c: char| c.is_ascii_digit()) && p.ends_with(|c: char| c.is_ascii_digit())
+    };
+    let (mut inner_letters, mut leading_word) = (0, false);
+    for (k, p) in parts.iter().enumerate() {
+        if !p.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return None;
+        }
+        if p.chars().all(|c| c.is_ascii_alphabetic()) {
+            if k != 0 || p.len() > 5 || parts.len() < 3 {
+                return None;
+            }
+            leading_word = true;
+        } else if digit_at_ends(p) {
+            inner_letters += p.chars().filter(char::is_ascii_alphabetic).count();
+        } else {
+            return None;
+        }
+    }
+    (inner_letters <= 2 && (inner_letters > 0 || leading_word)).then_some(digits)
 }
 
 /// Resolve "forty five", homophones next to digits ("0 to 0", "double for"), and
@@ -1416,6 +1437,31 @@ mod tests {
         );
         // words with digits at an end stay words
         assert_eq!(r("back in the 2020s at 10am"), "back in the 2020s at 10am");
+        assert_eq!(garbled_numeral("4g2-99").as_deref(), Some("4299"));
+        assert_eq!(
+            garbled_numeral("4.56732h835099120").as_deref(),
+            Some("456732835099120")
+        );
+        assert_eq!(garbled_numeral("niti-552-3590").as_deref(), Some("5523590"));
+        for word in [
+            "2020s",
+            "10am",
+            "mp3",
+            "b2b",
+            "a4-5",
+            "covid-19",
+            "abcdef-12-34",
+        ] {
+            assert_eq!(garbled_numeral(word), None, "{word}");
+        }
+        assert_eq!(
+            answer(
+                "What is the long number on the front of the card?",
+                "Yes 4G2-99. 4G5-19.",
+                &p
+            ),
+            "Yes [CARD_NUMBER]."
+        );
         // "expire" heard as "up spire": the answer is an expiry however its digits came out
         assert_eq!(
             answer("When does the carad up spire?", "8 0 6 25", &p),

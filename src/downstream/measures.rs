@@ -3,6 +3,9 @@
 //! values, where `None` is unknown: unknown values are left out of both the numerator and
 //! the denominator, never counted as zero, and a measure with no known call is `None`.
 
+/// A 95% interval.
+pub type Interval = Option<(f64, f64)>;
+
 /// Non-talk share, in percent: the calls' non-talk time over their duration, **pooled** (the
 /// sum of non-talk time over the sum of duration, so a long call weighs more than a short one),
 /// over the calls where both are known; with `n`, the number of those calls. `None` when no
@@ -10,15 +13,68 @@
 pub fn non_talk_share_pct(
     calls: impl IntoIterator<Item = (Option<f64>, Option<f64>)>,
 ) -> (Option<f64>, usize) {
-    let (mut non_talk, mut duration, mut n) = (0.0, 0.0, 0);
-    for (nt, d) in calls {
-        if let (Some(nt), Some(d)) = (nt, d) {
-            non_talk += nt;
-            duration += d;
-            n += 1;
-        }
+    let (v, n, _) = non_talk_share_with_interval(calls);
+    (v, n)
+}
+
+/// [`non_talk_share_pct`] with its 95% interval: the ratio estimator's linearised standard
+/// error, sqrt(Σ(ntᵢ − r·dᵢ)² / (n(n − 1))) / mean(d), with Student's t; `None` below 2 calls.
+pub fn non_talk_share_with_interval(
+    calls: impl IntoIterator<Item = (Option<f64>, Option<f64>)>,
+) -> (Option<f64>, usize, Interval) {
+    let pairs: Vec<(f64, f64)> = calls
+        .into_iter()
+        .filter_map(|(nt, d)| Some((nt?, d?)))
+        .collect();
+    let (non_talk, duration): (f64, f64) = pairs
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (nt, d)| (a + nt, b + d));
+    let n = pairs.len();
+    if duration <= 0.0 {
+        return (None, n, None);
     }
-    ((duration > 0.0).then(|| 100.0 * non_talk / duration), n)
+    let r = non_talk / duration;
+    let interval = (n >= 2).then(|| {
+        let nf = n as f64;
+        let ss: f64 = pairs.iter().map(|(nt, d)| (nt - r * d).powi(2)).sum();
+        let se = (ss / (nf * (nf - 1.0))).sqrt() / (duration / nf);
+        let t = t95(nf - 1.0);
+        (100.0 * (r - t * se).max(0.0), 100.0 * (r + t * se).min(1.0))
+    });
+    (Some(100.0 * r), n, interval)
+}
+
+/// Student's t quantile for a two-sided 95% interval with `df` degrees of freedom.
+fn t95(df: f64) -> f64 {
+    crate::downstream::score::stats::t_quantile(0.975, df).unwrap_or(1.96)
+}
+
+/// 95% interval of a mean: mean ± t · sd / √n; `None` below 2 values.
+pub fn mean_interval(x: &[f64]) -> Interval {
+    let n = x.len() as f64;
+    if x.len() < 2 {
+        return None;
+    }
+    let m = x.iter().sum::<f64>() / n;
+    let sd = (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let h = t95(n - 1.0) * sd / n.sqrt();
+    Some((m - h, m + h))
+}
+
+/// 95% Wilson interval of a rate, in percent, from `k` of `n`; `None` when `n` is 0. It stays
+/// within 0–100 and is not empty at 0 or n (5 of 5 is 57–100%, not 100–100%).
+pub fn rate_interval(k: usize, n: usize) -> Interval {
+    if n == 0 {
+        return None;
+    }
+    let (z, nf) = (1.959_963_984_540_054, n as f64);
+    let p = k as f64 / nf;
+    let centre = (p + z * z / (2.0 * nf)) / (1.0 + z * z / nf);
+    let half = z * (p * (1.0 - p) / nf + z * z / (4.0 * nf * nf)).sqrt() / (1.0 + z * z / nf);
+    Some((
+        100.0 * (centre - half).max(0.0),
+        100.0 * (centre + half).min(1.0),
+    ))
 }
 
 /// Whether a call is a complaint: any complaint topic fired. `Some(true)` when one did,
@@ -63,6 +119,36 @@ mod tests {
         assert_eq!(n, 2);
         assert!((v.unwrap() - 100.0 * 40.0 / 150.0).abs() < 1e-9);
         assert_eq!(non_talk_share_pct([(None, Some(1.0))]), (None, 0));
+    }
+
+    #[test]
+    fn intervals_by_hand() {
+        // Wilson: 5 of 5 is not certain; 0 of 0 has none
+        let (lo, hi) = rate_interval(5, 5).unwrap();
+        assert!((lo - 56.55).abs() < 0.05 && hi == 100.0, "{lo} {hi}");
+        let (lo, hi) = rate_interval(50, 100).unwrap();
+        assert!(
+            (lo - 40.38).abs() < 0.05 && (hi - 59.62).abs() < 0.05,
+            "{lo} {hi}"
+        );
+        assert_eq!(rate_interval(0, 0), None);
+        // mean of 1, 2, 3: 2 ± 4.303 · 1 / √3
+        let (lo, hi) = mean_interval(&[1.0, 2.0, 3.0]).unwrap();
+        assert!((lo - (2.0 - 2.4843)).abs() < 1e-3 && (hi - (2.0 + 2.4843)).abs() < 1e-3);
+        assert_eq!(mean_interval(&[1.0]), None);
+        // the pooled share's interval holds the share; one call has none
+        let calls = [
+            (Some(10_000.0), Some(100_000.0)),
+            (Some(30_000.0), Some(50_000.0)),
+            (Some(12_000.0), Some(60_000.0)),
+        ];
+        let (v, n, ci) = non_talk_share_with_interval(calls);
+        let (lo, hi) = ci.unwrap();
+        assert!(
+            n == 3 && lo < v.unwrap() && v.unwrap() < hi && lo >= 0.0,
+            "{lo} {hi}"
+        );
+        assert_eq!(non_talk_share_with_interval([calls[0]]).2, None);
     }
 
     #[test]

@@ -746,6 +746,8 @@ const CARD_METRICS: [&str; 6] = [
 #[derive(Clone)]
 struct CardCell {
     value: String,
+    /// The 95% interval, `[lo–hi]`, or empty.
+    interval: String,
     percentile: String,
     n: String,
 }
@@ -773,6 +775,7 @@ fn read_scorecards(cards: &Path) -> Result<Option<Scorecards>, ReportError> {
     let (agent, period, queue, calls) = (c("agent_id")?, c("period")?, c("queue")?, c("calls")?);
     let (metric, value, percentile, n) = (c("metric")?, c("value")?, c("percentile")?, c("n")?);
     let note = t.optional("note");
+    let (ci_low, ci_high) = (t.optional("ci_low"), t.optional("ci_high"));
     let mut by: BTreeMap<(&str, &str), CardRow> = BTreeMap::new();
     for r in &t.rows {
         let (Some(a), Some(p)) = (agent.text(r), period.text(r)) else {
@@ -786,6 +789,7 @@ fn read_scorecards(cards: &Path) -> Result<Option<Scorecards>, ReportError> {
             cells: vec![
                 CardCell {
                     value: "-".into(),
+                    interval: String::new(),
                     percentile: String::new(),
                     n: String::new(),
                 };
@@ -801,6 +805,10 @@ fn read_scorecards(cards: &Path) -> Result<Option<Scorecards>, ReportError> {
                     (Some(v), _) => format!("{v:.0}"),
                     (None, Some(why)) => why.split(" (").next().unwrap_or(why).into(),
                     (None, None) => "-".into(),
+                },
+                interval: match (ci_low.number(r), ci_high.number(r)) {
+                    (Some(lo), Some(hi)) => format!("[{lo:.0}–{hi:.0}]"),
+                    _ => String::new(),
                 },
                 percentile: percentile
                     .number(r)

@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::downstream::measures::{self, Interval};
 use crate::downstream::score::{self, ScoreError};
-use crate::downstream::{Period, measures, tables};
+use crate::downstream::{Period, tables};
 use crate::store;
 use crate::store::read::CallTable;
 use crate::store::table::{Column, Table};
@@ -41,6 +42,11 @@ pub struct CardRow {
     /// Why the value or its percentile is missing although there is data: "not enough answers
     /// (n=1; needs 5)", "percentile needs 5 peers (2 here)".
     pub note: Option<String>,
+    /// 95% interval of the value (a t interval of a mean, a Wilson interval of a rate, the
+    /// ratio estimator's for the pooled non-talk share); null with fewer than 2 calls or when
+    /// the value is withheld.
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
 }
 
 /// Fewest survey answers (or self-scores) an NPS, CSAT, FCR or self-assessment value rests on;
@@ -71,6 +77,8 @@ pub fn scorecard_table() -> Table<CardRow> {
             Column::f64("percentile", true, |r: &C| r.percentile),
             Column::i64("peers", false, |r: &C| Some(r.peers)),
             Column::str("note", true, |r: &C| r.note.as_deref()),
+            Column::f64("ci_low", true, |r: &C| r.ci_low),
+            Column::f64("ci_high", true, |r: &C| r.ci_high),
         ],
     )
 }
@@ -133,38 +141,53 @@ pub fn percentile(x: f64, all: &[f64]) -> f64 {
 
 /// A scorecard metric: its name and how it is computed over a group of calls (rows of the
 /// read model), giving the value and the number of calls it rests on.
-type Metric<'a> = (String, Box<dyn Fn(&[usize]) -> (Option<f64>, i64) + 'a>);
+type Metric<'a> = (String, Box<dyn Fn(&[usize]) -> Value + 'a>);
 
-fn mean_of(v: Option<&Vec<Option<f64>>>) -> impl Fn(&[usize]) -> (Option<f64>, i64) + use<> {
+/// A metric's value for a group of calls, the number of calls (or answers) it rests on, and
+/// its 95% interval ([`measures`]).
+type Value = (Option<f64>, i64, Interval);
+
+fn mean_of(v: Option<&Vec<Option<f64>>>) -> impl Fn(&[usize]) -> Value + use<> {
     let v = v.cloned();
     move |rows: &[usize]| {
         let x: Vec<f64> = rows
             .iter()
             .filter_map(|&i| v.as_ref().and_then(|v| v[i]))
             .collect();
-        (score::stats::mean(&x), x.len() as i64)
+        mean_value(&x)
     }
 }
 
-fn rate_of(v: Vec<Option<bool>>) -> impl Fn(&[usize]) -> (Option<f64>, i64) {
+fn mean_value(x: &[f64]) -> Value {
+    (
+        score::stats::mean(x),
+        x.len() as i64,
+        measures::mean_interval(x),
+    )
+}
+
+fn rate_of(v: Vec<Option<bool>>) -> impl Fn(&[usize]) -> Value {
     move |rows: &[usize]| {
-        let x: Vec<f64> = rows
-            .iter()
-            .filter_map(|&i| v[i].map(|b| if b { 100.0 } else { 0.0 }))
-            .collect();
-        (score::stats::mean(&x), x.len() as i64)
+        let known: Vec<bool> = rows.iter().filter_map(|&i| v[i]).collect();
+        let k = known.iter().filter(|&&b| b).count();
+        let n = known.len();
+        (
+            (n > 0).then(|| 100.0 * k as f64 / n as f64),
+            n as i64,
+            measures::rate_interval(k, n),
+        )
     }
 }
 
 /// Non-talk time as a share of the calls' total duration ([`measures::non_talk_share_pct`]).
-fn non_talk_share(t: &CallTable) -> impl Fn(&[usize]) -> (Option<f64>, i64) + '_ {
+fn non_talk_share(t: &CallTable) -> impl Fn(&[usize]) -> Value + '_ {
     |rows: &[usize]| {
         let (d, nt) = (col(t, "duration_ms"), col(t, "non_talk_time_ms"));
         let calls = rows
             .iter()
             .map(|&i| (nt.and_then(|v| v[i]), d.and_then(|d| d[i])));
-        let (v, n) = measures::non_talk_share_pct(calls);
-        (v, n as i64)
+        let (v, n, ci) = measures::non_talk_share_with_interval(calls);
+        (v, n as i64, ci)
     }
 }
 
@@ -224,7 +247,9 @@ fn outcome_metrics(o: &Outcomes) -> Vec<Metric<'static>> {
                     .iter()
                     .filter_map(|&i| nps[i].map(measures::nps_points))
                     .collect();
-                (score::stats::mean(&x), x.len() as i64)
+                // NPS lies within ±100, and so does its interval
+                let (v, n, ci) = mean_value(&x);
+                (v, n, ci.map(|(lo, hi)| (lo.max(-100.0), hi.min(100.0))))
             }),
         ));
     }
@@ -262,7 +287,7 @@ struct Cell {
     queue: String,
     channel: String,
     calls: i64,
-    values: Vec<(Option<f64>, i64)>,
+    values: Vec<Value>,
 }
 
 /// The metrics' values per agent and period.
@@ -289,12 +314,12 @@ fn cells(t: &CallTable, period: Period, metrics: &[Metric]) -> Vec<Cell> {
 }
 
 /// A survey value on fewer than [`MIN_ANSWERS`] answers is withheld: `None`, with the note.
-fn withhold_thin(metric: &str, (v, n): (Option<f64>, i64)) -> (Option<f64>, i64, Option<String>) {
+fn withhold_thin(metric: &str, (v, n, ci): Value) -> (Value, Option<String>) {
     if ANSWER_METRICS.contains(&metric) && v.is_some() && n < MIN_ANSWERS {
         let note = format!("not enough answers (n={n}; needs {MIN_ANSWERS})");
-        return (None, n, Some(note));
+        return ((None, n, None), Some(note));
     }
-    (v, n, None)
+    ((v, n, ci), None)
 }
 
 /// Build the scorecard: per agent and period, every metric with its n and its percentile
@@ -308,8 +333,8 @@ pub fn build(t: &CallTable, o: &Outcomes, period: Period, repeat_days: i64) -> V
     let mut notes: HashMap<(usize, usize), String> = HashMap::new();
     for (k, c) in cells.iter_mut().enumerate() {
         for (m, value) in c.values.iter_mut().enumerate() {
-            let (v, n, note) = withhold_thin(&metrics[m].0, *value);
-            *value = (v, n);
+            let (v, note) = withhold_thin(&metrics[m].0, *value);
+            *value = v;
             if let Some(note) = note {
                 notes.insert((k, m), note);
             }
@@ -317,7 +342,7 @@ pub fn build(t: &CallTable, o: &Outcomes, period: Period, repeat_days: i64) -> V
     }
     let mut peers: HashMap<(&str, &str, &str, usize), Vec<f64>> = HashMap::new();
     for c in &cells {
-        for (m, (v, _)) in c.values.iter().enumerate() {
+        for (m, (v, _, _)) in c.values.iter().enumerate() {
             if let Some(v) = v {
                 peers
                     .entry((&c.period, &c.queue, &c.channel, m))
@@ -328,7 +353,7 @@ pub fn build(t: &CallTable, o: &Outcomes, period: Period, repeat_days: i64) -> V
     }
     let mut out = Vec::new();
     for (k, c) in cells.iter().enumerate() {
-        for (m, (v, n)) in c.values.iter().enumerate() {
+        for (m, (v, n, ci)) in c.values.iter().enumerate() {
             let group = peers.get(&(c.period.as_str(), c.queue.as_str(), c.channel.as_str(), m));
             let enough = group.filter(|g| g.len() >= MIN_PEERS);
             let note = notes.remove(&(k, m)).or_else(|| {
@@ -350,6 +375,8 @@ pub fn build(t: &CallTable, o: &Outcomes, period: Period, repeat_days: i64) -> V
                 percentile: v.zip(enough).map(|(v, g)| percentile(v, g)),
                 peers: group.map_or(0, |g| g.len() as i64),
                 note,
+                ci_low: ci.map(|c| c.0),
+                ci_high: ci.map(|c| c.1),
             });
         }
     }

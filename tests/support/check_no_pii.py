@@ -49,11 +49,12 @@ JOINERS = {"slash", "dash", "hyphen", "and", "then", "uh", "um", "er", "erm"}
 HEX = re.compile(r"\b[0-9a-f]{16,}\b")
 # ISO dates and times, callsift's part file names and run ids (`20261130T234441Z_8e09a5`),
 # the names of review pages and clips (`review/pii_001-034427a3.html`: a hash of the id),
-# and the transcript's time marks (`[00:42.3]`, `[125:07.5]`): a run at 23:44 must not count
-# as the digits "2344" of a card number, nor a mark beside an order number as part of it
+# the transcript's time marks (`[00:42.3]`, `[125:07.5]`) and a review page's moment spans
+# (`00:19–00:20`): a run at 23:44 must not count as the digits "2344" of a card number, nor a
+# mark beside an order number as part of it
 STAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}([t ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]\d{2}:?\d{2})?)?\b"
                    r"|part-[\w.-]*?\.parquet|\d{8}t\d{6}z(_[0-9a-f]{6})?"
-                   r"|\[\d{2,}:\d{2}(\.\d)?\]"
+                   r"|\[\d{2,}:\d{2}(\.\d)?\]|\b\d{2,}:\d{2}\u2013\d{2,}:\d{2}\b"
                    r"|[\w./-]*\.(html|wav)\b")
 PLACEHOLDER = re.compile(r"\[[A-Z_]+\]")
 
