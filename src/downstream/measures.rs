@@ -8,17 +8,10 @@ pub type Interval = Option<(f64, f64)>;
 
 /// Non-talk share, in percent: the calls' non-talk time over their duration, **pooled** (the
 /// sum of non-talk time over the sum of duration, so a long call weighs more than a short one),
-/// over the calls where both are known; with `n`, the number of those calls. `None` when no
-/// call has both (or their durations add up to zero). Items: (non-talk ms, duration ms).
-pub fn non_talk_share_pct(
-    calls: impl IntoIterator<Item = (Option<f64>, Option<f64>)>,
-) -> (Option<f64>, usize) {
-    let (v, n, _) = non_talk_share_with_interval(calls);
-    (v, n)
-}
-
-/// [`non_talk_share_pct`] with its 95% interval: the ratio estimator's linearised standard
-/// error, sqrt(Σ(ntᵢ − r·dᵢ)² / (n(n − 1))) / mean(d), with Student's t; `None` below 2 calls.
+/// over the calls where both are known; with `n`, the number of those calls, and the 95%
+/// interval: the ratio estimator's linearised standard error, √(Σ(ntᵢ − r·dᵢ)² / (n(n − 1)))
+/// / mean(d), with Student's t (`None` below 2 calls). The share is `None` when no call has
+/// both (or their durations add up to zero). Items: (non-talk ms, duration ms).
 pub fn non_talk_share_with_interval(
     calls: impl IntoIterator<Item = (Option<f64>, Option<f64>)>,
 ) -> (Option<f64>, usize, Interval) {
@@ -115,10 +108,13 @@ mod tests {
             (None, Some(80_000.0)),
             (Some(5_000.0), None),
         ];
-        let (v, n) = non_talk_share_pct(calls);
+        let (v, n, _) = non_talk_share_with_interval(calls);
         assert_eq!(n, 2);
         assert!((v.unwrap() - 100.0 * 40.0 / 150.0).abs() < 1e-9);
-        assert_eq!(non_talk_share_pct([(None, Some(1.0))]), (None, 0));
+        assert_eq!(
+            non_talk_share_with_interval([(None, Some(1.0))]),
+            (None, 0, None)
+        );
     }
 
     #[test]

@@ -646,9 +646,11 @@ fn topics(calls: &[Call]) -> Option<Topics> {
 
 struct Silence {
     chart: Svg,
-    /// Non-talk share, pooled (`measures::non_talk_share_pct`), and the calls it rests on.
+    /// Non-talk share, pooled (`measures::non_talk_share_with_interval`), the calls it rests
+    /// on and its 95% interval (`a–b`, or empty).
     non_talk_pct: Option<f64>,
     non_talk_n: usize,
+    non_talk_interval: String,
 }
 
 fn silence(calls: &[Call]) -> Silence {
@@ -677,13 +679,14 @@ fn silence(calls: &[Call]) -> Silence {
             (label, n as f64)
         })
         .collect();
-    let (non_talk_pct, non_talk_n) = crate::downstream::measures::non_talk_share_pct(
+    let (non_talk_pct, non_talk_n, ci) = crate::downstream::measures::non_talk_share_with_interval(
         ok.iter().map(|c| (c.non_talk_time_ms, c.duration_ms)),
     );
     Silence {
         chart: bar_chart("calls by longest silence", &hist),
         non_talk_pct,
         non_talk_n,
+        non_talk_interval: ci.map_or(String::new(), |(a, b)| format!("{a:.1}–{b:.1}%")),
     }
 }
 
