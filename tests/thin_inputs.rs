@@ -117,6 +117,21 @@ fn score(d: &Dir, surveys: &str) -> (String, String) {
     (out, err)
 }
 
+/// `callsift scorecard --period all` over the dataset with `surveys` (a file in `d`) into `out`.
+fn scorecard(d: &Dir, surveys: &str, out: &str) -> (Option<i32>, String, String) {
+    cs(&[
+        "scorecard",
+        "--period",
+        "all",
+        "--features",
+        &d.s("features"),
+        "--surveys",
+        &d.s(surveys),
+        "--out",
+        &d.s(out),
+    ])
+}
+
 /// The rows of a CSV file as maps from column to text.
 fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
     let mut rd = csv::Reader::from_path(path).unwrap();
@@ -355,17 +370,7 @@ fn survey_files_separators_encodings_and_every_bad_row() {
     assert!(issues.iter().all(|r| r["file"].ends_with("surveys.csv")));
 
     // scorecard --surveys: the same rows, a warning with the count, the same file
-    let (code, out, err) = cs(&[
-        "scorecard",
-        "--period",
-        "all",
-        "--features",
-        &d.s("features"),
-        "--surveys",
-        &d.s("surveys.csv"),
-        "--out",
-        &d.s("cards"),
-    ]);
+    let (code, out, err) = scorecard(&d, "surveys.csv", "cards");
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(
         err.contains("warning: 6 of 8 survey rows skipped or partly used"),
@@ -421,17 +426,7 @@ fn scorecard_values_carry_their_n_and_thin_ones_are_withheld() {
     // ag-a: one answer (thin), ag-b: five (enough)
     let surveys = "call_id,nps\nC-0,3\nC-3,9\nC-4,10\nC-5,9\nC-6,10\nC-7,2\nC-8,9\n";
     std::fs::write(d.p("surveys.csv"), surveys).unwrap();
-    let (code, out, err) = cs(&[
-        "scorecard",
-        "--period",
-        "all",
-        "--features",
-        &d.s("features"),
-        "--surveys",
-        &d.s("surveys.csv"),
-        "--out",
-        &d.s("cards"),
-    ]);
+    let (code, out, err) = scorecard(&d, "surveys.csv", "cards");
     assert_eq!(code, Some(0), "{out}{err}");
     let rows = csv_rows(&d.p("cards").join("scorecard.csv"));
     let get = |agent: &str, metric: &str| {
