@@ -404,6 +404,12 @@ fn score_command_writes_drivers_scores_and_a_report() {
         stderr.contains("no survey answer matches") && stderr.contains("hint:"),
         "{stderr}"
     );
+    // the rows that did not match are listed, so the operator sees why
+    let issues = std::fs::read_to_string(out.join("input_issues.csv")).unwrap();
+    assert!(
+        stderr.contains("input_issues.csv") && issues.contains("X-1") && issues.contains("X-2"),
+        "{stderr}\n{issues}"
+    );
 }
 
 #[test]

@@ -44,12 +44,13 @@ pub enum ScoreError {
         source: std::io::Error,
     },
     #[error(
-        "no survey answer matches an interaction in {features} ({rows} survey rows, {unknown} with unknown ids)\nhint: survey ids must equal interaction_id (the manifest's call_id)"
+        "no survey answer matches an interaction in {features} ({rows} survey rows, {unknown} with unknown ids; every row is listed in {issues})\nhint: survey ids must equal interaction_id (the manifest's call_id)"
     )]
     NoMatch {
         features: PathBuf,
         rows: usize,
         unknown: usize,
+        issues: PathBuf,
     },
     #[error("{features}: no successfully processed interactions to score")]
     NoFeatures { features: PathBuf },
@@ -1163,11 +1164,22 @@ pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
         apply_manifest(&mut t, m, &ids)?;
     }
     let sv = surveys::read(&s.surveys, &ids)?;
+    std::fs::create_dir_all(&s.out).map_err(|source| ScoreError::Write {
+        path: s.out.clone(),
+        source,
+    })?;
+    // every bad row is listed even when none is usable: that file says why
+    let issues =
+        tables::write_issues(&s.out, &sv.input_issues()).map_err(|source| ScoreError::Write {
+            path: s.out.join(tables::ISSUES_FILE),
+            source,
+        })?;
     if sv.responses.is_empty() {
         return Err(ScoreError::NoMatch {
             features: s.features.clone(),
             rows: sv.rows,
             unknown: sv.issues.iter().filter(|i| i.kind == "unknown id").count(),
+            issues,
         });
     }
     let selfs = match &s.self_scores {
@@ -1176,10 +1188,6 @@ pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
     };
     let items = checklist_items(&t, s.checklist.as_deref())?;
     let rep = analyse(&mut t, &sv, &items, selfs.as_ref(), s);
-    std::fs::create_dir_all(&s.out).map_err(|source| ScoreError::Write {
-        path: s.out.clone(),
-        source,
-    })?;
     let mut written = vec![
         store::write_table(
             &s.out.join("drivers.parquet"),
@@ -1187,10 +1195,7 @@ pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
             &rep.drivers,
         )?,
         store::write_table(&s.out.join("scores.parquet"), &scores_table(), &rep.scores)?,
-        tables::write_issues(&s.out, &sv.input_issues()).map_err(|source| ScoreError::Write {
-            path: s.out.join(tables::ISSUES_FILE),
-            source,
-        })?,
+        issues,
     ];
     let json = s.out.join("score_report.json");
     let text = serde_json::to_string_pretty(&rep).unwrap_or_default();
