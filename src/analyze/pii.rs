@@ -716,14 +716,9 @@ fn digit_run(ws: &[Word], i: usize, other: &OtherSide, taken: &[bool]) -> (usize
     let mut end = i;
     let mut digits = String::new();
     while j < ws.len() && !taken[j] {
-        if j > i && ws[j].seg != ws[j - 1].seg {
-            let t = |k: usize| other.seg_start_ms.get(ws[k].seg).copied();
-            if let (Some(a), Some(b)) = (t(j - 1), t(j))
-                && (b - a > 10_000 || other.segments.iter().any(|(s, _)| *s > a && *s < b))
-            {
-                // too late, or the other party spoke in between: another answer
-                break;
-            }
+        if j > i && ws[j].seg != ws[j - 1].seg && !follows_on(ws, j - 1, j, other) {
+            // too late, or the other party spoke in between: another answer
+            break;
         }
         match &ws[j].digits {
             Some(d) => {
@@ -738,6 +733,36 @@ fn digit_run(ws: &[Word], i: usize, other: &OtherSide, taken: &[bool]) -> (usize
         }
     }
     (end, digits)
+}
+
+/// Whether word `b`'s segment goes on from word `a`'s: it starts within 10 s and the other
+/// party said nothing in between (else it is the answer to another question).
+fn follows_on(ws: &[Word], a: usize, b: usize, other: &OtherSide) -> bool {
+    let t = |k: usize| other.seg_start_ms.get(ws[k].seg).copied();
+    match (t(a), t(b)) {
+        (Some(a), Some(b)) => {
+            b - a <= 10_000 && !other.segments.iter().any(|(s, _)| *s > a && *s < b)
+        }
+        _ => true,
+    }
+}
+
+/// The end (exclusive) of a segment that starting at word `i` holds only the rest of a number:
+/// digits and at most two-letter garbles ("AA 8827 0." after a card number: "double eight"
+/// heard as "AA"), with at least three digits; `None` otherwise.
+fn number_tail(ws: &[Word], i: usize) -> Option<usize> {
+    let seg = ws.get(i)?.seg;
+    let end = (i..ws.len())
+        .find(|&k| ws[k].seg != seg)
+        .unwrap_or(ws.len());
+    let digits: usize = ws[i..end]
+        .iter()
+        .filter_map(|w| w.digits.as_ref().map(String::len))
+        .sum();
+    let only_number = ws[i..end]
+        .iter()
+        .all(|w| digit_like(w) || (w.lower.len() <= 2 && w.lower.chars().all(char::is_alphabetic)));
+    (only_number && digits >= 3).then_some(end)
 }
 
 /// Words a bare answer may have beside its number ("it is 593", "yes, oh eight two six").
@@ -829,7 +854,7 @@ fn find(ws: &[Word], other: &OtherSide, policy: &Policy) -> Vec<Hit> {
         i = j;
     }
     hits.sort_unstable();
-    absorb_neighbours(ws, hits)
+    absorb_neighbours(ws, hits, other)
 }
 
 /// Whether word `k` stands for digits ("4", "four", "double").
@@ -839,8 +864,10 @@ fn digit_like(w: &Word) -> bool {
 
 /// Grow each redacted number over digits left beside it in its segment, with at most one
 /// other word between ("079 double [PHONE]", "[CARD_NUMBER], go for 448", "[ACCOUNT_NUMBER]
-/// ripple 0.05"): what the recogniser split off a number is part of it. E-mail hits stay.
-fn absorb_neighbours(ws: &[Word], mut hits: Vec<Hit>) -> Vec<Hit> {
+/// ripple 0.05"), and over the speaker's next segment when it goes on from the number and
+/// holds only the rest of it ([`number_tail`]): what the recogniser split off a number is part
+/// of it. E-mail hits stay.
+fn absorb_neighbours(ws: &[Word], mut hits: Vec<Hit>, other: &OtherSide) -> Vec<Hit> {
     let mut taken = vec![false; ws.len()];
     for &(a, b, _) in &hits {
         taken[a..b].iter_mut().for_each(|x| *x = true);
@@ -864,6 +891,17 @@ fn absorb_neighbours(ws: &[Word], mut hits: Vec<Hit>) -> Vec<Hit> {
             }
             taken[h.1..h.1 + step].iter_mut().for_each(|x| *x = true);
             h.1 += step;
+        }
+        let next = h.1;
+        if next < ws.len()
+            && ws[next].seg != seg
+            && !taken[next]
+            && follows_on(ws, next - 1, next, other)
+            && let Some(end) = number_tail(ws, next)
+            && !taken[next..end].contains(&true)
+        {
+            taken[next..end].iter_mut().for_each(|x| *x = true);
+            h.1 = end;
         }
         let seg = ws[h.0].seg;
         loop {
@@ -979,6 +1017,43 @@ mod tests {
             v,
             vec!["The number is [CARD_NUMBER]", "[CARD_NUMBER]. Okay."]
         );
+        // the rest of the number in the next segment, "double eight" heard as "AA"
+        let mut v = vec![
+            "by card. My card number is 5091 5410 9488".to_string(),
+            "AA 8827 0.".to_string(),
+        ];
+        let starts = [0, 6_000];
+        let other = OtherSide {
+            seg_start_ms: &starts,
+            segments: &[],
+        };
+        redact_channel(&mut v, &other, &Policy::default());
+        assert_eq!(
+            v,
+            vec!["by card. My card number is [CARD_NUMBER]", "[CARD_NUMBER]."]
+        );
+        // not when the other party spoke in between, nor when the segment says more
+        let said = [(3_000, "And how many boxes did you order?".to_string())];
+        let mut v = vec![
+            "My card number is 5091 5410 9488 8827".to_string(),
+            "I think 8827 0 is right.".to_string(),
+        ];
+        let other = OtherSide {
+            seg_start_ms: &starts,
+            segments: &said[..0],
+        };
+        redact_channel(&mut v, &other, &Policy::default());
+        assert_eq!(v[1], "I think 8827 0 is right.");
+        let mut v = vec![
+            "My card number is 5091 5410 9488 8827".to_string(),
+            "AA 12.".to_string(),
+        ];
+        let other = OtherSide {
+            seg_start_ms: &starts,
+            segments: &said,
+        };
+        redact_channel(&mut v, &other, &Policy::default());
+        assert_eq!(v[1], "AA 12.");
     }
 
     #[test]
