@@ -241,6 +241,14 @@ fn sample_in(cwd: &Path, features: &Path, out: &Path, extra: &[&str]) -> Output 
         .unwrap()
 }
 
+/// A copy of samples/call_001.wav at `site/calls/call_001.wav`: its path.
+fn call_in(site: &Path) -> PathBuf {
+    fs::create_dir_all(site.join("calls")).unwrap();
+    let call = site.join("calls/call_001.wav");
+    fs::copy(root().join("samples/call_001.wav"), &call).unwrap();
+    call
+}
+
 /// The clips a sample wrote.
 fn clips(out: &Path) -> usize {
     fs::read_dir(out.join("clips")).map_or(0, |d| d.count())
@@ -250,13 +258,7 @@ fn clips(out: &Path) -> usize {
 fn sample_finds_the_recordings_after_the_dataset_and_they_moved() {
     let tmp = tempfile::tempdir().unwrap();
     let old = tmp.path().join("old");
-    fs::create_dir_all(old.join("calls")).unwrap();
-    fs::copy(
-        root().join("samples/call_001.wav"),
-        old.join("calls/call_001.wav"),
-    )
-    .unwrap();
-    let stored = old.join("calls/call_001.wav");
+    let stored = call_in(&old);
     features_of(
         &old.join("features"),
         &stored,
@@ -323,12 +325,7 @@ fn sample_finds_the_recordings_after_the_dataset_and_they_moved() {
 fn a_relative_path_of_an_older_dataset_resolves_against_the_runs_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let site = tmp.path().join("site");
-    fs::create_dir_all(site.join("calls")).unwrap();
-    fs::copy(
-        root().join("samples/call_001.wav"),
-        site.join("calls/call_001.wav"),
-    )
-    .unwrap();
+    call_in(&site);
     let features = site.join("features");
     // as a run started in `site` over `calls/` stored it before schema version 4
     features_of(
@@ -414,12 +411,7 @@ fn html_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn every_link_of_the_report_and_review_pages_resolves_after_moving_the_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path().join("work");
-    fs::create_dir_all(work.join("calls")).unwrap();
-    fs::copy(
-        root().join("samples/call_001.wav"),
-        work.join("calls/call_001.wav"),
-    )
-    .unwrap();
+    call_in(&work);
     let rec = work.join("calls/call_001.wav");
     features_of(&work.join("features"), &rec, &rec.display().to_string());
     let d = |p: &str| work.join(p).display().to_string();
