@@ -640,16 +640,26 @@ fn spoken_host_end(ws: &[Word], at: usize, other: &OtherSide, policy: &Policy) -
 }
 
 /// A user name with a number just before word `at`: a capitalised name and a numeral ("It is
-/// Walker 50 at example.", whatever the question was heard as); "paid 50 at the shop" is not.
+/// Walker 50 at example.", whatever the question was heard as), or letters and digits in one
+/// word ("white50 at mail. com"); "paid 50 at the shop" is not.
 fn handle(ws: &[Word], at: usize) -> bool {
-    at >= 2 && {
-        let (name, num) = (&ws[at - 2], &ws[at - 1]);
-        name.seg == num.seg
-            && name.capital
-            && name.lower.chars().all(char::is_alphabetic)
-            && !NOT_LOCAL.contains(&name.lower.as_str())
-            && num.lower.chars().all(|c| c.is_ascii_digit())
-    }
+    let glued = at >= 1 && {
+        // "white50 at mail. com": letters then digits in one word
+        let w = ws[at - 1].lower.as_str();
+        let letters = w.trim_end_matches(|c: char| c.is_ascii_digit());
+        letters.len() >= 2
+            && letters.len() < w.len()
+            && letters.chars().all(|c| c.is_ascii_alphabetic())
+    };
+    glued
+        || at >= 2 && {
+            let (name, num) = (&ws[at - 2], &ws[at - 1]);
+            name.seg == num.seg
+                && name.capital
+                && name.lower.chars().all(char::is_alphabetic)
+                && !NOT_LOCAL.contains(&name.lower.as_str())
+                && num.lower.chars().all(|c| c.is_ascii_digit())
+        }
 }
 
 /// The first word of the local part ending just before word `at` (exclusive end).
@@ -684,10 +694,11 @@ fn find_emails(ws: &[Word], other: &OtherSide, policy: &Policy) -> Vec<Hit> {
         } else if domain_word(w) && w.split('.').count() >= 3 && !w.starts_with("www.") {
             // half-written: "jon.mit.example.com" (the recogniser heard "at" as "dot")
             Some((local_start(ws, i), host_end(ws, i).unwrap_or(i + 1)))
-        } else if host_end(ws, i).is_some_and(|e| e > i + 1)
+        } else if (host_end(ws, i).is_some_and(|e| e > i + 1) || domain_word(w))
             && context(ws, i, other, policy).cue == Some(Cue::Email)
         {
-            // after "what is your e-mail?", an answer ending in "dot com" with no "at"
+            // after "what is your e-mail?", an answer ending in "dot com" with no "at", or a
+            // domain with the name glued to it ("mawiteatexample.com", "Brunette-Mail.com")
             let end = host_end(ws, i).unwrap_or(i + 1);
             Some((local_start(ws, i), end))
         } else {
@@ -1554,6 +1565,29 @@ mod tests {
         assert_eq!(
             answer("How much did you pay?", "I paid 50 at the shop.", &p),
             "I paid 50 at the shop."
+        );
+        assert_eq!(
+            answer(
+                "And go to my letter, please.",
+                "It is white50 at mail. com.",
+                &p
+            ),
+            "It is [EMAIL]."
+        );
+        // after the e-mail question, a domain with the name glued to it
+        for said in [
+            "It is mawiteatexample.com.",
+            "It is David Brunette-Mail.com.",
+        ] {
+            assert!(
+                answer("Can I take an email address?", said, &p).ends_with("[EMAIL]."),
+                "{said}"
+            );
+        }
+        // a website named without an e-mail question stays
+        assert_eq!(
+            answer("Where did you see the offer?", "On example.com.", &p),
+            "On example.com."
         );
     }
 }
