@@ -582,14 +582,14 @@ struct Answers {
     rate_pct: f64,
 }
 
-/// The response rates of `score_report.json`; empty when there is none to read.
-fn answers(scores: &Path) -> Vec<Answers> {
-    let Some(v) = std::fs::read_to_string(scores.join("score_report.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-    else {
-        return Vec::new();
-    };
+/// `score_report.json` of a scores folder; `None` when there is none to read.
+fn score_report(scores: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(scores.join("score_report.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// The response rates of `score_report.json`.
+fn answers(v: &serde_json::Value) -> Vec<Answers> {
     v["response_rate"]
         .as_object()
         .into_iter()
@@ -700,38 +700,34 @@ struct ChecklistItem {
     verdict: String,
 }
 
-/// The checklist alignment of `score_report.json`; `None` when there is none to read.
-fn checklist(scores: &Path) -> Option<Vec<ChecklistItem>> {
-    let text = std::fs::read_to_string(scores.join("score_report.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+/// The checklist alignment of `score_report.json`.
+fn checklist(v: &serde_json::Value) -> Vec<ChecklistItem> {
     let s = |c: &serde_json::Value, k: &str| c[k].as_str().unwrap_or("").to_string();
-    Some(
-        v["checklist"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| ChecklistItem {
-                feature: s(c, "feature"),
-                on_checklist: c["on_checklist"].as_bool() == Some(true),
-                polarity: s(c, "polarity"),
-                outcome: s(c, "outcome"),
-                effect: match (
-                    c["effect"].as_f64(),
-                    c["ci_low"].as_f64(),
-                    c["ci_high"].as_f64(),
-                ) {
-                    (Some(e), Some(a), Some(b)) => format!("{e:+.1} [{a:+.1}, {b:+.1}]"),
-                    (Some(e), _, _) => format!("{e:+.1}"),
-                    _ => "—".into(),
-                },
-                n: match (c["n_with"].as_i64(), c["n_without"].as_i64()) {
-                    (Some(a), Some(b)) => format!("{a} with, {b} without"),
-                    _ => "—".into(),
-                },
-                verdict: s(c, "verdict"),
-            })
-            .collect(),
-    )
+    v["checklist"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| ChecklistItem {
+            feature: s(c, "feature"),
+            on_checklist: c["on_checklist"].as_bool() == Some(true),
+            polarity: s(c, "polarity"),
+            outcome: s(c, "outcome"),
+            effect: match (
+                c["effect"].as_f64(),
+                c["ci_low"].as_f64(),
+                c["ci_high"].as_f64(),
+            ) {
+                (Some(e), Some(a), Some(b)) => format!("{e:+.1} [{a:+.1}, {b:+.1}]"),
+                (Some(e), _, _) => format!("{e:+.1}"),
+                _ => "—".into(),
+            },
+            n: match (c["n_with"].as_i64(), c["n_without"].as_i64()) {
+                (Some(a), Some(b)) => format!("{a} with, {b} without"),
+                _ => "—".into(),
+            },
+            verdict: s(c, "verdict"),
+        })
+        .collect()
 }
 
 /// The metrics shown per agent and period.
@@ -896,13 +892,14 @@ pub fn build(inp: &ReportInputs, out_dir: &Path) -> Result<String, ReportError> 
         Some(d) => read_qa_links(d, out_dir)?,
         None => None,
     };
+    let report_json = inp.scores.as_deref().and_then(score_report);
     let page = ReportPage {
         volume: volume(&calls),
         drivers,
-        answers: inp.scores.as_deref().map(answers).unwrap_or_default(),
+        answers: report_json.as_ref().map(answers).unwrap_or_default(),
         topics: topics(&calls),
         silence: silence(&calls),
-        checklist: inp.scores.as_deref().and_then(checklist),
+        checklist: report_json.as_ref().map(checklist),
         scorecards,
         qa,
         version: env!("CARGO_PKG_VERSION"),

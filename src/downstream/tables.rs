@@ -238,6 +238,12 @@ pub fn read(path: &Path) -> Result<InputTable, TableError> {
 /// Rows of a CSV file, or of a Parquet file when the name ends in `.parquet` (see [`read`]),
 /// for inputs that must be whole: a row that cannot be used is an error naming its line.
 pub fn rows_of(path: &Path) -> Result<TextRows, TableError> {
+    let t = read_whole(path)?;
+    Ok((t.header, t.rows))
+}
+
+/// [`read`] for inputs that must be whole: the first unusable row is an error naming its line.
+fn read_whole(path: &Path) -> Result<InputTable, TableError> {
     let t = read(path)?;
     if let Some(bad) = t.bad_rows.first() {
         return Err(TableError::Line {
@@ -246,7 +252,7 @@ pub fn rows_of(path: &Path) -> Result<TextRows, TableError> {
             detail: format!("{}: {}", bad.kind, bad.message),
         });
     }
-    Ok((t.header, t.rows))
+    Ok(t)
 }
 
 /// The interaction ids a list names (its `interaction_id` or `call_id` column, or else its first
@@ -272,14 +278,7 @@ pub fn self_scores(
     path: &Path,
     ids: &HashMap<String, usize>,
 ) -> Result<HashMap<usize, f64>, TableError> {
-    let t = read(path)?;
-    if let Some(bad) = t.bad_rows.first() {
-        return Err(TableError::Line {
-            path: path.into(),
-            line: bad.line,
-            detail: format!("{}: {}", bad.kind, bad.message),
-        });
-    }
+    let t = read_whole(path)?;
     let header = &t.header;
     let col = |name: &str| header.iter().position(|h| h.trim() == name);
     let (Some(ic), Some(sc)) = (

@@ -473,13 +473,13 @@ fn drop_collinear(rows: &mut [(DriverRow, Option<Vec<Option<f64>>>)]) {
         let twin = (0..j).find_map(|i| {
             let other = rows[i].1.as_ref()?;
             let r = adjusted::correlation(col, other)?;
-            (r.abs() >= adjusted::COLLINEAR).then(|| (rows[i].0.clone(), r))
+            let twin = &rows[i].0;
+            (r.abs() >= adjusted::COLLINEAR).then(|| (twin.feature.clone(), twin.threshold, r))
         });
-        if let Some((twin, r)) = twin {
+        if let Some((feature, threshold, r)) = twin {
             rows[j].0.verdict = format!(
-                "not tested: moves with {}{} (r = {r:.2})",
-                twin.feature,
-                twin.threshold.map_or(String::new(), |c| format!(" > {c}"))
+                "not tested: moves with {feature}{} (r = {r:.2})",
+                threshold.map_or(String::new(), |c| format!(" > {c}"))
             );
             rows[j].1 = None;
         }
