@@ -478,7 +478,7 @@ fn model_run_from_another_folder_then_sample_from_a_third_and_after_moving() {
     let o = callsift_in(&site, &data, &["run", "--quiet", "calls", "--out", "ds"]);
     assert!(o.status.success(), "{}", text(&o));
     let flags = ["--flags", "beh_*,evt_*,topic_*"];
-    let sample = |cwd: &Path, out: &str, extra: &[&str]| {
+    let sample = |cwd: &Path, ds: &Path, out: &str, extra: &[&str]| {
         callsift()
             .args([
                 "sample",
@@ -491,7 +491,7 @@ fn model_run_from_another_folder_then_sample_from_a_third_and_after_moving() {
             ])
             .args(flags)
             .arg("--features")
-            .arg(site.join("ds"))
+            .arg(ds)
             .args(["--out", out])
             .args(extra)
             .current_dir(cwd)
@@ -500,30 +500,19 @@ fn model_run_from_another_folder_then_sample_from_a_third_and_after_moving() {
     };
     let cron = tmp.path().join("cron");
     fs::create_dir_all(&cron).unwrap();
-    let o = sample(&cron, "qa1", &[]);
+    let o = sample(&cron, &site.join("ds"), "qa1", &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(clips(&cron.join("qa1")) > 0, "{}", text(&o));
     // the site moved as a whole
     let moved = tmp.path().join("moved-site");
     fs::rename(&site, &moved).unwrap();
     let moved_arg = moved.display().to_string();
-    let o = callsift()
-        .args([
-            "sample",
-            "--per-agent",
-            "1",
-            "--targeted-share",
-            "1",
-            "--seed",
-            "1",
-        ])
-        .args(flags)
-        .arg("--features")
-        .arg(moved.join("ds"))
-        .args(["--out", "qa2", "--audio-root", &moved_arg])
-        .current_dir(&cron)
-        .output()
-        .unwrap();
+    let o = sample(
+        &cron,
+        &moved.join("ds"),
+        "qa2",
+        &["--audio-root", &moved_arg],
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert!(clips(&cron.join("qa2")) > 0, "{}", text(&o));
 }
