@@ -81,6 +81,7 @@ fn analytics(c: &mut Criterion) {
         metrics: Default::default(),
         redact_pii: true,
         rules: &rules,
+        semantic: None,
     };
     let mut g = c.benchmark_group("analytics");
     g.throughput(Throughput::Elements(audio.duration_ms / 1000));

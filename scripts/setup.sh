@@ -37,3 +37,5 @@ cargo build --release --locked --quiet
 # into the checkout's models/, which the binary built here finds from any folder (and the
 # tests read)
 ./target/release/callsift models fetch --dir models "${CALLSIFT_MODEL:-tiny.en}"
+# the sentence-embedding model of the semantic rules layer (`--semantic`, `rules eval --semantic`)
+./target/release/callsift models fetch --dir models all-minilm-l6-v2

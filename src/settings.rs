@@ -298,6 +298,8 @@ pub struct RunSettings {
     pub rules: std::sync::Arc<crate::analyze::rules::RuleSet>,
     /// SHA-256 of the rules text (part of the settings hash that decides what a rerun skips).
     pub rules_sha256: String,
+    /// The semantic rules layer (`--semantic`); off by default.
+    pub semantic: Option<SemanticSettings>,
     /// Which slice of the inputs this process takes.
     pub shard: Shard,
     /// Process every input again, even when the dataset holds an up-to-date row for it.
@@ -306,6 +308,20 @@ pub struct RunSettings {
     pub commit_every: usize,
     /// How long one file may take before it becomes an error row.
     pub watchdog: crate::watchdog::Limits,
+}
+
+/// The semantic rules layer of a run: the pack's calibrated heads and the embedding model.
+#[derive(Debug, Clone, Serialize)]
+pub struct SemanticSettings {
+    #[serde(skip)]
+    pub heads: std::sync::Arc<crate::analyze::semantic::Heads>,
+    /// Where the heads came from: `builtin` or the file's path.
+    pub heads_source: String,
+    /// SHA-256 of the heads' JSON (part of the settings hash).
+    pub heads_sha256: String,
+    /// The folder of the embedding model and the id of its weights.
+    pub model_dir: PathBuf,
+    pub model_id: String,
 }
 
 impl RunSettings {

@@ -25,6 +25,7 @@ fn hit(rules: &RuleSet, id: &str, role: Role, start_ms: i64, evidence: &str) -> 
         evidence: evidence.into(),
         matched: evidence.into(),
         layer: Layer::Exact,
+        confidence: 1.0,
     }
 }
 

@@ -74,6 +74,7 @@ fn write_hostile_features(dir: &Path) {
                 evidence: HOSTILE.into(),
                 matched: HOSTILE.into(),
                 layer: Layer::Stem,
+                confidence: 0.9,
             }],
             metrics: Some(Default::default()),
             segment_count: Some(0),

@@ -26,6 +26,7 @@ fn write_features_with(dir: &Path, layer: impl Fn(usize) -> Layer) {
         let hits = if i % 3 == 0 {
             vec![Hit {
                 layer: layer(i),
+                confidence: layer(i).confidence(),
                 ..escalation(esc, 5_000, 8_000, "I want to speak to a supervisor.")
             }]
         } else {

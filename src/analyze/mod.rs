@@ -5,6 +5,7 @@ pub mod metrics;
 pub mod names;
 pub mod pii;
 pub mod rules;
+pub mod semantic;
 pub mod sentiment;
 
 use crate::conversation::{self, Role, SegmentRow};
@@ -17,6 +18,16 @@ pub struct Settings<'a> {
     pub metrics: metrics::MetricParams,
     pub redact_pii: bool,
     pub rules: &'a rules::RuleSet,
+    /// The semantic rules layer: the embedding model and the pack's calibrated heads.
+    pub semantic: Option<(&'a dyn semantic::Embed, &'a semantic::Heads)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error(
+        "the sentence-embedding model failed: {0}\nhint: run without --semantic, and report this with the file"
+    )]
+    Embed(String),
 }
 
 /// What the analysis of one call found: every analytic column of its `interactions` row, its
@@ -51,7 +62,7 @@ pub fn analyze_call(
     activity: &[ChannelActivity],
     duration: i64,
     s: &Settings,
-) -> CallAnalysis {
+) -> Result<CallAnalysis, AnalyzeError> {
     let mut activity = activity.to_vec();
     let channels = activity.len();
     let stereo = channels == 2;
@@ -92,7 +103,13 @@ pub fn analyze_call(
     let turns = conversation::turns(&segments);
     let names = names::customer_names(&turns);
     let customer_name_uses = names::agent_name_uses(&turns, &names);
-    let hits = s.rules.evaluate(&turns, duration, &names);
+    let mut hits = s.rules.evaluate(&turns, duration, &names);
+    if let Some((model, heads)) = s.semantic {
+        let texts: Vec<&str> = turns.iter().map(|t| t.text.as_str()).collect();
+        let embeddings = model.embed(&texts).map_err(AnalyzeError::Embed)?;
+        let more = semantic::hits(s.rules, heads, &turns, &embeddings, duration, &names, &hits);
+        hits.extend(more);
+    }
     hold_etiquette(&mut call_metrics, &hits, s.rules);
     let categories = s
         .rules
@@ -103,7 +120,7 @@ pub fn analyze_call(
             (stereo || c.works_without_roles()).then(|| hits.iter().any(|h| h.category == i))
         })
         .collect();
-    CallAnalysis {
+    Ok(CallAnalysis {
         agent_words,
         customer_words,
         total_words,
@@ -115,7 +132,7 @@ pub fn analyze_call(
         categories,
         transcript: conversation::transcript(&turns),
         segments,
-    }
+    })
 }
 
 /// Holds announced before and thanked after, from the hits of the categories linked to holds.

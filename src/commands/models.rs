@@ -25,6 +25,9 @@ fn fetch(
     dir: Option<PathBuf>,
     quiet: bool,
 ) -> anyhow::Result<()> {
+    if name == models::embedder::NAME {
+        return fetch_embedder(force, dir, quiet);
+    }
     let wtype = WeightType::parse(weights)
         .ok_or_else(|| anyhow::anyhow!("unknown --weights {weights:?}\nhint: use f16 or q8_0"))?;
     // the names `--model` takes work here too: `tiny.en-q8_0` is tiny.en in q8_0
@@ -61,6 +64,22 @@ fn fetch(
             r.vocab_tokens,
             &out.sha256[..16]
         );
+    }
+    Ok(())
+}
+
+fn fetch_embedder(force: bool, dir: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {
+    let dir = models::install_dir(&models::search_dirs(dir.as_deref()))?;
+    if !quiet {
+        eprintln!("installing into {}", dir.display());
+    }
+    let e = models::embedder::fetch(&dir, force, &mut |line| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    })?;
+    if !quiet {
+        println!("{} is installed and verified ({})", e.dir.display(), e.id);
     }
     Ok(())
 }

@@ -1,9 +1,15 @@
-//! `callsift rules check`, `rules test` and `rules eval`: the rules file as `run` reads it.
+//! `callsift rules check`, `rules test`, `rules eval` and `rules calibrate`: the rules file as
+//! `run` reads it, and its semantic layer.
 
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use callsift::analyze::rules::{Hit, Kind, RuleSet, eval, fixtures};
+use callsift::analyze::semantic::{self, Embed, Heads};
 use callsift::conversation::Role;
+use callsift::embed::MiniLm;
+use callsift::models;
 use callsift::settings::{load_eval_set, load_rules};
 
 use crate::cli::{RoleArg, RulesCommand};
@@ -15,21 +21,58 @@ pub fn run(command: RulesCommand) -> anyhow::Result<()> {
             let loaded = load_rules(file.as_deref())?;
             check(&loaded.rules, &loaded.source);
         }
-        RulesCommand::Test { file, text, role } => {
+        RulesCommand::Test {
+            file,
+            text,
+            role,
+            semantic,
+            semantic_heads,
+            models_dir,
+        } => {
             let loaded = load_rules(file.as_deref())?;
-            test(&loaded.rules, &text, role);
+            let layer = match semantic_source(semantic, semantic_heads) {
+                Some(f) => {
+                    let heads = load_heads(f.as_deref(), file.is_some())?;
+                    let model = load_embedder(models_dir.as_deref(), &heads)?;
+                    Some((heads, model))
+                }
+                None => None,
+            };
+            test(&loaded.rules, &text, role, layer.as_ref())?;
         }
         RulesCommand::Eval {
             sets,
             rules,
             errors,
+            semantic,
+            semantic_heads,
+            models_dir,
         } => {
             let loaded = load_rules(rules.as_deref())?;
             let mut items = Vec::new();
             for s in &sets {
                 items.extend(load_eval_set(s, &loaded.rules)?);
             }
-            let report = eval::score(&loaded.rules, &items);
+            let report = match semantic_source(semantic, semantic_heads) {
+                None => eval::score(&loaded.rules, &items),
+                Some(file) => {
+                    let heads = load_heads(file.as_deref(), rules.is_some())?;
+                    let embedder = load_embedder(models_dir.as_deref(), &heads)?;
+                    let embedded = embed_items(&embedder, &items)?;
+                    eval::score_with(&loaded.rules, &items, |k, turns, names, rule_hits| {
+                        let duration = turns.len() as i64 * 5_000;
+                        semantic::hits(
+                            &loaded.rules,
+                            &heads,
+                            turns,
+                            &embedded[k],
+                            duration,
+                            names,
+                            rule_hits,
+                        )
+                    })
+                }
+            };
             let mut out = io::BufWriter::new(io::stdout().lock());
             let written = (|| {
                 if errors {
@@ -44,7 +87,131 @@ pub fn run(command: RulesCommand) -> anyhow::Result<()> {
                 other => other?,
             }
         }
+        RulesCommand::Calibrate {
+            sets,
+            rules,
+            out,
+            min_precision,
+            l2,
+            models_dir,
+        } => {
+            let cal = semantic::Calibration {
+                min_precision,
+                l2,
+                ..Default::default()
+            };
+            calibrate(&sets, rules.as_deref(), &out, cal, models_dir.as_deref())?;
+        }
     }
+    Ok(())
+}
+
+/// Whether the semantic layer is asked for (`Some`), and with which heads file (`None`: the
+/// built-in pack's).
+fn semantic_source(on: bool, heads: Option<PathBuf>) -> Option<Option<PathBuf>> {
+    (on || heads.is_some()).then_some(heads)
+}
+
+/// The semantic heads: the built-in pack's, or a calibrated file.
+fn load_heads(file: Option<&Path>, custom_rules: bool) -> anyhow::Result<Heads> {
+    let Some(file) = file else {
+        if custom_rules {
+            anyhow::bail!(
+                "the built-in semantic heads belong to the built-in pack\nhint: calibrate heads for your pack with `callsift rules calibrate SET... --rules FILE --out HEADS` and pass `--semantic-heads HEADS`"
+            );
+        }
+        return Ok(Heads::builtin());
+    };
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    Heads::parse(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {e}\nhint: write it with `callsift rules calibrate`",
+            file.display()
+        )
+    })
+}
+
+/// The installed embedding model, checked against the one `heads` were calibrated with.
+fn load_embedder(models_dir: Option<&Path>, heads: &Heads) -> anyhow::Result<MiniLm> {
+    let found = models::embedder::resolve(&models::search_dirs(models_dir))?;
+    if heads.model != found.id && !heads.heads.is_empty() {
+        anyhow::bail!(
+            "the semantic heads were calibrated with {} but the installed model is {}\nhint: run `callsift models fetch all-minilm-l6-v2 --force`, or calibrate again",
+            heads.model,
+            found.id
+        );
+    }
+    Ok(MiniLm::load(&found.dir, &found.id)?)
+}
+
+/// Every item's fixture turns, embedded (one vector per turn).
+fn embed_items(model: &MiniLm, items: &[eval::Item]) -> anyhow::Result<Vec<Vec<Vec<f32>>>> {
+    let turns: Vec<Vec<String>> = items
+        .iter()
+        .map(|it| eval::item_turns(it).0.into_iter().map(|t| t.text).collect())
+        .collect();
+    let flat: Vec<&str> = turns.iter().flatten().map(String::as_str).collect();
+    let mut vectors = model
+        .embed(&flat)
+        .map_err(|e| anyhow::anyhow!("embedding failed: {e}"))?
+        .into_iter();
+    Ok(turns
+        .iter()
+        .map(|t| vectors.by_ref().take(t.len()).collect())
+        .collect())
+}
+
+fn calibrate(
+    sets: &[PathBuf],
+    rules: Option<&Path>,
+    out: &Path,
+    cal: semantic::Calibration,
+    models_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    let loaded = load_rules(rules)?;
+    let mut items = Vec::new();
+    for s in sets {
+        items.extend(load_eval_set(s, &loaded.rules)?);
+    }
+    let found = models::embedder::resolve(&models::search_dirs(models_dir))?;
+    let model = MiniLm::load(&found.dir, &found.id)?;
+    let embedded = embed_items(&model, &items)?;
+    let cal_items: Vec<semantic::CalibrationItem> = items
+        .iter()
+        .zip(embedded)
+        .map(|(it, embeddings)| {
+            let (turns, names, duration) = eval::item_turns(it);
+            semantic::CalibrationItem {
+                labels: it.labels.clone(),
+                embeddings,
+                candidates: (0..loaded.rules.categories.len())
+                    .map(|ci| loaded.rules.candidates(ci, &turns, duration, &names))
+                    .collect(),
+            }
+        })
+        .collect();
+    let names: Vec<String> = sets.iter().map(|s| s.display().to_string()).collect();
+    let heads = semantic::calibrate(&loaded.rules, &cal_items, cal, model.model_id(), names);
+    let json = serde_json::to_string_pretty(&heads)?;
+    callsift::fsutil::write_atomic(out, format!("{json}\n").as_bytes())
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "{:<24} {:>9} {:>9} {:>6} {:>9}",
+        "category", "positives", "threshold", "cv p", "cv recall"
+    );
+    for h in &heads.heads {
+        println!(
+            "{:<24} {:>9} {:>9.3} {:>6.2} {:>9.2}",
+            h.category, h.positives, h.threshold, h.cv_precision, h.cv_recall
+        );
+    }
+    println!(
+        "{} heads for {} categories, written to {}",
+        heads.heads.len(),
+        loaded.rules.categories.len(),
+        out.display()
+    );
     Ok(())
 }
 
@@ -59,7 +226,12 @@ fn check(rules: &RuleSet, origin: &str) {
     );
 }
 
-fn test(rules: &RuleSet, text: &str, role: Option<RoleArg>) {
+fn test(
+    rules: &RuleSet,
+    text: &str,
+    role: Option<RoleArg>,
+    semantic: Option<&(Heads, MiniLm)>,
+) -> anyhow::Result<()> {
     let mut lines = fixtures::fixture(text);
     if let Some(r) = role {
         let role = match r {
@@ -70,7 +242,25 @@ fn test(rules: &RuleSet, text: &str, role: Option<RoleArg>) {
             l.0 = role;
         }
     }
-    let hits = fixtures::evaluate_fixture(rules, &lines);
+    let mut hits = fixtures::evaluate_fixture(rules, &lines);
+    if let Some((heads, model)) = semantic {
+        let turns = fixtures::fixture_turns(&lines);
+        let texts: Vec<&str> = turns.iter().map(|t| t.text.as_str()).collect();
+        let embeddings = model
+            .embed(&texts)
+            .map_err(|e| anyhow::anyhow!("embedding failed: {e}"))?;
+        let names = callsift::analyze::names::customer_names(&turns);
+        let duration = lines.len() as i64 * 5_000;
+        hits.extend(semantic::hits(
+            rules,
+            heads,
+            &turns,
+            &embeddings,
+            duration,
+            &names,
+            &hits,
+        ));
+    }
     if hits.is_empty() {
         println!("no category fires");
     }
@@ -78,6 +268,7 @@ fn test(rules: &RuleSet, text: &str, role: Option<RoleArg>) {
         let c = &rules.categories[h.category];
         println!("{} ({}) — {}", c.id, c.kind.as_str(), describe(h));
     }
+    Ok(())
 }
 
 /// A hit as `rules test` and `rules eval --errors` show it: who, what, which words and layer.
@@ -88,7 +279,7 @@ fn describe(h: &Hit) -> String {
         h.evidence,
         h.matched,
         h.layer.as_str(),
-        h.layer.confidence()
+        h.confidence
     )
 }
 

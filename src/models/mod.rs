@@ -5,6 +5,7 @@
 //! from any working folder.
 
 pub mod ct2;
+pub mod embedder;
 pub mod ggml;
 pub mod validate;
 
@@ -698,9 +699,12 @@ pub struct ListedModel {
 pub fn list(dirs: &[SearchDir]) -> Result<Vec<ListedModel>, ModelError> {
     let sums: Vec<(String, String)> = dirs.iter().flat_map(|d| expected_sums(&d.dir)).collect();
     let mut out = Vec::new();
-    for m in MODELS {
-        for wtype in [WeightType::F16, WeightType::Q8_0] {
-            let file = file_name(m.name, wtype);
+    let whisper = MODELS
+        .iter()
+        .flat_map(|m| [WeightType::F16, WeightType::Q8_0].map(|wtype| file_name(m.name, wtype)));
+    let embedder = embedder::FILES.map(|f| format!("{}/{f}", embedder::NAME));
+    {
+        for file in whisper.chain(embedder) {
             let found = dirs.iter().map(|d| d.dir.join(&file)).find(|p| p.is_file());
             let size = found
                 .as_ref()

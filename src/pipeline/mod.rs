@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::embed::MiniLm;
 use crate::models::{self, ModelError};
 use crate::pipeline::decode::DecodeError;
 use crate::pipeline::input::{CallInput, InputError};
@@ -41,6 +42,8 @@ pub enum PipelineError {
     Transcribe(#[from] TranscribeError),
     #[error(transparent)]
     Output(#[from] StoreError),
+    #[error(transparent)]
+    Embed(#[from] crate::embed::EmbedError),
     #[error("cannot start {0} worker threads")]
     Pool(usize),
 }
@@ -54,6 +57,8 @@ pub enum FileError {
     Transcribe(#[from] TranscribeError),
     #[error(transparent)]
     Source(#[from] input::SourceError),
+    #[error(transparent)]
+    Analyze(#[from] crate::analyze::AnalyzeError),
     #[error(
         "internal error while processing {path}: {message}\nhint: please report this with the file"
     )]
@@ -247,6 +252,10 @@ fn process_all(
             full_context: s.full_context,
         },
     )?;
+    let embedder = match &s.semantic {
+        Some(sem) => Some(MiniLm::load(&sem.model_dir, &sem.model_id)?),
+        None => None,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("callsift-worker-{i}"))
@@ -266,7 +275,13 @@ fn process_all(
                         return;
                     }
                     let idx = rayon::current_thread_index().unwrap_or(0) % workers.len();
-                    let done = worker::process_call(call, s, &transcriber, &workers[idx]);
+                    let done = worker::process_call(
+                        call,
+                        s,
+                        &transcriber,
+                        embedder.as_ref(),
+                        &workers[idx],
+                    );
                     // the receiver only goes away if writing failed; then the run is over
                     let _ = tx.send(done);
                 });

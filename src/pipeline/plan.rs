@@ -79,6 +79,14 @@ pub(crate) fn settings_hash(s: &RunSettings, model_sha: &str) -> String {
         "rules_sha256": s.rules_sha256,
         "sentiment_min_change_words": crate::analyze::sentiment::MIN_CHANGE_WORDS,
     });
+    let mut v = v;
+    // only when on, so that turning on a new layer is the only thing that redoes old calls
+    if let Some(sem) = &s.semantic {
+        v["semantic"] = serde_json::json!({
+            "heads_sha256": sem.heads_sha256,
+            "model": sem.model_id,
+        });
+    }
     fsutil::sha256_hex(v.to_string().as_bytes())
 }
 

@@ -6,8 +6,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::analyze::semantic::Embed;
 use crate::analyze::{self, CallAnalysis};
 use crate::conversation::{Role, SegmentRow};
+use crate::embed::MiniLm;
 use crate::pipeline::decode;
 use crate::pipeline::input::{self, CallInput};
 use crate::pipeline::plan::{Keyed, partition_of};
@@ -49,6 +51,7 @@ pub(crate) fn process_call(
     (call, content, settings): &Keyed,
     s: &RunSettings,
     transcriber: &Transcriber,
+    embedder: Option<&MiniLm>,
     slot: &Mutex<Option<Worker>>,
 ) -> (Interaction, FileReport) {
     let t0 = Instant::now();
@@ -59,7 +62,7 @@ pub(crate) fn process_call(
             *slot = Some(transcriber.worker()?);
         }
         let worker = slot.as_mut().expect("worker state was just created");
-        process(call, s, transcriber, worker, &mut row, t0)
+        process(call, s, transcriber, embedder, worker, &mut row, t0)
     }));
     match result {
         Ok(Ok(analysis)) => {
@@ -100,6 +103,7 @@ fn process(
     call: &CallInput,
     s: &RunSettings,
     transcriber: &Transcriber,
+    embedder: Option<&MiniLm>,
     worker: &mut Worker,
     row: &mut Interaction,
     started: Instant,
@@ -149,6 +153,11 @@ fn process(
         }
     }
     let duration = audio.duration_ms as i64;
+    let semantic = s
+        .semantic
+        .as_ref()
+        .zip(embedder)
+        .map(|(sem, model)| (model as &dyn Embed, &*sem.heads));
     Ok(analyze::analyze_call(
         segments,
         &activity,
@@ -158,8 +167,9 @@ fn process(
             metrics: s.metrics,
             redact_pii: s.redact_pii,
             rules: &s.rules,
+            semantic,
         },
-    ))
+    )?)
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {

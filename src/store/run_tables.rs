@@ -175,7 +175,7 @@ pub fn events<'a>() -> Table<EventOf<'a>> {
             Column::str("evidence", false, |r: &E| Some(&r.1.evidence)),
             Column::str("matched", false, |r: &E| Some(&r.1.matched)),
             Column::str("matched_by", false, |r: &E| Some(r.1.layer.as_str())),
-            Column::f32("confidence", false, |r: &E| Some(r.1.layer.confidence())),
+            Column::f32("confidence", false, |r: &E| Some(r.1.confidence)),
         ],
     )
 }

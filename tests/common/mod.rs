@@ -117,6 +117,7 @@ pub fn escalation(esc: usize, start_ms: i64, end_ms: i64, evidence: &str) -> Hit
         evidence: evidence.into(),
         matched: "speak to a manager".into(),
         layer: Layer::Exact,
+        confidence: Layer::Exact.confidence(),
     }
 }
 

@@ -17,9 +17,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use super::fixtures::{evaluate_fixture, fixture};
+use super::fixtures::{fixture, fixture_turns};
 use super::parse::line_col;
 use super::{Hit, RuleSet, RulesError};
+use crate::analyze::names;
+use crate::conversation::Turn;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -150,12 +152,33 @@ impl Report<'_> {
 
 /// Score `rules` on `items`.
 pub fn score<'a>(rules: &RuleSet, items: &'a [Item]) -> Report<'a> {
+    score_with(rules, items, |_, _, _, _| Vec::new())
+}
+
+/// An item as the rules see it: its fixture turns, the customer's names in them and the
+/// duration they span.
+pub fn item_turns(item: &Item) -> (Vec<Turn>, Vec<String>, i64) {
+    let lines = fixture(&item.text);
+    let turns = fixture_turns(&lines);
+    let names = names::customer_names(&turns);
+    (turns, names, lines.len() as i64 * 5_000)
+}
+
+/// Score `rules` on `items`, with the hits of another layer added: `more(k, turns, names,
+/// rule_hits)` gives item `k`'s extra hits (the semantic layer's).
+pub fn score_with<'a>(
+    rules: &RuleSet,
+    items: &'a [Item],
+    more: impl Fn(usize, &[Turn], &[String], &[Hit]) -> Vec<Hit>,
+) -> Report<'a> {
     let mut report = Report::default();
     for c in &rules.categories {
         report.per_category.insert(c.id.clone(), Counts::default());
     }
-    for item in items {
-        let hits = evaluate_fixture(rules, &fixture(&item.text));
+    for (k, item) in items.iter().enumerate() {
+        let (turns, names, duration) = item_turns(item);
+        let mut hits = rules.evaluate(&turns, duration, &names);
+        hits.extend(more(k, &turns, &names, &hits));
         let fired: BTreeSet<&str> = hits
             .iter()
             .map(|h| rules.categories[h.category].id.as_str())

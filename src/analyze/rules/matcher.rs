@@ -45,19 +45,7 @@ impl RuleSet {
         let m = Matcher { names };
         let mut hits = Vec::new();
         for (ci, c) in self.categories.iter().enumerate() {
-            let candidates: Vec<usize> = (0..utts.len())
-                .filter(|&i| match (c.role, utts[i].role) {
-                    (RoleSel::Any, _) => true,
-                    (RoleSel::Agent, r) => r == Role::Agent,
-                    (RoleSel::Customer, r) => r == Role::Customer,
-                })
-                .filter(|&i| in_window(c.window, utts[i].start_ms, duration_ms))
-                .filter(|&i| {
-                    !c.not
-                        .iter()
-                        .any(|p| m.first(&words[i], p, Layer::Exact).is_some())
-                })
-                .collect();
+            let candidates = m.candidates(c, utts, &words, duration_ms);
             let mut evidence: Vec<(usize, Span)> = Vec::new();
             let mut count = 0;
             for (k, &i) in candidates.iter().enumerate() {
@@ -106,6 +94,7 @@ impl RuleSet {
                     evidence: utts[i].text.clone(),
                     matched: join(&words[i][s.start..s.end]),
                     layer: s.layer,
+                    confidence: s.layer.confidence(),
                 });
             }
         }
@@ -136,7 +125,52 @@ struct Matcher<'a> {
     names: &'a [String],
 }
 
+impl RuleSet {
+    /// The turns category `ci` may fire on: its role, its window, none of its `not` phrases.
+    pub fn candidates(
+        &self,
+        ci: usize,
+        utts: &[Turn],
+        duration_ms: i64,
+        names: &[String],
+    ) -> Vec<usize> {
+        let words: Vec<Vec<Word>> = utts.iter().map(|u| self::words(&u.text)).collect();
+        Matcher { names }.candidates(&self.categories[ci], utts, &words, duration_ms)
+    }
+}
+
+impl Category {
+    /// Whether any of its phrases names the customer (`{customer_name}`).
+    pub fn uses_customer_name(&self) -> bool {
+        let named = |p: &Phrase| p.0.iter().any(|t| matches!(t, Tok::CustomerName));
+        self.any.iter().chain(&self.all).any(named)
+            || self.near.iter().any(|n| named(&n.a) || named(&n.b))
+    }
+}
+
 impl Matcher<'_> {
+    fn candidates(
+        &self,
+        c: &Category,
+        utts: &[Turn],
+        words: &[Vec<Word>],
+        duration_ms: i64,
+    ) -> Vec<usize> {
+        (0..utts.len())
+            .filter(|&i| match (c.role, utts[i].role) {
+                (RoleSel::Any, _) => true,
+                (RoleSel::Agent, r) => r == Role::Agent,
+                (RoleSel::Customer, r) => r == Role::Customer,
+            })
+            .filter(|&i| in_window(c.window, utts[i].start_ms, duration_ms))
+            .filter(|&i| {
+                !c.not
+                    .iter()
+                    .any(|p| self.first(&words[i], p, Layer::Exact).is_some())
+            })
+            .collect()
+    }
+
     /// Every way `toks` matches `words` from `at`: (end, least certain layer used), using
     /// layers up to `max`. `inner`: a word of the phrase has been matched already, so fillers
     /// and a repeated word may be skipped before the next one.

@@ -201,6 +201,8 @@ pub struct Hit {
     /// The words that matched (normalised), and the layer that matched them.
     pub matched: String,
     pub layer: Layer,
+    /// How sure the layer is: fixed per phrase layer, the probability for a semantic hit.
+    pub confidence: f32,
 }
 
 #[cfg(test)]

@@ -23,6 +23,8 @@ pub enum Layer {
     Stem,
     /// At least one word matched by sound or as two words the recogniser split.
     Sound,
+    /// No phrase: the category's classifier read the turn's meaning (`analyze::semantic`).
+    Semantic,
 }
 
 impl Layer {
@@ -31,14 +33,17 @@ impl Layer {
             Layer::Exact => "exact",
             Layer::Stem => "stem",
             Layer::Sound => "sound",
+            Layer::Semantic => "semantic",
         }
     }
-    /// The confidence a hit of this layer carries (see docs/rules.md).
+    /// The confidence a phrase hit of this layer carries (see docs/rules.md); a semantic hit
+    /// carries its classifier's probability instead.
     pub fn confidence(self) -> f32 {
         match self {
             Layer::Exact => 1.0,
             Layer::Stem => 0.9,
             Layer::Sound => 0.6,
+            Layer::Semantic => 0.5,
         }
     }
 }
