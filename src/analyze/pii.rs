@@ -206,19 +206,21 @@ fn plain_numeral(w: &str) -> Option<String> {
 /// up to two letters between digits inside a group (`8873he27`, `4g2-99`,
 /// `4.56732h835099120`: "eighty" heard as "he", "forty" as "4g"), or one short word before
 /// two or more digit groups (`niti-552-3590`: "eighty five" heard as "niti"). Its digits, the
-/// letters left out; or a short word glued before four or more digits (`ben1291`: "then one
-/// two nine one"). Words with digits at an end (`2020s`, `10am`, `mp3`, `b2b`) stay words.
+/// letters left out; or a short word glued before the digits, four or more of them in all
+/// (`ben1291`: "then one two nine one"; `a16.838`: "oh one six, eight three eight" with "oh"
+/// heard as "a"). Words with digits at an end (`2020s`, `10am`, `mp3`, `b2b`) stay words.
 fn garbled_numeral(w: &str) -> Option<String> {
     let digits: String = w.chars().filter(char::is_ascii_digit).collect();
     let parts: Vec<&str> = w.split(['-', '.', '/']).filter(|p| !p.is_empty()).collect();
     if digits.len() < 4 {
         return None;
     }
-    if let [p] = parts[..] {
-        let letters = p.trim_end_matches(|c: char| c.is_ascii_digit());
+    if let [first, rest @ ..] = &parts[..] {
+        let letters = first.trim_end_matches(|c: char| c.is_ascii_digit());
         if (1..=3).contains(&letters.len())
+            && letters.len() < first.len()
             && letters.chars().all(|c| c.is_ascii_alphabetic())
-            && p.len() - letters.len() >= 4
+            && rest.iter().all(|p| p.chars().all(|c| c.is_ascii_digit()))
         {
             return Some(digits);
         }
@@ -694,6 +696,19 @@ fn spoken_host_end(ws: &[Word], at: usize, other: &OtherSide, policy: &Policy) -
         .flatten()
 }
 
+/// The end of an address whose host the recogniser lost: "at" ends its segment after a name,
+/// in answer to an e-mail question or spelt with "dot"/"underscore" ("It is Lucy Underscore
+/// Brown at"): the name is redacted with the "at".
+fn host_lost(ws: &[Word], at: usize, other: &OtherSide, policy: &Policy) -> Option<usize> {
+    let last_in_seg = ws.get(at + 1).is_none_or(|n| n.seg != ws[at].seg);
+    let local = local_start(ws, at);
+    let joined = ws[local..at]
+        .iter()
+        .any(|w| matches!(w.lower.as_str(), "dot" | "underscore"));
+    let asked = || context(ws, at, other, policy).cue == Some(Cue::Email);
+    (last_in_seg && local < at && (joined || asked())).then_some(at + 1)
+}
+
 /// A user name with a number just before word `at`: a capitalised name and a number — a
 /// numeral, a number word, or the letters the recogniser wrote for one ("It is Walker 50 at
 /// example.", "It is Brown H.E. at exam pull.": "eighty" heard as "h.e.") whatever the
@@ -760,7 +775,9 @@ fn find_emails(ws: &[Word], other: &OtherSide, policy: &Policy) -> Vec<Hit> {
             let end = host_end(ws, i).unwrap_or(i + 1).max(i + 1);
             Some((local_start(ws, i), end))
         } else if (w == "at" || w == "@") && i > 0 {
-            spoken_host_end(ws, i, other, policy).map(|end| (local_start(ws, i), end))
+            spoken_host_end(ws, i, other, policy)
+                .or_else(|| host_lost(ws, i, other, policy))
+                .map(|end| (local_start(ws, i), end))
         } else if domain_word(w) && w.split('.').count() >= 3 && !w.starts_with("www.") {
             // half-written: "jon.mit.example.com" (the recogniser heard "at" as "dot")
             Some((local_start(ws, i), host_end(ws, i).unwrap_or(i + 1)))
@@ -1712,6 +1729,36 @@ mod tests {
         let mut v = vec!["355263114.".to_string()];
         redact_channel(&mut v, &other, &site);
         assert_eq!(v, vec!["355263114."]);
+    }
+
+    #[test]
+    fn oh_heard_as_a_letter_glued_to_a_phone_number_group() {
+        assert_eq!(
+            r("You can call me back on 0.7496. A16.838."),
+            "You can call me back on [PHONE]."
+        );
+        assert_eq!(garbled_numeral("a16.838").as_deref(), Some("16838"));
+        for word in ["b2-3", "abcd16.838", "a16.b38"] {
+            assert_eq!(garbled_numeral(word), None, "{word}");
+        }
+    }
+
+    #[test]
+    fn a_name_before_at_whose_host_was_lost() {
+        let p = Policy::default();
+        assert_eq!(
+            answer(
+                "What mail should I send the receipt to?",
+                "It is Lucy Underscore Brown at",
+                &p
+            ),
+            "It is [EMAIL]"
+        );
+        assert_eq!(r("it is lucy dot brown at"), "it is [EMAIL]");
+        // "at" ending an ordinary sentence stays
+        for said in ["Where is she? She is at", "I will look at"] {
+            assert_eq!(answer("Where did you leave it?", said, &p), said);
+        }
     }
 
     #[test]
