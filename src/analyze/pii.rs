@@ -422,9 +422,8 @@ const SENSITIVE: &[(Cue, &[&str])] = &[
 fn cue_of(text: &str, when: bool) -> Option<Cue> {
     let listed = SENSITIVE.iter().position(|(_, keys)| has_cue(text, keys));
     let expiry = SENSITIVE.iter().position(|(c, _)| *c == Cue::Expiry);
-    let expires = when
-        && has_cue(text, &["does", "will"])
-        && text.split(' ').any(rhymes_with_expire);
+    let expires =
+        when && has_cue(text, &["does", "will"]) && text.split(' ').any(rhymes_with_expire);
     match listed {
         Some(k) if expiry.is_some_and(|e| k <= e) => Some(SENSITIVE[k].0),
         _ if expires => Some(Cue::Expiry),
@@ -439,8 +438,20 @@ fn cue_of(text: &str, when: bool) -> Option<Cue> {
 fn rhymes_with_expire(w: &str) -> bool {
     const ENDINGS: &[&str] = &["ire", "ires", "ired", "iry", "iral"];
     const NOT: &[&str] = &[
-        "require", "required", "requires", "enquire", "enquired", "enquiry", "inquire",
-        "inquired", "inquiry", "entire", "desire", "acquire", "acquired", "questionnaire",
+        "require",
+        "required",
+        "requires",
+        "enquire",
+        "enquired",
+        "enquiry",
+        "inquire",
+        "inquired",
+        "inquiry",
+        "entire",
+        "desire",
+        "acquire",
+        "acquired",
+        "questionnaire",
     ];
     ENDINGS.iter().any(|e| w.len() > e.len() && w.ends_with(e)) && !NOT.contains(&w)
 }
@@ -1014,18 +1025,39 @@ fn absorb_neighbours(ws: &[Word], mut hits: Vec<Hit>, other: &OtherSide) -> Vec<
     hits
 }
 
+/// A piece of one segment's text that was replaced by a placeholder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Redacted {
+    /// Index of the segment among the channel's texts.
+    pub segment: usize,
+    /// Byte range `[from, to)` in the text as it was before redaction.
+    pub from: usize,
+    pub to: usize,
+    /// The placeholder's label (`CARD_NUMBER`).
+    pub label: &'static str,
+}
+
 /// Redact the texts of one channel's segments (in time order) in place, using the other
 /// channel (if any) as context for the cues, and the site's policy for allowed contexts.
 /// Returns the number of redactions made.
 pub fn redact_channel(texts: &mut [String], other: &OtherSide, policy: &Policy) -> usize {
+    redact_channel_marked(texts, other, policy).0
+}
+
+/// [`redact_channel`], also returning where each replaced piece was in the original texts (a
+/// redaction that spans two segments is a piece in each).
+pub fn redact_channel_marked(
+    texts: &mut [String],
+    other: &OtherSide,
+    policy: &Policy,
+) -> (usize, Vec<Redacted>) {
     let mut ws = Vec::new();
     for (k, t) in texts.iter().enumerate() {
         words(k, t, &mut ws);
     }
     spell_out(&mut ws);
     let hits = find(&ws, other, policy);
-    // edits per segment: (start byte, end byte, replacement), applied back to front
-    let mut edits: Vec<Vec<(usize, usize, String)>> = vec![Vec::new(); texts.len()];
+    let mut pieces = Vec::new();
     for &(from, to, label) in &hits {
         let mut k = from;
         while k < to {
@@ -1034,16 +1066,21 @@ pub fn redact_channel(texts: &mut [String], other: &OtherSide, policy: &Policy) 
             while last + 1 < to && ws[last + 1].seg == seg {
                 last += 1;
             }
-            edits[seg].push((ws[k].start, ws[last].end, format!("[{label}]")));
+            pieces.push(Redacted {
+                segment: seg,
+                from: ws[k].start,
+                to: ws[last].end,
+                label,
+            });
             k = last + 1;
         }
     }
-    for (t, e) in texts.iter_mut().zip(edits) {
-        for (s, end, rep) in e.into_iter().rev() {
-            t.replace_range(s..end, &rep);
-        }
+    // applied back to front, so the byte ranges before each edit stay valid
+    pieces.sort_by_key(|p| (p.segment, p.from));
+    for p in pieces.iter().rev() {
+        texts[p.segment].replace_range(p.from..p.to, &format!("[{}]", p.label));
     }
-    hits.len()
+    (hits.len(), pieces)
 }
 
 /// Redact a single text (e.g. `callsift rules test --text`) with the built-in policy.
@@ -1563,7 +1600,10 @@ mod tests {
             answer("When does the carrtyp spiral?", "0227.", &p),
             "[EXPIRY]."
         );
-        assert_eq!(answer("and when is the caratops?", "0227.", &p), "[NUMBER].");
+        assert_eq!(
+            answer("and when is the caratops?", "0227.", &p),
+            "[NUMBER]."
+        );
         assert_eq!(
             answer("and when is the caratops?", "1.131.", &p),
             "[NUMBER]."
@@ -1774,7 +1814,11 @@ mod tests {
             "It is [EMAIL]."
         );
         assert_eq!(
-            answer("And go or may let us please?", "It is Smith forty at mail.", &p),
+            answer(
+                "And go or may let us please?",
+                "It is Smith forty at mail.",
+                &p
+            ),
             "It is [EMAIL]."
         );
         for said in ["Mark is at work today.", "Ask Sarah to be at the office."] {
