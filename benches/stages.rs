@@ -64,6 +64,8 @@ fn scripted_segments() -> Vec<SegmentRow> {
             sentiment: 0.0,
             avg_token_prob: 0.9,
             no_speech_prob: 0.0,
+            times: Vec::new(),
+            redactions: None,
         })
         .collect()
 }

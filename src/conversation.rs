@@ -34,6 +34,56 @@ pub struct SegmentRow {
     pub sentiment: f32,
     pub avg_token_prob: f32,
     pub no_speech_prob: f32,
+    /// When the pieces of the recogniser's `text` are spoken, in text order (empty when not
+    /// known). In memory only: they describe the text as transcribed, before redaction.
+    pub times: Vec<TextTime>,
+    /// The stretches of this segment whose text was redacted; `None` when not known (the
+    /// segment has a redaction but no word times, or redaction is off).
+    pub redactions: Option<Vec<Redaction>>,
+}
+
+/// Where a piece of a segment's text (a recogniser token) starts, and when it is spoken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextTime {
+    /// Byte offset of the piece in the segment's text.
+    pub byte: usize,
+    /// Call time (ms).
+    pub ms: i64,
+}
+
+/// A stretch of a call whose words were redacted: when it was said and the kind of data it
+/// held (the placeholder's label, `CARD_NUMBER`), never the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redaction {
+    pub kind: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+impl SegmentRow {
+    /// When the text's bytes `[from, to)` are spoken (call ms), from the word times. A piece's
+    /// time falls inside its sound, not at its start, so the stretch runs from the piece before
+    /// the first one (the segment's start when there is none) to the piece after the last one
+    /// (the segment's end when there is none); `None` without word times.
+    pub fn time_of(&self, from: usize, to: usize) -> Option<(i64, i64)> {
+        let t = &self.times;
+        if t.is_empty() {
+            return None;
+        }
+        let first = t.iter().rposition(|p| p.byte <= from).unwrap_or(0);
+        let after = t.iter().position(|p| p.byte >= to && p.byte > from);
+        let inside = &t.get(first..after.unwrap_or(t.len()))?;
+        let start = match first.checked_sub(1) {
+            Some(k) => inside.iter().map(|p| p.ms).chain([t[k].ms]).min()?,
+            None => self.start_ms,
+        };
+        let end = match after {
+            Some(k) => inside.iter().map(|p| p.ms).chain([t[k].ms]).max()?,
+            None => self.end_ms,
+        };
+        let clamp = |ms: i64| ms.clamp(self.start_ms, self.end_ms);
+        Some((clamp(start), clamp(end.max(start))))
+    }
 }
 
 /// Consecutive segments of one role, merged.
@@ -117,7 +167,34 @@ mod tests {
             sentiment: 0.0,
             avg_token_prob: 0.9,
             no_speech_prob: 0.0,
+            times: Vec::new(),
+            redactions: None,
         }
+    }
+
+    #[test]
+    fn a_stretch_of_text_is_timed_by_its_pieces() {
+        // "It is 4539 1488." spoken from 1 s; pieces " It", " is", " 45", "39", " 14", "88", "."
+        let mut s = seg(Role::Customer, 1, 1_000, 5_000, "It is 4539 1488.");
+        s.times = [
+            (0, 1_100),
+            (2, 1_300),
+            (5, 1_700),
+            (8, 2_000),
+            (10, 2_600),
+            (13, 2_900),
+            (15, 3_300),
+        ]
+        .iter()
+        .map(|&(byte, ms)| TextTime { byte, ms })
+        .collect();
+        // "4539 1488": from the piece before it (" is") to the full stop after it
+        assert_eq!(s.time_of(6, 15), Some((1_300, 3_300)));
+        // to the end of the text: to the segment's end; from its start: the segment's start
+        assert_eq!(s.time_of(6, 16), Some((1_300, 5_000)));
+        assert_eq!(s.time_of(0, 2), Some((1_000, 1_300)));
+        s.times.clear();
+        assert_eq!(s.time_of(6, 15), None);
     }
 
     #[test]

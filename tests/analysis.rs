@@ -72,6 +72,8 @@ fn write_dataset(out: &Path) {
             sentiment: 0.0,
             avg_token_prob: 0.9,
             no_speech_prob: 0.01,
+            times: Vec::new(),
+            redactions: None,
         };
         Interaction {
             segments: vec![

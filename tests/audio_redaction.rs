@@ -2,16 +2,18 @@
 //! call's scripted timeline as the text redaction leaves it (the real `pii::redact_channel`,
 //! with the other channel as context), and the flagged moments are forced onto the card
 //! number and the security code. The clips must hold the redaction tone, and nothing else, over
-//! every spoken payment detail on both channels, and the original audio elsewhere. Needs no
-//! model (the model-backed run is in tests/model_end_to_end.rs).
+//! every spoken payment detail on both channels, and the original audio elsewhere: with timed
+//! redactions (what `run` stores) only the details are muted, and in a dataset written before
+//! they were stored (schema version 4) the whole payment stretch is. Needs no model but for the
+//! last test, which runs the real pipeline on the call.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
 use callsift::analyze::pii;
-use callsift::conversation::{Role, SegmentRow};
-use callsift::downstream::sample::audio_redaction::{MARGIN_MS, TONE_AMPLITUDE};
+use callsift::conversation::{Redaction, Role, SegmentRow};
+use callsift::downstream::sample::audio_redaction::{MARGIN_MS, TONE_AMPLITUDE, WORD_MARGIN_MS};
 use callsift::record::Interaction;
 use common::{builtin_rules, escalation, ok_call, samples};
 
@@ -68,16 +70,64 @@ fn redacted_segments() -> Vec<SegmentRow> {
                 sentiment: 0.0,
                 avg_token_prob: 0.8,
                 no_speech_prob: 0.01,
+                times: Vec::new(),
+                redactions: None,
             });
         }
     }
     out
 }
 
+/// Where the digits of a scripted answer are said (call ms): from its first number word, at
+/// its share of the utterance's characters, to the utterance's end.
+fn digits_of(start_ms: i64, end_ms: i64, text: &str) -> (i64, i64) {
+    let first = ["oh ", "one ", "four "]
+        .iter()
+        .filter_map(|w| text.to_lowercase().find(w))
+        .min()
+        .unwrap();
+    let share = first as f64 / text.len() as f64;
+    (
+        start_ms + (share * (end_ms - start_ms) as f64) as i64,
+        end_ms,
+    )
+}
+
+/// The spoken card number, expiry date and CVV of the timeline (call ms).
+fn payment_details() -> Vec<(i64, i64)> {
+    timeline()
+        .iter()
+        .filter(|s| s.0 == Role::Customer && s.1 >= 15_000 && s.2 <= 32_000)
+        .map(|s| digits_of(s.1, s.2, &s.3))
+        .collect()
+}
+
+/// The segments with their redactions timed as `run` stores them (each over its digits).
+fn timed_segments() -> Vec<SegmentRow> {
+    let details = payment_details();
+    let mut segments = redacted_segments();
+    for s in &mut segments {
+        let detail = details
+            .iter()
+            .find(|d| d.0 >= s.start_ms && d.1 <= s.end_ms);
+        s.redactions = Some(detail.map_or(Vec::new(), |&(start_ms, end_ms)| {
+            vec![Redaction {
+                kind: "CARD_NUMBER".into(),
+                start_ms,
+                end_ms,
+            }]
+        }));
+    }
+    segments
+}
+
 /// A features folder with call_007 and two flagged moments: the card number and the CVV.
 fn write_features(dir: &Path) -> Vec<(i64, i64)> {
+    write_features_with(dir, redacted_segments())
+}
+
+fn write_features_with(dir: &Path, segments: Vec<SegmentRow>) -> Vec<(i64, i64)> {
     let (rules, esc) = builtin_rules();
-    let segments = redacted_segments();
     // the text redaction left a placeholder in each payment answer (which label it chose
     // does not matter here)
     let answers: Vec<&str> = segments
@@ -186,43 +236,74 @@ fn residual_after_tone(x: &[f32], first_sample: usize) -> f32 {
 
 const RATE: i64 = 16;
 
-#[test]
-fn clips_over_the_payment_carry_the_tone_there_and_the_call_elsewhere() {
-    let dir = tempfile::tempdir().unwrap();
-    let features = dir.path().join("features");
-    let moments = write_features(&features);
-    let out = dir.path().join("qa");
-    let run = sample(&features, &out, &[]);
-    let said = String::from_utf8_lossy(&run.stdout);
-    assert!(said.contains("2 clips"), "{said}");
-    let original = callsift::pipeline::decode::decode_file(&samples().join("call_007.wav"))
-        .unwrap()
-        .channels;
-    // what must never be heard: the card number, expiry and CVV answers (scripted times)
-    let secret: Vec<(i64, i64)> = timeline()
-        .iter()
-        .filter(|s| s.0 == Role::Customer && s.1 >= 15_000 && s.2 <= 32_000)
-        .map(|s| (s.1, s.2))
-        .collect();
-    assert_eq!(secret.len(), 3);
-    // the payment stretch: from the end of the cue to the end of the CVV, with the margin
-    let (mute_from, mute_to) = (14_981 - MARGIN_MS, 31_117 + MARGIN_MS);
-    let found = clips(&out);
-    assert_eq!(found.len(), moments.len(), "{found:?}");
-    for (path, start, muted) in found {
+/// Rewrite the segments of `features` as callsift wrote them before schema version 5: without
+/// the `redactions` column.
+fn as_version_4(features: &Path) {
+    use parquet::arrow::ArrowWriter;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::file::metadata::KeyValue;
+    use parquet::file::properties::WriterProperties;
+    for part in callsift::store::read::table_files(&features.join("segments")).unwrap() {
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&part).unwrap()).unwrap();
+        let meta: Vec<KeyValue> = reader
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .unwrap()
+            .iter()
+            .map(|k| match k.key.as_str() {
+                "callsift.schema_version" => KeyValue::new(k.key.clone(), "4".to_string()),
+                _ => k.clone(),
+            })
+            .collect();
+        let batches: Vec<_> = reader
+            .build()
+            .unwrap()
+            .map(|b| {
+                let mut b = b.unwrap();
+                b.remove_column(b.schema().index_of("redactions").unwrap());
+                b
+            })
+            .collect();
+        let props = WriterProperties::builder()
+            .set_key_value_metadata(Some(meta))
+            .build();
+        let mut w = ArrowWriter::try_new(
+            std::fs::File::create(&part).unwrap(),
+            batches[0].schema(),
+            Some(props),
+        )
+        .unwrap();
+        batches.iter().for_each(|b| w.write(b).unwrap());
+        w.close().unwrap();
+    }
+}
+
+/// For each clip of `out` (from `original` call audio): the milliseconds muted must be the
+/// clip's overlap with `muted` (call ms), the tone and nothing else must lie over every span of
+/// `secret` in it, and the recording, sample for sample, everywhere outside `muted`. Returns
+/// (clip start ms, clip channels) of each.
+fn check_clips(
+    out: &Path,
+    original: &[Vec<f32>],
+    secret: &[(i64, i64)],
+    muted: &[(i64, i64)],
+) -> Vec<(i64, Vec<Vec<f32>>)> {
+    let mut checked = Vec::new();
+    for (path, start, clip_muted) in clips(out) {
         let clip = read_clip(&path);
         let clip_from = (start - 3_000).max(0);
         let clip_to = clip_from + clip[0].len() as i64 / RATE;
-        assert_eq!(
-            muted,
-            Some(clip_to.min(mute_to) - clip_from.max(mute_from)),
-            "{}",
-            path.display()
-        );
+        let overlap: i64 = muted
+            .iter()
+            .map(|&(a, b)| (clip_to.min(b) - clip_from.max(a)).max(0))
+            .sum();
+        assert_eq!(clip_muted, Some(overlap), "{}", path.display());
         let at = |ms: i64| ((ms - clip_from) * RATE).clamp(0, clip[0].len() as i64) as usize;
         for (ch, samples) in clip.iter().enumerate() {
             // inside every secret utterance: the tone, and nothing else
-            for &(a, b) in &secret {
+            for &(a, b) in secret {
                 let (i, j) = (at(a), at(b));
                 if i == j {
                     continue;
@@ -241,12 +322,12 @@ fn clips_over_the_payment_carry_the_tone_there_and_the_call_elsewhere() {
                     path.display()
                 );
             }
-            // outside the stretch: the recording, sample for sample
+            // outside the muted spans: the recording, sample for sample
             let src = &original[ch][(clip_from * RATE) as usize..];
             let mut compared = 0;
             for (k, v) in samples.iter().enumerate() {
                 let t = clip_from + k as i64 / RATE;
-                if t < mute_from - 1 || t > mute_to + 1 {
+                if muted.iter().all(|&(a, b)| t < a - 1 || t > b + 1) {
                     let want = (src[k].clamp(-1.0, 1.0) * 32767.0).round() / 32767.0;
                     assert!(
                         (v - want).abs() < 1e-4,
@@ -258,14 +339,79 @@ fn clips_over_the_payment_carry_the_tone_there_and_the_call_elsewhere() {
             }
             assert!(compared > 16_000, "{} ch {ch}", path.display());
         }
+        checked.push((clip_from, clip));
+    }
+    checked
+}
+
+#[test]
+fn timed_redactions_mute_the_details_and_keep_the_questions_between() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = dir.path().join("features");
+    let moments = write_features_with(&features, timed_segments());
+    let out = dir.path().join("qa");
+    let run = sample(&features, &out, &[]);
+    assert!(String::from_utf8_lossy(&run.stdout).contains("2 clips"));
+    let original = callsift::pipeline::decode::decode_file(&samples().join("call_007.wav"))
+        .unwrap()
+        .channels;
+    let details = payment_details();
+    assert_eq!(details.len(), 3);
+    let muted: Vec<(i64, i64)> = details
+        .iter()
+        .map(|&(a, b)| (a - WORD_MARGIN_MS, b + WORD_MARGIN_MS))
+        .collect();
+    let checked = check_clips(&out, &original, &details, &muted);
+    assert_eq!(checked.len(), moments.len());
+    // the agent's questions between the details are kept, and they are speech: "And the expiry
+    // date?" in the card number's clip, "And the three digit security code on the back?" in
+    // the CVV's
+    for (clip_from, clip) in checked {
+        let at = |ms: i64| ((ms - clip_from) * RATE).clamp(0, clip[0].len() as i64) as usize;
+        let question = if clip_from < 20_000 {
+            (21_615, 24_000)
+        } else {
+            (27_500, 29_810)
+        };
+        let kept = &clip[0][at(question.0)..at(question.1)];
+        assert!(kept.len() > 16_000 && rms(kept) > 0.01, "{}", rms(kept));
+    }
+}
+
+#[test]
+fn in_an_older_dataset_clips_over_the_payment_mute_the_whole_stretch() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = dir.path().join("features");
+    let moments = write_features(&features);
+    as_version_4(&features);
+    let out = dir.path().join("qa");
+    let run = sample(&features, &out, &[]);
+    let said = String::from_utf8_lossy(&run.stdout);
+    assert!(said.contains("2 clips"), "{said}");
+    let original = callsift::pipeline::decode::decode_file(&samples().join("call_007.wav"))
+        .unwrap()
+        .channels;
+    // what must never be heard: the card number, expiry and CVV answers (scripted times)
+    let secret: Vec<(i64, i64)> = timeline()
+        .iter()
+        .filter(|s| s.0 == Role::Customer && s.1 >= 15_000 && s.2 <= 32_000)
+        .map(|s| (s.1, s.2))
+        .collect();
+    assert_eq!(secret.len(), 3);
+    // the payment stretch: from the end of the cue to the end of the CVV, with the margin
+    let (mute_from, mute_to) = (14_981 - MARGIN_MS, 31_117 + MARGIN_MS);
+    let checked = check_clips(&out, &original, &secret, &[(mute_from, mute_to)]);
+    assert_eq!(checked.len(), moments.len());
+    for (clip_from, clip) in checked {
+        let at = |ms: i64| ((ms - clip_from) * RATE).clamp(0, clip[0].len() as i64) as usize;
         // and what is kept is speech: the agent asking for the card (before the stretch) or
         // confirming the payment (after it)
-        let kept = if start < 20_000 {
+        let kept = if clip_from < 20_000 {
             &clip[0][at(12_000)..at(mute_from)]
         } else {
             &clip[0][at(mute_to + 400)..]
         };
-        assert!(rms(kept) > 0.01, "{}: {}", path.display(), rms(kept));
+        assert!(rms(kept) > 0.01, "{}", rms(kept));
     }
 
     // --keep-original-audio: the recording as it is, with a warning
@@ -315,6 +461,25 @@ fn model_clip_of_the_payment_confirmation_has_no_security_code() {
     let dir = tempfile::tempdir().unwrap();
     let features = dir.path().join("out");
     common::run_with_model(&features, &[samples().join("call_007.wav")]);
+    // the run stores when each payment detail was said, from the word times of its redacted
+    // text: inside its answer, and the CVV's over the whole scripted utterance with the margin
+    let stored = callsift::store::read::read_segments(&features).unwrap();
+    let redactions: Vec<&Redaction> = stored
+        .iter()
+        .filter_map(|s| s.redactions.as_ref().map(|r| (s, r)))
+        .flat_map(|(s, r)| {
+            r.iter().inspect(move |r| {
+                assert!(s.start_ms <= r.start_ms && r.start_ms < r.end_ms && r.end_ms <= s.end_ms)
+            })
+        })
+        .collect();
+    let kinds: Vec<&str> = redactions.iter().map(|r| r.kind.as_str()).collect();
+    assert_eq!(kinds, ["CARD_NUMBER", "EXPIRY", "CVV"], "{redactions:?}");
+    let cvv = redactions[2];
+    assert!(
+        cvv.start_ms - WORD_MARGIN_MS <= 30_410 && cvv.end_ms + WORD_MARGIN_MS >= 31_117,
+        "{cvv:?}"
+    );
     let out = dir.path().join("qa");
     let run = common::callsift()
         .args([

@@ -177,7 +177,7 @@ fn redact_pii(segments: &mut [SegmentRow], channels: usize, policy: &pii::Policy
             .iter()
             .map(|&i| std::mem::take(&mut segments[i].text))
             .collect();
-        redactions += pii::redact_channel(
+        let (n, pieces) = pii::redact_channel_marked(
             &mut texts,
             &pii::OtherSide {
                 seg_start_ms: &starts,
@@ -185,9 +185,94 @@ fn redact_pii(segments: &mut [SegmentRow], channels: usize, policy: &pii::Policy
             },
             policy,
         );
-        for (i, t) in idx.into_iter().zip(texts) {
-            segments[i].text = t;
+        redactions += n;
+        for (k, (i, t)) in idx.into_iter().zip(texts).enumerate() {
+            let mine: Vec<&pii::Redacted> = pieces.iter().filter(|p| p.segment == k).collect();
+            let seg = &mut segments[i];
+            seg.redactions = timed(seg, &mine);
+            seg.text = t;
+            // the word times describe the text before redaction
+            seg.times.clear();
         }
     }
     redactions
+}
+
+/// When each redacted piece of a segment was said, from its word times; `None` when a piece
+/// cannot be timed (no word times: the whole segment is to be treated as sensitive).
+fn timed(seg: &SegmentRow, pieces: &[&pii::Redacted]) -> Option<Vec<conversation::Redaction>> {
+    pieces
+        .iter()
+        .map(|p| {
+            seg.time_of(p.from, p.to)
+                .map(|(start_ms, end_ms)| conversation::Redaction {
+                    kind: p.label.to_string(),
+                    start_ms,
+                    end_ms,
+                })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::{Redaction, TextTime};
+
+    fn seg(channel: i32, start_ms: i64, end_ms: i64, text: &str) -> SegmentRow {
+        SegmentRow {
+            role: if channel == 0 {
+                Role::Agent
+            } else {
+                Role::Customer
+            },
+            channel,
+            start_ms,
+            end_ms,
+            text: text.into(),
+            sentiment: 0.0,
+            avg_token_prob: 0.9,
+            no_speech_prob: 0.0,
+            times: Vec::new(),
+            redactions: None,
+        }
+    }
+
+    #[test]
+    fn redactions_are_timed_by_the_word_times_or_left_unknown() {
+        let mut segs = vec![
+            seg(0, 0, 2_000, "Can I take the long card number please?"),
+            seg(1, 3_000, 8_000, "It is 4539 1488 0343 6467."),
+            seg(1, 9_000, 10_000, "Thank you."),
+        ];
+        // whisper's pieces: " It", " is", " 4539", " 1488", " 0343", " 6467", "."
+        segs[1].times = [(0, 3_100), (2, 3_400), (5, 4_000), (10, 5_000), (15, 6_000)]
+            .into_iter()
+            .chain([(20, 7_000), (25, 7_800)])
+            .map(|(byte, ms)| TextTime { byte, ms })
+            .collect();
+        assert_eq!(redact_pii(&mut segs, 2, &pii::Policy::default()), 1);
+        let answer = segs.iter().find(|s| s.start_ms == 3_000).unwrap();
+        assert_eq!(answer.text, "It is [CARD_NUMBER].");
+        // from the word before the number to the full stop after it
+        assert_eq!(
+            answer.redactions,
+            Some(vec![Redaction {
+                kind: "CARD_NUMBER".into(),
+                start_ms: 3_400,
+                end_ms: 7_800
+            }])
+        );
+        assert!(
+            answer.times.is_empty(),
+            "times describe the unredacted text"
+        );
+        // nothing redacted: known to be empty
+        let thanks = segs.iter().find(|s| s.start_ms == 9_000).unwrap();
+        assert_eq!(thanks.redactions, Some(Vec::new()));
+        // a redaction without word times: not known
+        let mut segs = vec![seg(1, 3_000, 8_000, "It is 4539 1488 0343 6467.")];
+        redact_pii(&mut segs, 2, &pii::Policy::default());
+        assert_eq!(segs[0].redactions, None);
+    }
 }

@@ -206,12 +206,24 @@ fn plain_numeral(w: &str) -> Option<String> {
 /// up to two letters between digits inside a group (`8873he27`, `4g2-99`,
 /// `4.56732h835099120`: "eighty" heard as "he", "forty" as "4g"), or one short word before
 /// two or more digit groups (`niti-552-3590`: "eighty five" heard as "niti"). Its digits, the
-/// letters left out. Words with digits at an end (`2020s`, `10am`, `mp3`, `b2b`) stay words.
+/// letters left out; or a short word glued before the digits, four or more of them in all
+/// (`ben1291`: "then one two nine one"; `a16.838`: "oh one six, eight three eight" with "oh"
+/// heard as "a"). Words with digits at an end (`2020s`, `10am`, `mp3`, `b2b`) stay words.
 fn garbled_numeral(w: &str) -> Option<String> {
     let digits: String = w.chars().filter(char::is_ascii_digit).collect();
     let parts: Vec<&str> = w.split(['-', '.', '/']).filter(|p| !p.is_empty()).collect();
     if digits.len() < 4 {
         return None;
+    }
+    if let [first, rest @ ..] = &parts[..] {
+        let letters = first.trim_end_matches(|c: char| c.is_ascii_digit());
+        if (1..=3).contains(&letters.len())
+            && letters.len() < first.len()
+            && letters.chars().all(|c| c.is_ascii_alphabetic())
+            && rest.iter().all(|p| p.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Some(digits);
+        }
     }
     let digit_at_ends = |p: &str| {
         p.starts_with(|c: char| c.is_ascii_digit()) && p.ends_with(|c: char| c.is_ascii_digit())
@@ -404,6 +416,46 @@ const SENSITIVE: &[(Cue, &[&str])] = &[
     (Cue::Email, &["email*", "e mail*", "mail"]),
 ];
 
+/// The most specific cue in `text` (as [`cue_text`] writes it). A question about when
+/// something does or will happen, with a word rhyming with "expire", asks for an expiry date
+/// ("when does the car retire?", "when does the caratops hire?"), ahead of the card it names.
+fn cue_of(text: &str, when: bool) -> Option<Cue> {
+    let listed = SENSITIVE.iter().position(|(_, keys)| has_cue(text, keys));
+    let expiry = SENSITIVE.iter().position(|(c, _)| *c == Cue::Expiry);
+    let expires =
+        when && has_cue(text, &["does", "will"]) && text.split(' ').any(rhymes_with_expire);
+    match listed {
+        Some(k) if expiry.is_some_and(|e| k <= e) => Some(SENSITIVE[k].0),
+        _ if expires => Some(Cue::Expiry),
+        Some(k) => Some(SENSITIVE[k].0),
+        None => None,
+    }
+}
+
+/// A word the recogniser writes for "expire"/"expiry" when it loses the "ex": one ending like
+/// it ("retire", "hire", "spiral"), but not the common words that merely rhyme in a question
+/// ("require", "enquire", "entire").
+fn rhymes_with_expire(w: &str) -> bool {
+    const ENDINGS: &[&str] = &["ire", "ires", "ired", "iry", "iral"];
+    const NOT: &[&str] = &[
+        "require",
+        "required",
+        "requires",
+        "enquire",
+        "enquired",
+        "enquiry",
+        "inquire",
+        "inquired",
+        "inquiry",
+        "entire",
+        "desire",
+        "acquire",
+        "acquired",
+        "questionnaire",
+    ];
+    ENDINGS.iter().any(|e| w.len() > e.len() && w.ends_with(e)) && !NOT.contains(&w)
+}
+
 /// Lower case, punctuation as spaces, one space between words and at both ends.
 fn cue_text(s: &str) -> String {
     let mut out = String::from(" ");
@@ -456,18 +508,16 @@ const ORDINARY: &[&str] = &[
 impl Context {
     fn of(text: &str, policy: &Policy) -> Context {
         let text = cue_text(text);
+        let when = has_cue(&text, &["when"]);
         Context {
-            cue: SENSITIVE
-                .iter()
-                .find(|(_, keys)| has_cue(&text, keys))
-                .map(|(c, _)| *c),
+            cue: cue_of(&text, when),
             allowed: policy
                 .allow_contexts
                 .iter()
                 .any(|a| text.contains(&cue_text(a))),
             number: has_cue(&text, &["number*"]),
             ordinary: has_cue(&text, ORDINARY),
-            when: has_cue(&text, &["when"]),
+            when,
             asked: false,
         }
     }
@@ -501,16 +551,33 @@ fn context(ws: &[Word], at: usize, other: &OtherSide, policy: &Policy) -> Contex
         return own;
     };
     let question = question(other, t);
-    let latest = Context::of(last_words(&question, ANSWER_WORDS), policy);
+    let latest_text = last_words(&question, ANSWER_WORDS);
+    let latest = Context::of(latest_text, policy);
+    let whole = Context::of(&question, policy);
     let asked = Context {
         asked: !question.trim().is_empty(),
         // what kind of number is asked for: the latest thing said, not the one before it
-        // ("how many times have you called?" … "what is the" → not a count)
+        // ("how many times have you called?" … "what is the" → not a count; "do you have the
+        // order number," … "and the 4-code," → not an order number)
         ordinary: latest.ordinary,
         when: latest.when,
-        ..Context::of(&question, policy)
+        allowed: if names_a_number(latest_text) {
+            latest.allowed
+        } else {
+            whole.allowed
+        },
+        ..whole
     };
     own.or(asked)
+}
+
+/// Whether a request names the kind of number it asks for ("and the 4-code", "the order
+/// number"), rather than only prompting for it ("okay, go ahead").
+fn names_a_number(text: &str) -> bool {
+    has_cue(
+        &cue_text(text),
+        &["number*", "code*", "digit*", "date*", "detail*"],
+    )
 }
 
 /// The end of `text` from the start of its last sentence of at least `n` words (all of it when
@@ -522,7 +589,8 @@ fn last_words(text: &str, n: usize) -> &str {
         .unwrap_or(text)
 }
 
-/// The other party's latest question before `t` (within [`CROSS_CUE_MS`]).
+/// The other party's latest question before `t` (within [`CROSS_CUE_MS`]); each of their
+/// segments ends a sentence ([`last_words`]), whatever punctuation the recogniser gave it.
 fn question(other: &OtherSide, t: i64) -> String {
     let mut recent: Vec<&(i64, String)> = other
         .segments
@@ -538,7 +606,7 @@ fn question(other: &OtherSide, t: i64) -> String {
         }
     }
     parts.reverse();
-    parts.join(" ")
+    parts.join(". ")
 }
 
 fn email_re() -> &'static Regex {
@@ -639,9 +707,24 @@ fn spoken_host_end(ws: &[Word], at: usize, other: &OtherSide, policy: &Policy) -
         .flatten()
 }
 
-/// A user name with a number just before word `at`: a capitalised name and a numeral ("It is
-/// Walker 50 at example.", whatever the question was heard as), or letters and digits in one
-/// word ("white50 at mail. com"); "paid 50 at the shop" is not.
+/// The end of an address whose host the recogniser lost: "at" ends its segment after a name,
+/// in answer to an e-mail question or spelt with "dot"/"underscore" ("It is Lucy Underscore
+/// Brown at"): the name is redacted with the "at".
+fn host_lost(ws: &[Word], at: usize, other: &OtherSide, policy: &Policy) -> Option<usize> {
+    let last_in_seg = ws.get(at + 1).is_none_or(|n| n.seg != ws[at].seg);
+    let local = local_start(ws, at);
+    let joined = ws[local..at]
+        .iter()
+        .any(|w| matches!(w.lower.as_str(), "dot" | "underscore"));
+    let asked = || context(ws, at, other, policy).cue == Some(Cue::Email);
+    (last_in_seg && local < at && (joined || asked())).then_some(at + 1)
+}
+
+/// A user name with a number just before word `at`: a capitalised name and a number — a
+/// numeral, a number word, or the letters the recogniser wrote for one ("It is Walker 50 at
+/// example.", "It is Brown H.E. at exam pull.": "eighty" heard as "h.e.") whatever the
+/// question was heard as —, or letters and digits in one word ("white50 at mail. com");
+/// "paid 50 at the shop" and "Mark is at work" are not.
 fn handle(ws: &[Word], at: usize) -> bool {
     let glued = at >= 1 && {
         // "white50 at mail. com": letters then digits in one word
@@ -658,8 +741,21 @@ fn handle(ws: &[Word], at: usize) -> bool {
                 && name.capital
                 && name.lower.chars().all(char::is_alphabetic)
                 && !NOT_LOCAL.contains(&name.lower.as_str())
-                && num.lower.chars().all(|c| c.is_ascii_digit())
+                && (num.lower.chars().all(|c| c.is_ascii_digit())
+                    || unit(&num.lower).is_some()
+                    || tens(&num.lower).is_some()
+                    || spelt_letters(&num.lower))
         }
+}
+
+/// Letters written one by one with dots between ("h.e", "j.k"): what the recogniser writes
+/// when it hears a number word as letters.
+fn spelt_letters(w: &str) -> bool {
+    let parts: Vec<&str> = w.split('.').collect();
+    parts.len() >= 2
+        && parts
+            .iter()
+            .all(|p| p.len() == 1 && p.chars().all(|c| c.is_ascii_alphabetic()))
 }
 
 /// The first word of the local part ending just before word `at` (exclusive end).
@@ -690,7 +786,9 @@ fn find_emails(ws: &[Word], other: &OtherSide, policy: &Policy) -> Vec<Hit> {
             let end = host_end(ws, i).unwrap_or(i + 1).max(i + 1);
             Some((local_start(ws, i), end))
         } else if (w == "at" || w == "@") && i > 0 {
-            spoken_host_end(ws, i, other, policy).map(|end| (local_start(ws, i), end))
+            spoken_host_end(ws, i, other, policy)
+                .or_else(|| host_lost(ws, i, other, policy))
+                .map(|end| (local_start(ws, i), end))
         } else if domain_word(w) && w.split('.').count() >= 3 && !w.starts_with("www.") {
             // half-written: "jon.mit.example.com" (the recogniser heard "at" as "dot")
             Some((local_start(ws, i), host_end(ws, i).unwrap_or(i + 1)))
@@ -927,18 +1025,39 @@ fn absorb_neighbours(ws: &[Word], mut hits: Vec<Hit>, other: &OtherSide) -> Vec<
     hits
 }
 
+/// A piece of one segment's text that was replaced by a placeholder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Redacted {
+    /// Index of the segment among the channel's texts.
+    pub segment: usize,
+    /// Byte range `[from, to)` in the text as it was before redaction.
+    pub from: usize,
+    pub to: usize,
+    /// The placeholder's label (`CARD_NUMBER`).
+    pub label: &'static str,
+}
+
 /// Redact the texts of one channel's segments (in time order) in place, using the other
 /// channel (if any) as context for the cues, and the site's policy for allowed contexts.
 /// Returns the number of redactions made.
 pub fn redact_channel(texts: &mut [String], other: &OtherSide, policy: &Policy) -> usize {
+    redact_channel_marked(texts, other, policy).0
+}
+
+/// [`redact_channel`], also returning where each replaced piece was in the original texts (a
+/// redaction that spans two segments is a piece in each).
+pub fn redact_channel_marked(
+    texts: &mut [String],
+    other: &OtherSide,
+    policy: &Policy,
+) -> (usize, Vec<Redacted>) {
     let mut ws = Vec::new();
     for (k, t) in texts.iter().enumerate() {
         words(k, t, &mut ws);
     }
     spell_out(&mut ws);
     let hits = find(&ws, other, policy);
-    // edits per segment: (start byte, end byte, replacement), applied back to front
-    let mut edits: Vec<Vec<(usize, usize, String)>> = vec![Vec::new(); texts.len()];
+    let mut pieces = Vec::new();
     for &(from, to, label) in &hits {
         let mut k = from;
         while k < to {
@@ -947,16 +1066,21 @@ pub fn redact_channel(texts: &mut [String], other: &OtherSide, policy: &Policy) 
             while last + 1 < to && ws[last + 1].seg == seg {
                 last += 1;
             }
-            edits[seg].push((ws[k].start, ws[last].end, format!("[{label}]")));
+            pieces.push(Redacted {
+                segment: seg,
+                from: ws[k].start,
+                to: ws[last].end,
+                label,
+            });
             k = last + 1;
         }
     }
-    for (t, e) in texts.iter_mut().zip(edits) {
-        for (s, end, rep) in e.into_iter().rev() {
-            t.replace_range(s..end, &rep);
-        }
+    // applied back to front, so the byte ranges before each edit stay valid
+    pieces.sort_by_key(|p| (p.segment, p.from));
+    for p in pieces.iter().rev() {
+        texts[p.segment].replace_range(p.from..p.to, &format!("[{}]", p.label));
     }
-    hits.len()
+    (hits.len(), pieces)
 }
 
 /// Redact a single text (e.g. `callsift rules test --text`) with the built-in policy.
@@ -1471,12 +1595,17 @@ mod tests {
             "Monday [CVV]"
         );
         // "when" asks for a time or a date: an expiry's shape (0227) is redacted, a time not
+        // (a rhyme of "expire" makes it an expiry question outright)
         assert_eq!(
             answer("When does the carrtyp spiral?", "0227.", &p),
+            "[EXPIRY]."
+        );
+        assert_eq!(
+            answer("and when is the caratops?", "0227.", &p),
             "[NUMBER]."
         );
         assert_eq!(
-            answer("and when does the caratops hire?", "1.131.", &p),
+            answer("and when is the caratops?", "1.131.", &p),
             "[NUMBER]."
         );
         assert_eq!(
@@ -1589,5 +1718,133 @@ mod tests {
             answer("Where did you see the offer?", "On example.com.", &p),
             "On example.com."
         );
+    }
+
+    #[test]
+    fn a_word_glued_to_digits_inside_a_card_number() {
+        // "then one two nine one" heard as "Ben1291" between two groups of the number
+        assert_eq!(
+            answer(
+                "Can I take the long card number please?",
+                "Okay, 4253 2235, Ben1291, 4734,",
+                &Policy::default()
+            ),
+            "Okay, [CARD_NUMBER],"
+        );
+        assert_eq!(garbled_numeral("ben1291").as_deref(), Some("1291"));
+        for word in ["mp3", "abcd1234", "a12", "covid19"] {
+            assert_eq!(garbled_numeral(word), None, "{word}");
+        }
+    }
+
+    #[test]
+    fn the_latest_request_decides_whether_an_allowed_context_applies() {
+        let site = Policy {
+            allow_contexts: vec!["order number".into()],
+        };
+        // "and the sort code?" heard as "and the 4-code," after the order-number question
+        let agent = vec![
+            (0, "Do you have the order number,".to_string()),
+            (7_000, "and the 4-code,".to_string()),
+        ];
+        let other = OtherSide {
+            seg_start_ms: &[2_000, 9_000],
+            segments: &agent,
+        };
+        let mut v = vec![
+            "Yes the order number is 355263 1 1 4".to_string(),
+            "3705 905.".to_string(),
+        ];
+        redact_channel(&mut v, &other, &site);
+        assert_eq!(v, vec!["Yes the order number is 355263 1 1 4", "[NUMBER]."]);
+        // a prompt that names no number ("okay, go ahead") leaves the order number allowed
+        let agent = vec![
+            (0, "Do you have the order number,".to_string()),
+            (3_000, "okay go ahead".to_string()),
+        ];
+        let other = OtherSide {
+            seg_start_ms: &[5_000],
+            segments: &agent,
+        };
+        let mut v = vec!["355263114.".to_string()];
+        redact_channel(&mut v, &other, &site);
+        assert_eq!(v, vec!["355263114."]);
+    }
+
+    #[test]
+    fn oh_heard_as_a_letter_glued_to_a_phone_number_group() {
+        assert_eq!(
+            r("You can call me back on 0.7496. A16.838."),
+            "You can call me back on [PHONE]."
+        );
+        assert_eq!(garbled_numeral("a16.838").as_deref(), Some("16838"));
+        for word in ["b2-3", "abcd16.838", "a16.b38"] {
+            assert_eq!(garbled_numeral(word), None, "{word}");
+        }
+    }
+
+    #[test]
+    fn a_name_before_at_whose_host_was_lost() {
+        let p = Policy::default();
+        assert_eq!(
+            answer(
+                "What mail should I send the receipt to?",
+                "It is Lucy Underscore Brown at",
+                &p
+            ),
+            "It is [EMAIL]"
+        );
+        assert_eq!(r("it is lucy dot brown at"), "it is [EMAIL]");
+        // "at" ending an ordinary sentence stays
+        for said in ["Where is she? She is at", "I will look at"] {
+            assert_eq!(answer("Where did you leave it?", said, &p), said);
+        }
+    }
+
+    #[test]
+    fn a_name_with_a_number_heard_as_letters_before_at() {
+        let p = Policy::default();
+        // "brown eighty at example dot com": eighty heard as "H.E.", the question garbled
+        assert_eq!(
+            answer(
+                "And go or may let us please?",
+                "It is Brown H.E. at exam pull.",
+                &p
+            ),
+            "It is [EMAIL]."
+        );
+        assert_eq!(
+            answer(
+                "And go or may let us please?",
+                "It is Smith forty at mail.",
+                &p
+            ),
+            "It is [EMAIL]."
+        );
+        for said in ["Mark is at work today.", "Ask Sarah to be at the office."] {
+            assert_eq!(answer("Where is he?", said, &p), said);
+        }
+    }
+
+    #[test]
+    fn expire_heard_as_a_rhyme_in_a_when_question() {
+        let p = Policy::default();
+        // "when does the card expire?" heard as "when does the car retire?", "oh" as "on"
+        assert_eq!(
+            answer("When does the car retire?", "on 928.", &p),
+            "on [EXPIRY]."
+        );
+        assert_eq!(
+            answer("When does the card up spire?", "928", &p),
+            "[EXPIRY]"
+        );
+        // other "when" questions keep their times and dates: a past event, a common rhyme
+        for (q, a) in [
+            ("When did it happen?", "At 930."),
+            ("When does the engineer require access?", "At 930."),
+            ("When did you retire?", "In 2019."),
+        ] {
+            assert_eq!(answer(q, a, &p), a, "{q}");
+        }
     }
 }

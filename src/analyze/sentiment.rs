@@ -125,6 +125,8 @@ mod tests {
             text: text.into(),
             avg_token_prob: 0.9,
             no_speech_prob: 0.0,
+            times: Vec::new(),
+            redactions: None,
         }
     }
 

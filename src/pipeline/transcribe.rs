@@ -98,6 +98,9 @@ pub struct Segment {
     pub avg_token_prob: f32,
     /// whisper's probability that the window holding this segment has no speech.
     pub no_speech_prob: f32,
+    /// When each of whisper's tokens in `text` is spoken (call ms), in text order; empty when
+    /// the text is not whisper's as it was (a repetition loop was cut).
+    pub times: Vec<crate::conversation::TextTime>,
 }
 
 struct RawToken {
@@ -161,6 +164,8 @@ struct Group {
     first_at: i64,
     last_at: i64,
     text: String,
+    /// Byte offset in `text` and DTW time (window ms) of each token.
+    times: Vec<(usize, i64)>,
     probs: Vec<f32>,
     no_speech_prob: f32,
 }
@@ -339,6 +344,7 @@ impl Transcriber {
                 match groups.last_mut() {
                     Some(g) if g.piece == piece => {
                         g.last_at = tok.at;
+                        g.times.push((g.text.len(), tok.at));
                         g.text.push_str(&tok.text);
                         g.probs.push(tok.p);
                     }
@@ -347,6 +353,7 @@ impl Transcriber {
                         first_at: tok.at,
                         last_at: tok.at,
                         text: tok.text.clone(),
+                        times: vec![(0, tok.at)],
                         probs: vec![tok.p],
                         no_speech_prob,
                     }),
@@ -364,6 +371,7 @@ impl Transcriber {
                 if is_non_speech(&text) {
                     continue;
                 }
+                let times = text_times(&g, &text, |at| window.to_source_ms(at));
                 // a piece is one stretch of speech found by voice activity, and holds this
                 // group only: it starts where the piece does unless its first word comes well
                 // after that (noise before it), and ends with the piece unless cut short
@@ -383,6 +391,7 @@ impl Transcriber {
                     text,
                     avg_token_prob: g.probs.iter().sum::<f32>() / g.probs.len().max(1) as f32,
                     no_speech_prob: g.no_speech_prob,
+                    times,
                 });
             }
         }
@@ -494,6 +503,27 @@ impl Transcriber {
     }
 }
 
+/// The token times of a group as [`TextTime`](crate::conversation::TextTime)s of its segment's
+/// `text` (the group's text trimmed), with `to_call_ms` turning window ms into call ms; empty
+/// when `text` is not the group's text as whisper wrote it (a loop was cut).
+fn text_times(
+    g: &Group,
+    text: &str,
+    to_call_ms: impl Fn(i64) -> i64,
+) -> Vec<crate::conversation::TextTime> {
+    let lead = g.text.len() - g.text.trim_start().len();
+    if text != g.text.trim() {
+        return Vec::new();
+    }
+    g.times
+        .iter()
+        .map(|&(byte, at)| crate::conversation::TextTime {
+            byte: byte.saturating_sub(lead).min(text.len()),
+            ms: to_call_ms(at),
+        })
+        .collect()
+}
+
 /// Bracketed annotations whisper emits for non-speech audio, e.g. `[BLANK_AUDIO]`, `(music)`.
 fn is_non_speech(text: &str) -> bool {
     let t = text.trim();
@@ -581,7 +611,7 @@ const MAX_LOOP_WORDS: usize = 40;
 
 #[cfg(test)]
 mod tests {
-    use super::{Unreached, audio_ctx, cut_repeats, is_non_speech, unreached};
+    use super::{Group, Unreached, audio_ctx, cut_repeats, is_non_speech, text_times, unreached};
     use crate::pipeline::vad::{Region, pack_next};
 
     #[test]
@@ -704,6 +734,48 @@ mod tests {
             assert!(ctx * 320 >= n, "{n} samples need more than {ctx} frames");
             assert!(ctx.is_multiple_of(16) || ctx == 1_500);
         }
+    }
+
+    #[test]
+    fn token_times_follow_the_trimmed_text_or_are_dropped_with_a_loop() {
+        let group = |tokens: &[(&str, i64)]| {
+            let mut g = Group {
+                piece: 0,
+                first_at: 0,
+                last_at: 0,
+                text: String::new(),
+                times: Vec::new(),
+                probs: Vec::new(),
+                no_speech_prob: 0.0,
+            };
+            for &(t, at) in tokens {
+                g.times.push((g.text.len(), at));
+                g.text.push_str(t);
+            }
+            g
+        };
+        let g = group(&[
+            (" It", 100),
+            (" is", 300),
+            (" 45", 700),
+            ("39", 900),
+            (".", 1_200),
+        ]);
+        let times = text_times(&g, "It is 4539.", |at| at + 10_000);
+        let got: Vec<(usize, i64)> = times.iter().map(|t| (t.byte, t.ms)).collect();
+        assert_eq!(
+            got,
+            [
+                (0, 10_100),
+                (2, 10_300),
+                (5, 10_700),
+                (8, 10_900),
+                (10, 11_200)
+            ]
+        );
+        // a repetition loop was cut: the times no longer describe the text
+        let g = group(&[(" Bye", 100), (" bye", 300), (" bye", 500), (" bye", 700)]);
+        assert!(text_times(&g, "bye", |at| at).is_empty());
     }
 
     #[test]

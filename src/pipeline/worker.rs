@@ -149,6 +149,8 @@ fn process(
                 sentiment: 0.0,
                 avg_token_prob: seg.avg_token_prob,
                 no_speech_prob: seg.no_speech_prob,
+                times: seg.times,
+                redactions: None,
             });
         }
     }

@@ -19,7 +19,7 @@ use parquet::file::metadata::KeyValue;
 use table::Table;
 
 /// Version of the column layout; bumped on any incompatible change (see docs/schema.md).
-pub const SCHEMA_VERSION: &str = "4";
+pub const SCHEMA_VERSION: &str = "5";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::DataType;
 
+use crate::conversation::Redaction;
 use crate::store::{SCHEMA_VERSION, StoreError, dataset};
 
 /// Columns renamed in a schema version: (version, table, old name, new name). A file of an
@@ -343,6 +344,101 @@ pub fn read_calls(dir: &Path) -> Result<CallTable, StoreError> {
         }
     }
     Ok(t)
+}
+
+/// One row of a dataset's `segments` table, as the commands after `run` read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSegment {
+    pub interaction_id: String,
+    pub role: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub text: String,
+    pub avg_token_prob: Option<f32>,
+    /// The redacted stretches; `None` when not known (a redaction without word times, or a
+    /// dataset written before schema version 5, which has no such column).
+    pub redactions: Option<Vec<Redaction>>,
+}
+
+/// The `segments` table of the dataset in `dir` (the `--out` folder of `callsift run`).
+pub fn read_segments(dir: &Path) -> Result<Vec<StoredSegment>, StoreError> {
+    let mut out = Vec::new();
+    for file in table_files(&dir.join(dataset::SEGMENTS))? {
+        for b in read_batches(&file)? {
+            out.extend(segments_of(&file, &b)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The rows of one batch of a segments part.
+fn segments_of(path: &Path, b: &RecordBatch) -> Result<Vec<StoredSegment>, StoreError> {
+    let column = |name: &str, to: &DataType| -> Result<Option<ArrayRef>, StoreError> {
+        b.column_by_name(name)
+            .map(|c| cast(path, c, to))
+            .transpose()
+    };
+    let need = |name: &str, to: &DataType| -> Result<ArrayRef, StoreError> {
+        column(name, to)?.ok_or_else(|| StoreError::Read {
+            path: path.to_path_buf(),
+            detail: format!("column {name} is missing"),
+        })
+    };
+    let (id, role, text) = (
+        need("interaction_id", &DataType::Utf8)?,
+        need("role", &DataType::Utf8)?,
+        need("text", &DataType::Utf8)?,
+    );
+    let (start, end) = (
+        need("start_ms", &DataType::Int64)?,
+        need("end_ms", &DataType::Int64)?,
+    );
+    let prob = column("avg_token_prob", &DataType::Float32)?;
+    let redactions = b.column_by_name("redactions").map(|c| c.as_list::<i32>());
+    let string = |a: &ArrayRef, i: usize| a.as_string::<i32>().value(i).to_string();
+    let int = |a: &ArrayRef, i: usize| a.as_primitive::<arrow::datatypes::Int64Type>().value(i);
+    Ok((0..b.num_rows())
+        .map(|i| StoredSegment {
+            interaction_id: string(&id, i),
+            role: string(&role, i),
+            start_ms: int(&start, i),
+            end_ms: int(&end, i),
+            text: string(&text, i),
+            avg_token_prob: prob.as_ref().and_then(|p| {
+                let p = p.as_primitive::<arrow::datatypes::Float32Type>();
+                p.is_valid(i).then(|| p.value(i))
+            }),
+            redactions: redactions
+                .filter(|l| l.is_valid(i))
+                .and_then(|l| redactions_of(l.value(i).as_struct())),
+        })
+        .collect())
+}
+
+/// The redacted stretches of one `redactions` list (`None` when its items lack a field: then
+/// they are not known).
+fn redactions_of(items: &arrow::array::StructArray) -> Option<Vec<Redaction>> {
+    let (Some(kind), Some(start), Some(end)) = (
+        items.column_by_name("kind"),
+        items.column_by_name("start_ms"),
+        items.column_by_name("end_ms"),
+    ) else {
+        return None;
+    };
+    let (kind, start, end) = (
+        kind.as_string::<i32>(),
+        start.as_primitive::<arrow::datatypes::Int64Type>(),
+        end.as_primitive::<arrow::datatypes::Int64Type>(),
+    );
+    Some(
+        (0..items.len())
+            .map(|k| Redaction {
+                kind: kind.value(k).to_string(),
+                start_ms: start.value(k),
+                end_ms: end.value(k),
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]

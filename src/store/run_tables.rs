@@ -153,6 +153,7 @@ pub fn segments<'a>() -> Table<SegmentOf<'a>> {
             Column::f32("sentiment", false, |r: &S| Some(r.1.sentiment)),
             Column::f32("avg_token_prob", false, |r: &S| Some(r.1.avg_token_prob)),
             Column::f32("no_speech_prob", false, |r: &S| Some(r.1.no_speech_prob)),
+            Column::redactions("redactions", true, |r: &S| r.1.redactions.as_deref()),
         ],
     )
 }

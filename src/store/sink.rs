@@ -315,6 +315,8 @@ mod tests {
                 text: "hello".into(),
                 avg_token_prob: 0.9,
                 no_speech_prob: 0.01,
+                times: Vec::new(),
+                redactions: None,
                 sentiment: 0.0,
             }],
             ..Default::default()

@@ -13,11 +13,13 @@ use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 
 use crate::analyze::metrics::Span;
+use crate::conversation::Redaction;
 
 type Get<R, T> = Box<dyn for<'a> Fn(&'a R) -> T + Send + Sync>;
 type GetStr<R> = Box<dyn for<'a> Fn(&'a R) -> Option<&'a str> + Send + Sync>;
 type GetSpans<R> = Box<dyn for<'a> Fn(&'a R) -> Option<&'a [Span]> + Send + Sync>;
 type GetStrList<R> = Box<dyn for<'a> Fn(&'a R) -> &'a [String] + Send + Sync>;
+type GetRedactions<R> = Box<dyn for<'a> Fn(&'a R) -> Option<&'a [Redaction]> + Send + Sync>;
 
 /// How a column's values are taken from a row; the variant fixes the column's Arrow type.
 enum Getter<R> {
@@ -33,6 +35,8 @@ enum Getter<R> {
     Spans(GetSpans<R>),
     /// `list<string>`
     StrList(GetStrList<R>),
+    /// `list<struct<kind, start_ms, end_ms>>`
+    Redactions(GetRedactions<R>),
 }
 
 /// One column of a table of rows `R`.
@@ -91,6 +95,18 @@ impl<R> Column<R> {
             get: Getter::Spans(Box::new(get)),
         }
     }
+    /// Redacted stretches: `list<struct<kind: string, start_ms: int64, end_ms: int64>>`.
+    pub fn redactions(
+        name: impl Into<String>,
+        nullable: bool,
+        get: impl for<'a> Fn(&'a R) -> Option<&'a [Redaction]> + Send + Sync + 'static,
+    ) -> Self {
+        Column {
+            name: name.into(),
+            nullable,
+            get: Getter::Redactions(Box::new(get)),
+        }
+    }
     /// A list of strings (never null; may be empty).
     pub fn str_list(
         name: impl Into<String>,
@@ -115,6 +131,7 @@ impl<R> Column<R> {
                 DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
             }
             Getter::Spans(_) => span_list_type(),
+            Getter::Redactions(_) => redaction_list_type(),
             Getter::StrList(_) => {
                 DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
             }
@@ -133,6 +150,7 @@ impl<R> Column<R> {
                 TimestampMillisecondArray::from_iter(rows.iter().map(f)).with_timezone("UTC"),
             ),
             Getter::Spans(f) => span_lists(rows.iter().map(f)),
+            Getter::Redactions(f) => redaction_lists(rows.iter().map(f)),
             Getter::StrList(f) => {
                 let mut b = ListBuilder::new(StringBuilder::new());
                 for r in rows {
@@ -219,6 +237,56 @@ fn span_lists<'a>(lists: impl Iterator<Item = Option<&'a [Span]>>) -> ArrayRef {
     );
     let DataType::List(field) = span_list_type() else {
         unreachable!("span_list_type is a list")
+    };
+    Arc::new(ListArray::new(
+        field,
+        OffsetBuffer::new(ScalarBuffer::from(offsets)),
+        Arc::new(values),
+        Some(NullBuffer::from(valid)),
+    ))
+}
+
+fn redaction_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("start_ms", DataType::Int64, false),
+        Field::new("end_ms", DataType::Int64, false),
+    ])
+}
+
+/// `list<struct<kind: string, start_ms: int64, end_ms: int64>>`: redacted stretches.
+pub fn redaction_list_type() -> DataType {
+    DataType::List(Arc::new(Field::new(
+        "item",
+        DataType::Struct(redaction_fields()),
+        false,
+    )))
+}
+
+fn redaction_lists<'a>(lists: impl Iterator<Item = Option<&'a [Redaction]>>) -> ArrayRef {
+    let mut offsets = vec![0i32];
+    let (mut kinds, mut starts, mut ends, mut valid) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for l in lists {
+        valid.push(l.is_some());
+        for r in l.unwrap_or_default() {
+            kinds.push(r.kind.as_str());
+            starts.push(r.start_ms);
+            ends.push(r.end_ms);
+        }
+        offsets.push(starts.len() as i32);
+    }
+    let values = StructArray::new(
+        redaction_fields(),
+        vec![
+            Arc::new(StringArray::from(kinds)) as ArrayRef,
+            Arc::new(Int64Array::from(starts)) as ArrayRef,
+            Arc::new(Int64Array::from(ends)) as ArrayRef,
+        ],
+        None,
+    );
+    let DataType::List(field) = redaction_list_type() else {
+        unreachable!("redaction_list_type is a list")
     };
     Arc::new(ListArray::new(
         field,

@@ -9,7 +9,10 @@ usage: check_no_pii.py OUT_DIR INTERACTION_ID
 usage: check_no_pii.py --truth TRUTH.json [--half dev|test] [--json REPORT] [--show] PATH...
     The spoken PII set (benches/pii_set.py): reads every file under each PATH — every
     Parquet file (all string values of every column, lists and structs included; rows with
-    an interaction_id belong to that call), CSV files (by their interaction_id column), and
+    an interaction_id belong to that call, and so do rows of a run over a sample's clips,
+    whose ids start with the call's id: `pii_002-641c9c77_01_refund-2e790aab`, so that the
+    clips' audio, transcribed again with redaction off, is checked under the call it was cut
+    from), CSV files (by their interaction_id column), and
     every other text file (JSON run manifests, HTML pages; a file whose name holds a call id
     belongs to that call, others to every call) — and reports, per half, the fraction of
     sensitive digits that survive and the fraction of ordinary numbers wrongly redacted.
@@ -182,6 +185,9 @@ def scan(paths, ids):
     shared, segments, files = [], [], 0
 
     def add(call, texts, row, path):
+        if call not in per_call and isinstance(call, str):
+            # a clip of the call: its id starts with the call's
+            call = next((c for c in ids if call.startswith(c + "-")), call)
         for t in texts:
             for c in ids:  # a call's own id and file name are not what was said
                 t = t.replace(c, " ")

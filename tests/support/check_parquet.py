@@ -23,8 +23,13 @@ import pyarrow.parquet as pq
 SPAN = pa.list_(pa.field("item", pa.struct([pa.field("start_ms", pa.int64(), nullable=False),
                                              pa.field("end_ms", pa.int64(), nullable=False)]),
                           nullable=False))
+REDACTIONS = pa.list_(pa.field("item", pa.struct([pa.field("kind", pa.string(), nullable=False),
+                                                   pa.field("start_ms", pa.int64(), nullable=False),
+                                                   pa.field("end_ms", pa.int64(), nullable=False)]),
+                                nullable=False))
 TYPES = {
     "list<struct<start_ms: int64, end_ms: int64>>": SPAN,
+    "list<struct<kind: string, start_ms: int64, end_ms: int64>>": REDACTIONS,
     "double": pa.float64(),
     "bool": pa.bool_(),
     "string": pa.string(),
@@ -35,6 +40,8 @@ TYPES = {
     "list<string>": pa.list_(pa.field("item", pa.string(), nullable=True)),
 }
 DUCK = {"list<struct<start_ms: int64, end_ms: int64>>": "STRUCT(start_ms BIGINT, end_ms BIGINT)[]",
+        "list<struct<kind: string, start_ms: int64, end_ms: int64>>":
+            "STRUCT(kind VARCHAR, start_ms BIGINT, end_ms BIGINT)[]",
         "double": "DOUBLE", "bool": "BOOLEAN",
        "string": "VARCHAR", "int64": "BIGINT", "int32": "INTEGER", "float": "FLOAT",
         "timestamp[ms, tz=UTC]": "TIMESTAMP WITH TIME ZONE", "list<string>": "VARCHAR[]"}

@@ -1,22 +1,29 @@
 //! Audio redaction: where in a call the spoken payment and identity data lie, so that every
 //! clip written for people (and any player serving the recording) can mute it.
 //!
-//! Word times are not stored, so the unit is the segment: [`mute_spans`] turns a call's
-//! segments (their redacted texts, roles, times and confidence) into time spans (call ms) to
+//! [`mute_spans`] turns a call's segments (their redacted texts, roles, times, confidence and
+//! the redacted stretches `run` stored with their word times) into time spans (call ms) to
 //! replace on every channel — the agent often reads the number back, and cross-talk leaks the
 //! other party's voice into each channel. A span is muted when:
 //!
-//! - a segment holds a redaction placeholder (`[CARD_NUMBER]`, `[CVV]`, `[EXPIRY]`, `[PHONE]`,
-//!   `[NATIONAL_ID]`, `[EMAIL]`, …) or a run of [`DIGIT_RUN`] or more digits (numerals or
-//!   number words) that the text redaction let through: the whole segment, with
-//!   [`MARGIN_MS`] on each side;
+//! - a segment's text was redacted (`[CARD_NUMBER]`, `[CVV]`, `[EXPIRY]`, `[PHONE]`,
+//!   `[NATIONAL_ID]`, `[EMAIL]`, …): each redacted stretch, from the word times of the
+//!   redacted text, with [`WORD_MARGIN_MS`] on each side; the whole segment, with
+//!   [`MARGIN_MS`], when the stretches are not known (no word times: a dataset written before
+//!   schema version 5);
+//! - a segment holds a run of [`DIGIT_RUN`] or more digits (numerals or number words) that the
+//!   text redaction let through: the whole segment, with [`MARGIN_MS`];
 //! - an agent segment (any segment on a mono recording) holds a payment cue ("card number",
-//!   "security code", "expiry", "payment", …): the **payment stretch** from the end of the cue
-//!   to the end of the last answer that holds digits, number words, placeholders or text the
-//!   recogniser was unsure of (`avg_token_prob` below [`LOW_CONFIDENCE`]), following further
-//!   cues ("and the expiry date?"), until the other party says something else; at most
-//!   [`MAX_STRETCH_MS`] after the cue. Garbled digits ("double for 1-1-3") are muted even when
-//!   the text redaction did not recognise them.
+//!   "security code", "expiry", "payment", …) and the text of the answers is unreliable: the
+//!   whole **payment stretch** from the end of the cue to the end of the last answer that holds
+//!   digits, number words, placeholders or text the recogniser was unsure of
+//!   (`avg_token_prob` below [`LOW_CONFIDENCE`]), following further cues ("and the expiry
+//!   date?"), until the other party says something else; at most [`MAX_STRETCH_MS`] after the
+//!   cue. An answer is unreliable when the recogniser was unsure of it, when it still holds
+//!   digits or number words (garbled digits, "double for 1-1-3", that the text redaction did
+//!   not recognise), or when its redactions are not timed. Where every answer is reliable, the
+//!   redacted stretches alone are muted and the rest of the stretch ("thank you", the next
+//!   question) is kept.
 //!
 //! Pure: no I/O, so the review pages, clips and any future player share one definition.
 
@@ -24,8 +31,13 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use crate::conversation::Redaction;
+
 /// Milliseconds muted before and after a sensitive segment (segment times are approximate).
 pub const MARGIN_MS: i64 = 300;
+/// Milliseconds muted before and after a redacted stretch timed by its words (whisper's word
+/// times are off by up to a few hundred milliseconds).
+pub const WORD_MARGIN_MS: i64 = 500;
 /// Longest payment stretch after a cue.
 pub const MAX_STRETCH_MS: i64 = 90_000;
 /// Segments whose mean token probability is below this are unreliable text.
@@ -44,6 +56,8 @@ pub struct Segment {
     pub text: String,
     /// Mean token probability; `None` when not known (treated as reliable).
     pub avg_token_prob: Option<f32>,
+    /// The redacted stretches (call ms) from the word times; `None` when not known.
+    pub redactions: Option<Vec<Redaction>>,
 }
 
 /// A time span of the call to mute, `[start_ms, end_ms)`, on every channel.
@@ -110,9 +124,53 @@ fn has_placeholder(s: &Segment) -> bool {
     placeholder().is_match(&s.text)
 }
 
-/// Whether a segment may hold sensitive data whatever its context.
-fn sensitive_anywhere(s: &Segment) -> bool {
-    has_placeholder(s) || longest_digit_run(&s.text) >= DIGIT_RUN
+/// The redacted stretches of a segment holding a placeholder, when they are known.
+fn timed_redactions(s: &Segment) -> Option<&[Redaction]> {
+    s.redactions.as_deref().filter(|r| !r.is_empty())
+}
+
+/// What of a segment must be muted whatever its context (before margins): the whole segment
+/// when it holds digits the text redaction let through, or redactions that are not timed; else
+/// its redacted stretches with [`WORD_MARGIN_MS`].
+fn sensitive_anywhere(s: &Segment) -> Vec<MuteSpan> {
+    let whole = MuteSpan {
+        start_ms: s.start_ms - MARGIN_MS,
+        end_ms: s.end_ms + MARGIN_MS,
+    };
+    if longest_digit_run(&s.text) >= DIGIT_RUN {
+        return vec![whole];
+    }
+    if !has_placeholder(s) {
+        return Vec::new();
+    }
+    match timed_redactions(s) {
+        Some(r) => r
+            .iter()
+            .map(|r| MuteSpan {
+                start_ms: r.start_ms - WORD_MARGIN_MS,
+                end_ms: r.end_ms + WORD_MARGIN_MS,
+            })
+            .collect(),
+        None => vec![whole],
+    }
+}
+
+/// Digits in a row that a question may hold in its own words ("the three digit code", "the
+/// sixteen digit number"); more are digits read out.
+const CUE_DIGITS: usize = 2;
+
+/// Whether an answer's text can be trusted to show where its sensitive words are: the
+/// recogniser was sure of it, it holds no digits or number words (an asker's segment: no more
+/// than its question's [`CUE_DIGITS`]), and its redactions are timed.
+fn reliable(s: &Segment, asker: bool) -> bool {
+    let digits = if asker {
+        longest_digit_run(&s.text) > CUE_DIGITS
+    } else {
+        words(&s.text).any(|w| digits_in(w) > 0)
+    };
+    s.avg_token_prob.is_none_or(|p| p >= LOW_CONFIDENCE)
+        && !digits
+        && (!has_placeholder(s) || timed_redactions(s).is_some())
 }
 
 /// Whether a segment, heard after a payment cue, may hold the details asked for.
@@ -127,11 +185,12 @@ fn asks_for_payment(s: &Segment) -> bool {
 }
 
 /// The payment stretch opened by the cue `segs[cue]` (time-ordered segments), if any answer
-/// follows it.
-fn payment_stretch(segs: &[&Segment], cue: usize) -> Option<MuteSpan> {
+/// follows it, and whether every answer in it is [`reliable`].
+fn payment_stretch(segs: &[&Segment], cue: usize) -> Option<(MuteSpan, bool)> {
     let c = segs[cue];
     let limit = c.end_ms + MAX_STRETCH_MS;
     let mut span: Option<MuteSpan> = None;
+    let mut all_reliable = true;
     for (j, s) in segs.iter().enumerate() {
         if j == cue || s.start_ms < c.start_ms || (j < cue && s.start_ms == c.start_ms) {
             continue;
@@ -141,6 +200,7 @@ fn payment_stretch(segs: &[&Segment], cue: usize) -> Option<MuteSpan> {
         }
         let asker = s.role == "agent" || (s.role != "customer" && asks_for_payment(s));
         if answer_like(s) {
+            all_reliable &= reliable(s, asker);
             let sp = span.get_or_insert(MuteSpan {
                 start_ms: c.end_ms.min(s.start_ms),
                 end_ms: s.end_ms,
@@ -151,7 +211,7 @@ fn payment_stretch(segs: &[&Segment], cue: usize) -> Option<MuteSpan> {
             break;
         }
     }
-    span
+    span.map(|sp| (sp, all_reliable))
 }
 
 fn merge(mut spans: Vec<MuteSpan>) -> Vec<MuteSpan> {
@@ -167,32 +227,31 @@ fn merge(mut spans: Vec<MuteSpan>) -> Vec<MuteSpan> {
 }
 
 /// The spans of a call (call ms, sorted, disjoint, with margins) whose audio must be muted on
-/// every channel: segments holding redacted or digit-run data, and payment stretches.
+/// every channel: redacted stretches (whole segments where they are not timed), segments
+/// holding digit runs, and payment stretches whose text is unreliable.
 pub fn mute_spans(segments: &[Segment]) -> Vec<MuteSpan> {
     let mut segs: Vec<&Segment> = segments.iter().collect();
     segs.sort_by_key(|s| (s.start_ms, s.end_ms));
     let mut spans = Vec::new();
     for (i, s) in segs.iter().enumerate() {
-        if sensitive_anywhere(s) {
+        spans.extend(sensitive_anywhere(s));
+        if asks_for_payment(s)
+            && let Some((sp, false)) = payment_stretch(&segs, i)
+        {
             spans.push(MuteSpan {
-                start_ms: s.start_ms,
-                end_ms: s.end_ms,
+                start_ms: sp.start_ms - MARGIN_MS,
+                end_ms: sp.end_ms + MARGIN_MS,
             });
         }
-        if asks_for_payment(s)
-            && let Some(sp) = payment_stretch(&segs, i)
-        {
-            spans.push(sp);
-        }
     }
-    let widened = spans
+    let clamped = spans
         .into_iter()
         .map(|s| MuteSpan {
-            start_ms: (s.start_ms - MARGIN_MS).max(0),
-            end_ms: s.end_ms + MARGIN_MS,
+            start_ms: s.start_ms.max(0),
+            end_ms: s.end_ms,
         })
         .collect();
-    merge(widened)
+    merge(clamped)
 }
 
 /// Milliseconds of `[start_ms, end_ms)` that the spans cover.
@@ -239,6 +298,7 @@ mod tests {
             end_ms,
             text: text.into(),
             avg_token_prob: Some(0.8),
+            redactions: None,
         }
     }
 
@@ -292,6 +352,67 @@ mod tests {
         assert_eq!(
             mute_spans(&payment_call()),
             vec![span(14981 - MARGIN_MS, 31117 + MARGIN_MS)]
+        );
+    }
+
+    /// `payment_call` as `run` stores it today: each redaction timed by its words.
+    fn timed_payment_call() -> Vec<Segment> {
+        let mut call = payment_call();
+        for (k, kind, start_ms, end_ms) in [
+            (3, "CARD_NUMBER", 16_200, 21_015),
+            (5, "EXPIRY", 25_500, 26_444),
+            (7, "CVV", 30_410, 31_117),
+        ] {
+            call[k].redactions = Some(vec![Redaction {
+                kind: kind.into(),
+                start_ms,
+                end_ms,
+            }]);
+        }
+        call
+    }
+
+    #[test]
+    fn timed_redactions_mute_the_details_alone_when_the_answers_are_reliable() {
+        let w = WORD_MARGIN_MS;
+        assert_eq!(
+            mute_spans(&timed_payment_call()),
+            vec![
+                span(16_200 - w, 21_015 + w),
+                span(25_500 - w, 26_444 + w),
+                span(30_410 - w, 31_117 + w)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unreliable_answer_mutes_the_whole_payment_stretch() {
+        // the stretch, to the end of the timed CVV's margin
+        let stretch = span(14981 - MARGIN_MS, 31117 + WORD_MARGIN_MS);
+        // the recogniser was unsure of the expiry answer
+        let mut call = timed_payment_call();
+        call[5].avg_token_prob = Some(0.3);
+        assert_eq!(mute_spans(&call), vec![stretch]);
+        // digits the text redaction let through
+        let mut call = timed_payment_call();
+        call[7].text = "[CVV], want to three.".into();
+        assert_eq!(mute_spans(&call), vec![stretch]);
+        // a redaction whose time is not known (no word times: an older dataset)
+        let mut call = timed_payment_call();
+        call[5].redactions = None;
+        assert_eq!(mute_spans(&call), vec![stretch]);
+        // outside a payment stretch, an untimed redaction mutes its whole segment, a timed one
+        // its words
+        let mut phone = seg("customer", 5_000, 9_000, "You can reach me on [PHONE].");
+        assert_eq!(mute_spans(&[phone.clone()]), vec![span(4_700, 9_300)]);
+        phone.redactions = Some(vec![Redaction {
+            kind: "PHONE".into(),
+            start_ms: 6_500,
+            end_ms: 9_000,
+        }]);
+        assert_eq!(
+            mute_spans(&[phone]),
+            vec![span(6_500 - WORD_MARGIN_MS, 9_000 + WORD_MARGIN_MS)]
         );
     }
 

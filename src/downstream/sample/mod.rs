@@ -451,7 +451,7 @@ pub fn load(features: &Path, scores: Option<&Path>) -> Result<Loaded, SampleErro
             }
         }
     }
-    let segments = store::read::read_text_rows(&features.join("segments")).ok();
+    let segments = store::read::read_segments(features).ok();
     Ok(Loaded {
         cands,
         segments,
@@ -664,7 +664,7 @@ fn unmatched_flags(cands: &[Candidate], s: &SampleSettings) -> Vec<String> {
 /// Candidates plus the segments table (for transcript excerpts).
 pub struct Loaded {
     pub cands: Vec<Candidate>,
-    pub segments: Option<store::read::TextRows>,
+    pub segments: Option<Vec<store::read::StoredSegment>>,
     /// Columns of the interactions table and of scores.parquet (empty without `--scores`).
     pub columns: Vec<String>,
     pub score_columns: Vec<String>,
@@ -930,7 +930,7 @@ pub fn run(
     sum.flags = s.flags.iter().map(flag_text).collect();
     sum.skipped_flags = skipped_flags;
     // segments by call, for transcript excerpts and audio redaction
-    let segs = loaded.segments.as_ref().map(segments_by_call);
+    let segs = loaded.segments.as_deref().map(segments_by_call);
     let ctx = Review {
         out,
         recordings: &recordings,
@@ -1199,27 +1199,19 @@ fn known_segments<'a>(
 }
 
 /// The segments of each call (from the `segments` table), for excerpts and audio redaction.
-fn segments_by_call(table: &store::read::TextRows) -> HashMap<String, Vec<Segment>> {
-    let (h, rows) = table;
-    let c = |n: &str| h.iter().position(|x| x == n);
-    let (id, role, st, en, tx, prob) = (
-        c("interaction_id"),
-        c("role"),
-        c("start_ms"),
-        c("end_ms"),
-        c("text"),
-        c("avg_token_prob"),
-    );
+fn segments_by_call(table: &[store::read::StoredSegment]) -> HashMap<String, Vec<Segment>> {
     let mut out: HashMap<String, Vec<Segment>> = HashMap::new();
-    for r in rows {
-        let g = |k: Option<usize>| k.and_then(|k| r[k].clone()).unwrap_or_default();
-        out.entry(g(id)).or_default().push(Segment {
-            role: g(role),
-            start_ms: g(st).parse().unwrap_or(0),
-            end_ms: g(en).parse().unwrap_or(0),
-            text: g(tx),
-            avg_token_prob: g(prob).parse().ok(),
-        });
+    for r in table {
+        out.entry(r.interaction_id.clone())
+            .or_default()
+            .push(Segment {
+                role: r.role.clone(),
+                start_ms: r.start_ms,
+                end_ms: r.end_ms,
+                text: r.text.clone(),
+                avg_token_prob: r.avg_token_prob,
+                redactions: r.redactions.clone(),
+            });
     }
     for v in out.values_mut() {
         v.sort_by_key(|s| s.start_ms);

@@ -137,6 +137,7 @@ mod tests {
                 end_ms: 64_000,
                 text: "How can I help?".into(),
                 avg_token_prob: None,
+                redactions: None,
             },
             Segment {
                 role: "customer".into(),
@@ -144,6 +145,7 @@ mod tests {
                 end_ms: 68_000,
                 text: HOSTILE.into(),
                 avg_token_prob: None,
+                redactions: None,
             },
         ];
         let clip = Some(format!("clips/{HOSTILE}.wav"));
