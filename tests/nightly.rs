@@ -218,8 +218,12 @@ fn model_kill_9_then_resume_holds_every_call_once() {
                 .map(|f| f.len())
                 .unwrap_or(0);
             let due = if parts == 0 {
-                // the run has opened the dataset (its manifest exists) and loads the model
-                fs::read_dir(out.join("_callsift/runs")).is_ok_and(|mut d| d.next().is_some())
+                // the run has opened the dataset (its manifest exists, not only the temporary
+                // file it is written through) and loads the model
+                fs::read_dir(out.join("_callsift/runs")).is_ok_and(|d| {
+                    d.flatten()
+                        .any(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                })
             } else {
                 committed >= parts
             };
