@@ -194,6 +194,8 @@ fn each_outside_library_is_known_to_one_module() {
         ("rubato", "pipeline::decode"),
         ("whisper_rs", "pipeline::transcribe"),
         ("linfa", "downstream::score"),
+        ("axum", "downstream::review"),
+        ("tokio", "downstream::review"),
         ("clap", "-"),
         ("indicatif", "-"),
         ("anyhow", "-"),
