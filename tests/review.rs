@@ -494,3 +494,75 @@ fn reviewers_saving_at_once_lose_nothing() {
     let s = ReviewServer::start(&["--dataset", &ds]);
     assert_eq!(s.get("/reviews.csv").text().lines().count(), 1 + rows.len());
 }
+
+#[test]
+fn sample_leaves_out_reviewed_calls_and_score_reads_the_verdicts() {
+    let (dir, ds) = dataset();
+    {
+        let s = ReviewServer::start(&["--dataset", &ds]);
+        let ann = sign_in(&s, "ann");
+        let base = all_as_flagged(&ds);
+        let submit = save(&s, &ann, "H-2", &format!("{base}&action=submit"));
+        assert_eq!(submit.status, 303);
+        // a draft is not a review yet
+        assert_eq!(
+            save(&s, &ann, "H-3", &format!("{base}&action=draft")).status,
+            303
+        );
+    }
+    let d = |p: &str| dir.path().join(p).display().to_string();
+    let out = common::callsift_ok(&[
+        "sample",
+        "--features",
+        &ds,
+        "--per-agent",
+        "5",
+        "--period",
+        "all",
+        "--seed",
+        "1",
+        "--out",
+        &d("qa"),
+    ]);
+    assert!(out.contains("left out 1 calls already reviewed"), "{out}");
+    let picked = std::fs::read_to_string(dir.path().join("qa/qa_sample.csv")).unwrap();
+    assert!(
+        picked.contains("H-3,") && !picked.contains("H-2,"),
+        "{picked}"
+    );
+
+    std::fs::write(
+        dir.path().join("surveys.csv"),
+        "interaction_id,nps,csat\nH-1,3,2\nH-2,9,5\nH-3,6,3\n",
+    )
+    .unwrap();
+    let out = common::callsift_ok(&[
+        "score",
+        "--features",
+        &ds,
+        "--surveys",
+        &d("surveys.csv"),
+        "--bootstrap",
+        "50",
+        "--out",
+        &d("scores"),
+    ]);
+    assert!(
+        out.contains("reviewed by QA (callsift review): 1 reviews of 1 calls"),
+        "{out}"
+    );
+    let (h, rows) =
+        callsift::store::read::read_text_rows(&dir.path().join("scores/review_verdicts.parquet"))
+            .unwrap();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert_eq!(r[col("interaction_id")].as_deref(), Some("H-2"));
+        assert_eq!(r[col("agent_id")].as_deref(), Some("ag-paul"));
+        assert_eq!(r[col("verdict")].as_deref(), Some("no"));
+        assert_eq!(r[col("auto_flag")].as_deref(), Some("false"));
+        assert_eq!(r[col("nps")].as_deref(), Some("9.0"));
+    }
+    let report = std::fs::read_to_string(dir.path().join("scores/score_report.json")).unwrap();
+    assert!(report.contains("\"reviewed\": {") && report.contains("\"per_agent_item\""));
+}

@@ -161,6 +161,20 @@ pub fn read_all(dataset: &Path) -> Result<Vec<ReviewRow>, StoreError> {
     Ok(out)
 }
 
+/// The rows of the latest save of each review — of its latest *submitted* save when
+/// `submitted_only` (later drafts ignored) — in saved order.
+pub fn latest(rows: &[ReviewRow], submitted_only: bool) -> Vec<&ReviewRow> {
+    let counts = |r: &ReviewRow| !submitted_only || r.status == "submitted";
+    let mut last: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+    for r in rows.iter().filter(|r| counts(r)) {
+        let t = last.entry(&r.review_id).or_insert(r.saved_at);
+        *t = (*t).max(r.saved_at);
+    }
+    rows.iter()
+        .filter(|r| counts(r) && last.get(r.review_id.as_str()) == Some(&r.saved_at))
+        .collect()
+}
+
 /// A row from its text cells (`cols`: the position of each field in [`read_all`]'s order).
 fn row_of(cols: &[Option<usize>], r: &[Option<String>]) -> ReviewRow {
     let get = |k: usize| cols[k].and_then(|c| r[c].clone());

@@ -79,21 +79,9 @@ pub struct Book {
 
 /// The rows of the latest save of each review, by review id.
 fn latest_saves(rows: &[ReviewRow], submitted_only: bool) -> BTreeMap<&str, Vec<&ReviewRow>> {
-    let mut last: BTreeMap<&str, i64> = BTreeMap::new();
-    for r in rows {
-        if submitted_only && r.status != "submitted" {
-            continue;
-        }
-        let t = last.entry(&r.review_id).or_insert(r.saved_at);
-        *t = (*t).max(r.saved_at);
-    }
     let mut out: BTreeMap<&str, Vec<&ReviewRow>> = BTreeMap::new();
-    for r in rows {
-        if last.get(r.review_id.as_str()) == Some(&r.saved_at)
-            && (!submitted_only || r.status == "submitted")
-        {
-            out.entry(&r.review_id).or_default().push(r);
-        }
+    for r in reviews::latest(rows, submitted_only) {
+        out.entry(&r.review_id).or_default().push(r);
     }
     out
 }
