@@ -566,3 +566,34 @@ fn sample_leaves_out_reviewed_calls_and_score_reads_the_verdicts() {
     let report = std::fs::read_to_string(dir.path().join("scores/score_report.json")).unwrap();
     assert!(report.contains("\"reviewed\": {") && report.contains("\"per_agent_item\""));
 }
+
+#[test]
+fn the_dashboard_filters_and_every_figure_links_to_its_calls_with_its_n() {
+    let (_dir, ds) = dataset();
+    let s = ReviewServer::start(&["--dataset", &ds]);
+    let all = s.get("/").text();
+    assert!(all.contains("<b>3</b> calls</a> of 3"), "{all}");
+    let home = s.get("/?agent=ag-paul&from=2026-11-16").text();
+    assert!(
+        home.contains(
+            "<a href=\"/queue?all=1&#38;agent=ag-paul&#38;from=2026-11-16\"><b>2</b> calls</a> of 3"
+        ),
+        "{home}"
+    );
+    // the escalation rate: 2 of 2 calls, with its interval and n, linked to those calls
+    let href = "/queue?all=1&#38;agent=ag-paul&#38;from=2026-11-16&#38;flag=evt_escalation_request";
+    let row = format!("<tr><td><a href=\"{href}\">evt_escalation_request</a></td><td>100.0% [");
+    assert!(
+        home.contains(&row) && home.contains("(2 calls)</td><td>2</td></tr>"),
+        "{home}"
+    );
+    let list = s.get(&href.replace("&#38;", "&")).text();
+    assert_eq!(list.matches("<a class=\"call\"").count(), 2, "{list}");
+    assert!(list.contains("H-2") && list.contains("H-3") && !list.contains(">H-1<"));
+    // a date range that keeps nothing
+    assert!(
+        s.get("/?to=2020-01-01")
+            .text()
+            .contains("<b>0</b> calls</a> of 3")
+    );
+}

@@ -6,7 +6,9 @@
 //! - [`book`]: the reviews, appended one save at a time; the QA score;
 //! - [`calibration`]: agreement between reviewers and of callsift's flags with them (pure);
 //! - [`audio`]: the full-call player's WAV, muted where payment data was spoken, in ranges;
-//! - [`pages`]: the GET handlers (dashboard, queue, call, calibration, CSV export);
+//! - [`dashboard`]: the home page, the dataset's figures under filters, each with its n and
+//!   its calls;
+//! - [`pages`]: the other GET handlers (queue, call, calibration, CSV export);
 //! - [`views`]: the pages (askama templates `templates/review_*.html`);
 //! - [`state`]: what the handlers share (the server's state, the request's reviewer);
 //! - [`routes`]: the HTTP routes and the guards every request passes (access token, host,
@@ -18,6 +20,7 @@
 pub mod audio;
 pub mod book;
 pub mod calibration;
+pub mod dashboard;
 pub mod data;
 pub mod pages;
 pub mod routes;

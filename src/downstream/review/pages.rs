@@ -10,17 +10,22 @@ use axum::response::{IntoResponse, Response};
 use super::book::Status;
 use super::calibration;
 use super::data::{Call, polarity_name};
-use super::state::{Params, html, not_found, score_text, status_of, url_escape};
+use super::state::{Params, html, not_found, score_text, status_of};
 use super::views::{
-    self, AccuracyLine, AgreementLine, CalibrationPage, CallPage, Figure, FigureTable, FormItem,
-    HistoryLine, HomePage, QueueLine, QueuePage,
+    self, AccuracyLine, AgreementLine, CalibrationPage, CallPage, FormItem, HistoryLine, QueueLine,
+    QueuePage,
 };
 
 type Shared = std::sync::Arc<super::state::State>;
 
 /// The queue filters a call passes: agent, queue, channel, reason, status, and a date range
 /// (`from`, `to`: YYYY-MM-DD, UTC).
-fn passes(call: &Call, reasons: &[String], status: Status, f: &BTreeMap<String, String>) -> bool {
+pub fn passes(
+    call: &Call,
+    reasons: &[String],
+    status: Status,
+    f: &BTreeMap<String, String>,
+) -> bool {
     let is = |k: &str, v: Option<&String>| f.get(k).is_none_or(|want| v == Some(want));
     let day = views::when(call.started_at)
         .get(..10)
@@ -319,125 +324,4 @@ pub async fn export_csv(State(st): State<Shared>) -> Response {
         body,
     )
         .into_response()
-}
-
-/// A figure over calls: the share flagged, its n and the list behind it.
-fn rate_figure(label: String, k: usize, n: usize, href: String) -> Figure {
-    Figure {
-        label,
-        value: if n > 0 {
-            format!("{:.1}% ({k})", 100.0 * k as f64 / n as f64)
-        } else {
-            "no calls".into()
-        },
-        n,
-        href,
-    }
-}
-
-/// Calls per value of a column (agent, queue), each linked to its list.
-fn count_table(
-    title: &str,
-    key: &str,
-    calls: &[Call],
-    get: impl Fn(&Call) -> Option<&String>,
-) -> FigureTable {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for c in calls {
-        if let Some(v) = get(c) {
-            *counts.entry(v.as_str()).or_default() += 1;
-        }
-    }
-    FigureTable {
-        title: title.into(),
-        figures: counts
-            .into_iter()
-            .map(|(v, n)| Figure {
-                label: v.to_string(),
-                value: format!("{n} calls"),
-                n,
-                href: format!("/queue?all=1&{key}={}", url_escape(v)),
-            })
-            .collect(),
-    }
-}
-
-/// The dashboard: volume, the rate of each flag, calls per agent and queue, review progress;
-/// every figure with its n and a link to its calls.
-pub async fn home(State(st): State<Shared>, headers: HeaderMap) -> Response {
-    let calls = &st.data.calls;
-    let n = calls.len();
-    let flags: Vec<&String> = calls
-        .first()
-        .map(|c| c.flags.keys().collect())
-        .unwrap_or_default();
-    let mut tables = Vec::new();
-    for (title, prefix) in [
-        ("Events", "evt_"),
-        ("Topics", "topic_"),
-        ("Behaviours", "beh_"),
-    ] {
-        let figures = flags
-            .iter()
-            .filter(|f| f.starts_with(prefix))
-            .map(|f| {
-                let known = calls
-                    .iter()
-                    .filter(|c| c.flags.get(*f).is_some_and(Option::is_some));
-                let k = known.clone().filter(|c| c.flags[*f] == Some(true)).count();
-                rate_figure(
-                    f.to_string(),
-                    k,
-                    known.count(),
-                    format!("/queue?flag={}", url_escape(f)),
-                )
-            })
-            .collect();
-        tables.push(FigureTable {
-            title: title.into(),
-            figures,
-        });
-    }
-    let silent = calls
-        .iter()
-        .filter(|c| c.detections.iter().any(|d| d.kind == "silence"))
-        .count();
-    tables.push(FigureTable {
-        title: "Silence".into(),
-        figures: vec![rate_figure(
-            "calls with a silence of 10 s or more".into(),
-            silent,
-            n,
-            "/queue?all=1&reason=long_silence".into(),
-        )],
-    });
-    tables.push(count_table("Calls per agent", "agent", calls, |c| {
-        c.agent_id.as_ref()
-    }));
-    tables.push(count_table("Calls per queue", "queue", calls, |c| {
-        c.queue.as_ref()
-    }));
-    let latest = st.book.latest(true);
-    let scores: Vec<f64> = latest.iter().filter_map(|v| v.first()?.score).collect();
-    let page = HomePage {
-        who: st.who(&headers),
-        calls: n,
-        hours: format!(
-            "{:.2}",
-            calls.iter().filter_map(|c| c.duration_ms).sum::<i64>() as f64 / 3.6e6
-        ),
-        queued: st.data.queue.len(),
-        reviewed: latest.len(),
-        mean_score: if scores.is_empty() {
-            "none yet".into()
-        } else {
-            format!(
-                "{:.1} (n={})",
-                scores.iter().sum::<f64>() / scores.len() as f64,
-                scores.len()
-            )
-        },
-        tables,
-    };
-    html(StatusCode::OK, &page)
 }

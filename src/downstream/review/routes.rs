@@ -22,8 +22,8 @@ use axum::routing::{get, post};
 
 use super::audio::{AudioError, byte_range};
 use super::book::{Save, Verdict};
-use super::pages;
 use super::state::{REVIEWER_COOKIE, State, cookie, message, not_found, reviewer};
+use super::{dashboard, pages};
 
 const SCRIPT: &str = include_str!("../../../templates/review.js");
 const TOKEN_COOKIE: &str = "callsift_token";
@@ -33,7 +33,7 @@ type Shared = Arc<State>;
 /// The routes, behind the guard.
 pub fn router(state: Shared) -> Router {
     Router::new()
-        .route("/", get(pages::home))
+        .route("/", get(dashboard::home))
         .route("/queue", get(pages::queue))
         .route("/calls/{id}", get(pages::call))
         .route("/calls/{id}/review", post(save_review))
@@ -225,6 +225,8 @@ async fn set_reviewer(
         .and_then(|r| r.to_str().ok())
         .and_then(|r| r.split_once("//").map(|x| x.1))
         .and_then(|r| r.find('/').map(|i| r[i..].to_string()))
+        // a path of this server only (`//host/…` would leave it)
+        .filter(|p| !p.starts_with("//"))
         .unwrap_or_else(|| "/queue".into());
     let mut r = Redirect::to(&back).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!(

@@ -178,11 +178,25 @@ pub struct FigureTable {
     pub figures: Vec<Figure>,
 }
 
+/// A filter of the dashboard: its name, the values to choose from, the one chosen.
+pub struct Select {
+    pub name: &'static str,
+    pub values: Vec<String>,
+    pub selected: String,
+}
+
 #[derive(Template)]
 #[template(path = "review_home.html")]
 pub struct HomePage {
     pub who: Who,
+    pub selects: Vec<Select>,
+    pub from: String,
+    pub to: String,
+    /// Calls the filters keep, of all.
     pub calls: usize,
+    pub all_calls: usize,
+    /// The list of the calls kept (the queue page with the same filters).
+    pub link: String,
     pub hours: String,
     pub queued: usize,
     pub reviewed: usize,
