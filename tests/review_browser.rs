@@ -2,8 +2,8 @@
 //! WebDriver), on a real dataset: callsift run (the installed model) over samples/ with a
 //! manifest whose region of one call is markup, then sample. A reviewer opens the queue, opens
 //! a call, clicks a transcript line (the player seeks there), overrides an item with a reason,
-//! writes a coaching note, submits, reloads and sees the review kept; it shows in calibration
-//! and the CSV export; the injected markup shows as text. Needs the model, chromium and
+//! writes a coaching note, submits, reloads and sees the review kept; it shows in calibration,
+//! the CSV export and `callsift score`'s output; the injected markup shows as text. Needs the model, chromium and
 //! chromium-driver (scripts/setup.sh).
 
 mod common;
@@ -311,6 +311,25 @@ fn a_reviewer_listens_scores_and_finds_the_review_kept() {
     let csv = server.get("/reviews.csv").text();
     assert!(csv.contains("ann/C-1001,C-1001,ann,submitted,"), "{csv}");
     assert!(csv.contains(&format!(",{item},")) && csv.contains("not heard <b>at all</b>"));
+    // and score sets the verdicts beside callsift's flags and the caller's answers
+    let scores = dir.path().join("scores");
+    let out = common::run_ok(
+        common::callsift()
+            .args(["score", "--bootstrap", "50", "--features", &ds, "--surveys"])
+            .arg(root().join("samples/surveys.csv"))
+            .arg("--out")
+            .arg(&scores),
+    );
+    let out = common::text(&out);
+    assert!(
+        out.contains("reviewed by QA (callsift review): 1 reviews of 1 calls"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("  ag-sarah             {item:<28}   1")),
+        "{out}"
+    );
+    assert!(scores.join("review_verdicts.parquet").is_file());
     // screenshots for docs/ when asked
     if let Ok(dir) = std::env::var("CALLSIFT_REVIEW_SCREENSHOTS") {
         use base64_free::decode;
@@ -323,6 +342,16 @@ fn a_reviewer_listens_scores_and_finds_the_review_kept() {
             let png = b.cmd("GET", "/screenshot", json!(null));
             std::fs::write(Path::new(&dir).join(name), decode(png.as_str().unwrap())).unwrap();
         }
+        // the review form of the call page
+        b.go(&format!("{base}/calls/C-1001"));
+        b.js("document.getElementById('review').scrollIntoView(); return 0");
+        let form = b.find("#review");
+        let png = b.cmd("GET", &format!("/element/{form}/screenshot"), json!(null));
+        std::fs::write(
+            Path::new(&dir).join("review_form.png"),
+            decode(png.as_str().unwrap()),
+        )
+        .unwrap();
     }
 }
 
