@@ -198,6 +198,18 @@ fn audio_is_served_in_ranges_and_muted_where_the_card_number_was_said() {
         peak(16.0, 20.5)
     );
     assert!(peak(7.5, 10.5) > 3_000, "speech muted: {}", peak(7.5, 10.5));
+    drop(s);
+    // --keep-original-audio plays the card number as it was said, with a warning
+    let s = ReviewServer::start(&["--dataset", &ds, "--keep-original-audio"]);
+    let wav = hound::WavReader::new(std::io::Cursor::new(s.get("/audio/H-2").body)).unwrap();
+    let original: Vec<i16> = wav.into_samples().map(Result::unwrap).collect();
+    let card = &original[16 * 16_000 * ch..20 * 16_000 * ch];
+    assert!(card.iter().map(|v| v.unsigned_abs()).max().unwrap() > 3_000);
+    assert!(
+        s.get("/calls/H-2")
+            .text()
+            .contains("payment and identity data are NOT muted")
+    );
 }
 
 #[test]

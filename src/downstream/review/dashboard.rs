@@ -1,7 +1,7 @@
 //! The dashboard (home page): the figures of the dataset over the calls the filters keep (date
 //! range, queue, channel, agent, topic) — volume, non-talk share, the rate of every event,
 //! topic and behaviour with its 95% interval, long silences, calls per agent and queue, review
-//! progress — each with its n and a link to the list of its calls (the queue page with the
+//! progress, and the drivers of satisfaction `score` found (`--scores`) — each with its n and a link to the list of its calls (the queue page with the
 //! same filters). Measures are those of `downstream::measures`, as in the report.
 
 use std::collections::BTreeMap;
@@ -134,6 +134,30 @@ fn silence_table(calls: &[&Call], link: &str) -> FigureTable {
     }
 }
 
+/// The drivers `score` found, each linked to the calls with the feature (all calls: the
+/// driver analysis is over every surveyed call, not the filters).
+fn driver_table(drivers: &[super::data::Driver]) -> FigureTable {
+    FigureTable {
+        title: "What moves satisfaction (callsift score, over all surveyed calls)".into(),
+        figures: drivers
+            .iter()
+            .map(|d| Figure {
+                label: format!("{} — {}/{}", d.feature, d.survey_type, d.outcome),
+                value: format!("adjusted effect {}", d.effect),
+                n: d.n,
+                href: if ["beh_", "evt_", "topic_"]
+                    .iter()
+                    .any(|p| d.feature.starts_with(p))
+                {
+                    format!("/queue?all=1&flag={}", url_escape(&d.feature))
+                } else {
+                    "/queue?all=1".into()
+                },
+            })
+            .collect(),
+    }
+}
+
 /// The choices of a filter: every value the dataset holds.
 fn select(name: &'static str, values: Vec<String>, f: &BTreeMap<String, String>) -> Select {
     let mut values = values;
@@ -174,7 +198,7 @@ pub async fn home(State(st): State<Shared>, headers: HeaderMap, q: Params) -> Re
         .chain(f.iter().map(|(k, v)| format!("{k}={}", url_escape(v))))
         .collect::<Vec<_>>()
         .join("&");
-    let tables = vec![
+    let mut tables = vec![
         silence_table(&calls, &link),
         flag_table("Events", "evt_", &calls, &link),
         flag_table("Topics", "topic_", &calls, &link),
@@ -186,6 +210,9 @@ pub async fn home(State(st): State<Shared>, headers: HeaderMap, q: Params) -> Re
             c.queue.as_ref()
         }),
     ];
+    if !st.data.drivers.is_empty() {
+        tables.insert(0, driver_table(&st.data.drivers));
+    }
     let kept: std::collections::HashSet<&str> = calls.iter().map(|c| c.id.as_str()).collect();
     let scores: Vec<f64> = st
         .book

@@ -84,6 +84,17 @@ pub struct QueueEntry {
     pub reasons: Vec<String>,
 }
 
+/// A driver of satisfaction found by `callsift score` (`--scores`): its adjusted effect.
+#[derive(Debug, Clone)]
+pub struct Driver {
+    pub survey_type: String,
+    pub outcome: String,
+    pub feature: String,
+    /// The adjusted effect and its 95% interval, as written.
+    pub effect: String,
+    pub n: usize,
+}
+
 /// Everything the server shows, read once.
 #[derive(Debug, Default)]
 pub struct Data {
@@ -93,6 +104,8 @@ pub struct Data {
     pub checklist: Vec<Item>,
     /// A hash of the checklist (items, weights, polarities): 12 hex digits.
     pub checklist_version: String,
+    /// The drivers `score` found (`--scores`), strongest first within each outcome.
+    pub drivers: Vec<Driver>,
 }
 
 impl Data {
@@ -135,9 +148,11 @@ pub fn load(s: &ReviewSettings) -> Result<Data, ReviewError> {
     attach_segments(&s.dataset, &mut calls, &index)?;
     attach_events(&s.dataset, &mut calls, &index)?;
     attach_spans(&s.dataset, &mut calls, &index)?;
+    let mut drivers = Vec::new();
     if let Some(dir) = &s.scores {
         let rows = read::read_text_rows(&dir.join("scores.parquet"))?;
         attach_columns(&rows, &mut calls, &index, |c| &mut c.predictions);
+        drivers = read_drivers(dir)?;
     }
     if let Some(p) = &s.surveys {
         let rows = crate::downstream::tables::rows_of(p)?;
@@ -154,7 +169,49 @@ pub fn load(s: &ReviewSettings) -> Result<Data, ReviewError> {
         index,
         queue,
         checklist,
+        drivers,
     })
+}
+
+/// The features `score` called drivers (`drivers.parquet`, verdict `driver`), by rank.
+fn read_drivers(dir: &Path) -> Result<Vec<Driver>, ReviewError> {
+    let path = dir.join("drivers.parquet");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let (h, rows) = read::read_text_rows(&path)?;
+    let col = |n: &str| h.iter().position(|x| x == n);
+    let mut out: Vec<(i64, Driver)> = Vec::new();
+    for r in &rows {
+        let get = |n: &str| col(n).and_then(|c| r[c].clone()).unwrap_or_default();
+        let num = |n: &str| get(n).parse::<f64>().ok();
+        if get("verdict") != "driver" {
+            continue;
+        }
+        let effect = match (
+            num("adjusted_effect"),
+            num("adjusted_ci_low"),
+            num("adjusted_ci_high"),
+        ) {
+            (Some(e), Some(a), Some(z)) => format!("{e:+.2} [{a:+.2}–{z:+.2}]"),
+            (Some(e), ..) => format!("{e:+.2}"),
+            _ => String::new(),
+        };
+        out.push((
+            get("rank").parse().unwrap_or(i64::MAX),
+            Driver {
+                survey_type: get("survey_type"),
+                outcome: get("outcome"),
+                feature: get("feature"),
+                effect,
+                n: get("n").parse().unwrap_or(0),
+            },
+        ));
+    }
+    out.sort_by(|a, b| {
+        (&a.1.survey_type, &a.1.outcome, a.0).cmp(&(&b.1.survey_type, &b.1.outcome, b.0))
+    });
+    Ok(out.into_iter().map(|(_, d)| d).collect())
 }
 
 const BUILT_IN_TEXT: &[&str] = &[
@@ -474,4 +531,56 @@ pub fn call_reasons(c: &Call) -> Vec<String> {
         }
     }
     reasons
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::downstream::score::{DriverRow, drivers_table};
+
+    fn driver(feature: &str, rank: Option<i32>, verdict: &str) -> DriverRow {
+        DriverRow {
+            survey_type: "post_call".into(),
+            outcome: "nps".into(),
+            feature: feature.into(),
+            feature_type: "flag",
+            n_with: Some(10),
+            n_without: Some(30),
+            n: 40,
+            prevalence: Some(0.25),
+            mean_with: None,
+            mean_without: None,
+            effect: Some(-3.0),
+            ci_low: None,
+            ci_high: None,
+            p_value: None,
+            q_value: None,
+            significant: verdict == "driver",
+            rank,
+            threshold: None,
+            adjusted_effect: Some(-2.5),
+            adjusted_ci_low: Some(-3.5),
+            adjusted_ci_high: Some(-1.5),
+            adjusted_p_value: None,
+            adjusted_p_holm: None,
+            verdict: verdict.into(),
+        }
+    }
+
+    #[test]
+    fn drivers_are_read_by_rank_and_the_others_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = [
+            driver("topic_refund", Some(2), "driver"),
+            driver("beh_empathy", None, "no effect found"),
+            driver("evt_escalation_request", Some(1), "driver"),
+        ];
+        crate::store::write_table(&dir.path().join("drivers.parquet"), &drivers_table(), &rows)
+            .unwrap();
+        let d = read_drivers(dir.path()).unwrap();
+        let names: Vec<&str> = d.iter().map(|d| d.feature.as_str()).collect();
+        assert_eq!(names, ["evt_escalation_request", "topic_refund"]);
+        assert_eq!((d[0].effect.as_str(), d[0].n), ("-2.50 [-3.50–-1.50]", 40));
+        assert!(read_drivers(&dir.path().join("none")).unwrap().is_empty());
+    }
 }
