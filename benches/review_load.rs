@@ -2,8 +2,9 @@
 //! records): 20 simulated reviewers against a 10,000-call dataset written by the real Parquet
 //! writer (12 segments and 2 rule hits a call), each opening call pages and the queue at
 //! random; page latency p50/p95 per page and the server's peak memory. Run with
-//! `cargo test --release --test review_load -- --ignored --nocapture`.
+//! `cargo bench --bench review_load` (about 8 minutes on 2 cores).
 
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::time::Instant;
@@ -58,9 +59,7 @@ fn percentile(v: &mut [f64], q: f64) -> f64 {
     v[((v.len() - 1) as f64 * q).round() as usize]
 }
 
-#[test]
-#[ignore = "a measure, not a test: run by hand (see the file's documentation)"]
-fn twenty_reviewers_on_ten_thousand_calls() {
+fn main() {
     let dir = tempfile::tempdir().unwrap();
     let ds = dir.path().join("ds");
     let t0 = Instant::now();
