@@ -11,6 +11,7 @@ APT_PACKAGES=(
   sox libsox-fmt-mp3 ffmpeg                        # tests: make and probe audio variants
   festival festvox-kallpc16k festvox-us-slt-hts    # samples/generate.py voices
   chromium                                         # tests: the HTML report in a real browser
+  chromium-driver                                  # tests: the review server driven in a browser (WebDriver)
   slurm-wlm munge                                  # tests: a real single-node Slurm array job
   libopenblas-dev                                  # optional `--features openblas` build
 )

@@ -37,6 +37,41 @@ pub enum Command {
     Scorecard(ScorecardArgs),
     /// One self-contained HTML dashboard over the outputs of run, score, sample, scorecard
     Report(ReportArgs),
+    /// QA workbench: a local web server to listen to calls, review them against the checklist
+    /// and calibrate; verdicts are saved into the dataset's reviews/
+    Review(ReviewArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReviewArgs {
+    /// Dataset folder of `callsift run`; reviews are saved in its reviews/ folder
+    #[arg(long, visible_alias = "features")]
+    pub dataset: PathBuf,
+    /// Output folder of `callsift score` (predicted NPS, detractor probability, repeat contacts)
+    #[arg(long)]
+    pub scores: Option<PathBuf>,
+    /// Output folder of `callsift sample`: the queue is its picks [default: every call,
+    /// flagged first]
+    #[arg(long)]
+    pub qa: Option<PathBuf>,
+    /// Survey answers (CSV or Parquet keyed by interaction_id or call_id), shown on each call
+    #[arg(long)]
+    pub surveys: Option<PathBuf>,
+    /// QA checklist, CSV: item,weight,polarity [default: every behaviour, weight 1, the rule
+    /// pack's polarity]
+    #[arg(long)]
+    pub checklist: Option<PathBuf>,
+    /// Address to listen on; any other than a loopback address needs --token
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Access token (16 characters or more) every request must carry; reviewers open
+    /// http://HOST:PORT/?token=TOKEN once [default: none, on a loopback address only]
+    #[arg(long, env = "CALLSIFT_REVIEW_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Play the original audio: spoken card numbers, security codes and identity data are NOT
+    /// muted (only for sites allowed to keep such audio)
+    #[arg(long)]
+    pub keep_original_audio: bool,
 }
 
 #[derive(clap::Args, Debug)]

@@ -200,6 +200,8 @@ fn each_outside_library_is_known_to_one_module() {
         ("candle_nn", "embed"),
         ("candle_transformers", "embed"),
         ("tokenizers", "embed"),
+        ("axum", "downstream::review"),
+        ("tokio", "downstream::review"),
         ("clap", "-"),
         ("indicatif", "-"),
         ("anyhow", "-"),

@@ -4,6 +4,7 @@
 mod models;
 mod progress;
 mod report;
+mod review;
 mod rules;
 mod run;
 mod sample;
@@ -26,6 +27,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sample(args) => sample::run(args, quiet).map(|()| ExitCode::SUCCESS),
         Command::Scorecard(args) => scorecard::run(args, quiet).map(|()| ExitCode::SUCCESS),
         Command::Report(args) => report::run(args, quiet).map(|()| ExitCode::SUCCESS),
+        Command::Review(args) => review::run(args, quiet).map(|()| ExitCode::SUCCESS),
     }
 }
 

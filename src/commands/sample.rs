@@ -89,6 +89,12 @@ fn print_summary(sum: &SampleSummary) {
         sum.clips,
         sum.muted_ms as f64 / 1000.0
     );
+    if sum.reviewed_excluded > 0 {
+        println!(
+            "left out {} calls already reviewed (the dataset's reviews/)",
+            sum.reviewed_excluded
+        );
+    }
     if !sum.skipped_flags.is_empty() {
         println!(
             "default flags the data cannot serve, left out: {}",

@@ -2,6 +2,7 @@
 
 use callsift::downstream::score::{self, BiasRow, DriverRow, Report, ScoreSettings};
 
+use super::printable_first_line;
 use crate::cli::ScoreArgs;
 
 pub fn run(a: ScoreArgs, quiet: bool) -> anyhow::Result<()> {
@@ -42,6 +43,7 @@ fn print_report(rep: &Report) {
     print_checklist(rep);
     print_repeat_contacts(rep);
     print_self_assessment(rep);
+    print_reviewed(rep);
 }
 
 fn opt(v: Option<f64>, digits: usize) -> String {
@@ -226,6 +228,36 @@ fn print_self_assessment(rep: &Report) {
         println!(
             "  {:<20} n={:<4} self {:.2} customer {:.2} gap {:+.2}",
             a.agent_id, a.n, a.mean_self, a.mean_customer, a.gap
+        );
+    }
+}
+
+fn print_reviewed(rep: &Report) {
+    let Some(r) = &rep.reviewed else {
+        return;
+    };
+    println!(
+        "\nreviewed by QA (callsift review): {} reviews of {} calls; reviewed QA score vs NPS: spearman {} (n={})",
+        r.reviews,
+        r.calls,
+        opt(r.qa_score_vs_nps.spearman, 2),
+        r.qa_score_vs_nps.n
+    );
+    println!(
+        "  agent                item                          n  reviewer yes%  callsift yes%  agree%  self  CSAT with/without"
+    );
+    for a in &r.per_agent_item {
+        println!(
+            "  {:<20} {:<28} {:>3}  {:>13}  {:>13}  {:>6}  {:>4}  {}/{}",
+            printable_first_line(&a.agent_id),
+            a.item,
+            a.n,
+            opt(a.reviewer_yes_pct, 0),
+            opt(a.auto_yes_pct, 0),
+            opt(a.agreement_pct, 0),
+            opt(a.mean_self_score, 1),
+            opt(a.csat_with, 1),
+            opt(a.csat_without, 1)
         );
     }
 }

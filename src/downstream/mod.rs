@@ -1,10 +1,12 @@
 //! The commands after `run`, over the dataset it wrote: `score` (survey drivers), `sample` (QA
-//! picks, clips, review pages), `scorecard` (per agent and period) and `report` (the HTML
-//! dashboard). They read the dataset only through the store's read model.
+//! picks, clips, review pages), `scorecard` (per agent and period), `report` (the HTML
+//! dashboard) and `review` (the QA reviewers' web server, whose verdicts go back into the
+//! dataset). They read the dataset only through the store's read model.
 
 pub mod inputs;
 pub mod measures;
 pub mod report;
+pub mod review;
 pub mod sample;
 pub mod score;
 pub mod scorecard;

@@ -3,11 +3,13 @@
 //! dataset ([`dataset`]: hive-partitioned `interactions/`, `segments/`, `events/` that grow
 //! run by run, in small committed batches through the [`sink`]); the later commands read it
 //! through the typed read model ([`read`]), which checks the schema version, and write their
-//! own single-file tables with [`write_table`].
+//! own single-file tables with [`write_table`]. `callsift review` appends the reviewers' verdicts
+//! to the dataset's [`reviews`] table, one file per save.
 
 pub mod dataset;
 pub mod read;
 pub mod recordings;
+pub mod reviews;
 pub mod run_tables;
 pub mod sink;
 pub mod table;

@@ -441,6 +441,52 @@ fn redactions_of(items: &arrow::array::StructArray) -> Option<Vec<Redaction>> {
     )
 }
 
+/// A span-list column of the dataset's interactions (`holds`, `non_talk_instances`) by
+/// interaction id, as `(start_ms, end_ms)` pairs; a call whose value is null is absent.
+pub fn call_spans(
+    dir: &Path,
+    column: &str,
+) -> Result<HashMap<String, Vec<(i64, i64)>>, StoreError> {
+    let table = dir.join(dataset::INTERACTIONS);
+    let mut out = HashMap::new();
+    for f in table_files(&table)? {
+        for b in read_batches(&f)? {
+            let (Some(ids), Some(col)) =
+                (b.column_by_name("interaction_id"), b.column_by_name(column))
+            else {
+                continue;
+            };
+            let ids = cast(&f, ids, &DataType::Utf8)?;
+            let ids = ids.as_string::<i32>();
+            let Some(lists) = col.as_list_opt::<i32>() else {
+                continue;
+            };
+            for i in 0..b.num_rows() {
+                if !lists.is_valid(i) || !ids.is_valid(i) {
+                    continue;
+                }
+                out.insert(ids.value(i).to_string(), spans_of(&lists.value(i)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The `(start_ms, end_ms)` pairs of one list value of struct spans.
+fn spans_of(v: &ArrayRef) -> Vec<(i64, i64)> {
+    let Some(s) = v.as_struct_opt() else {
+        return Vec::new();
+    };
+    let field = |n: &str| {
+        s.column_by_name(n)
+            .and_then(|c| c.as_primitive_opt::<arrow::datatypes::Int64Type>().cloned())
+    };
+    let (Some(a), Some(z)) = (field("start_ms"), field("end_ms")) else {
+        return Vec::new();
+    };
+    (0..s.len()).map(|k| (a.value(k), z.value(k))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

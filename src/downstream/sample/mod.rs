@@ -767,6 +767,8 @@ pub struct SampleSummary {
     pub recordings_read: usize,
     pub recordings_unreadable: usize,
     pub written: Vec<PathBuf>,
+    /// Calls left out because a reviewer submitted a review of them (the dataset's reviews/).
+    pub reviewed_excluded: usize,
 }
 
 fn clock(ms: i64) -> String {
@@ -913,7 +915,15 @@ pub fn run(
         .filter(|f| !flags.contains(f))
         .map(flag_text)
         .collect();
-    let s = &SampleSettings { flags, ..s.clone() };
+    // calls with a submitted review (callsift review) are never picked again
+    let reviewed = reviewed_calls(features)?;
+    let mut exclude = s.exclude.clone();
+    exclude.extend(reviewed.iter().cloned());
+    let s = &SampleSettings {
+        flags,
+        exclude,
+        ..s.clone()
+    };
     if let Some(max) = s.max_confidence {
         // only doubtful matches flag a call (and are shown as its evidence)
         for c in &mut loaded.cands {
@@ -922,6 +932,11 @@ pub fn run(
     }
     let (picks, shortfalls) = choose(&loaded.cands, s);
     let mut sum = summary(&picks, shortfalls);
+    sum.reviewed_excluded = loaded
+        .cands
+        .iter()
+        .filter(|c| reviewed.contains(&c.interaction_id))
+        .count();
     let recordings = locate_recordings(features, audio_root, &loaded.cands, &picks, s)?;
     for d in ["clips", "review"] {
         std::fs::create_dir_all(out.join(d)).map_err(|e| io(&out.join(d), e))?;
@@ -1230,6 +1245,15 @@ fn write_csv(path: &Path, rows: &[SampleRow]) -> Result<PathBuf, SampleError> {
     })
     .map_err(|e| io(path, e))?;
     Ok(path.to_path_buf())
+}
+
+/// The calls of the dataset a reviewer submitted a review of (`callsift review`).
+pub fn reviewed_calls(features: &Path) -> Result<HashSet<String>, SampleError> {
+    Ok(store::reviews::read_all(features)?
+        .into_iter()
+        .filter(|r| r.status == "submitted")
+        .map(|r| r.interaction_id)
+        .collect())
 }
 
 /// Read the exclusion list: a CSV (or Parquet) file whose `interaction_id`/`call_id` column,

@@ -8,6 +8,7 @@
 pub mod adjusted;
 pub mod checklist;
 pub mod model;
+pub mod reviewed;
 pub mod stats;
 pub mod surveys;
 
@@ -621,6 +622,9 @@ pub struct Report {
     pub self_assessment: Option<SelfAssessment>,
     pub repeat_contact_rate: Option<f64>,
     pub fcr_derived_pct: Option<f64>,
+    /// The reviewers' verdicts (the dataset's reviews/) beside flags, self-scores and answers;
+    /// `None` when no review was submitted.
+    pub reviewed: Option<reviewed::ReviewedSummary>,
     #[serde(skip)]
     pub drivers: Vec<DriverRow>,
     #[serde(skip)]
@@ -1187,7 +1191,7 @@ pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
         Some(p) => Some(tables::self_scores(p, &ids)?),
     };
     let items = checklist_items(&t, s.checklist.as_deref())?;
-    let rep = analyse(&mut t, &sv, &items, selfs.as_ref(), s);
+    let mut rep = analyse(&mut t, &sv, &items, selfs.as_ref(), s);
     let mut written = vec![
         store::write_table(
             &s.out.join("drivers.parquet"),
@@ -1197,6 +1201,17 @@ pub fn run(s: &ScoreSettings) -> Result<(Report, Vec<PathBuf>), ScoreError> {
         store::write_table(&s.out.join("scores.parquet"), &scores_table(), &rep.scores)?,
         issues,
     ];
+    let saved = store::reviews::read_all(&s.features)?;
+    if !saved.is_empty() {
+        let rows = reviewed::verdict_rows(&t, &sv, selfs.as_ref(), &saved);
+        let path = s.out.join("review_verdicts.parquet");
+        written.push(store::write_table(
+            &path,
+            &reviewed::verdicts_table(),
+            &rows,
+        )?);
+        rep.reviewed = Some(reviewed::summarise(&rows));
+    }
     let json = s.out.join("score_report.json");
     let text = serde_json::to_string_pretty(&rep).unwrap_or_default();
     crate::fsutil::write_atomic(&json, text.as_bytes()).map_err(|source| ScoreError::Write {
