@@ -2,6 +2,7 @@
 //! picks, clips, review pages), `scorecard` (per agent and period) and `report` (the HTML
 //! dashboard). They read the dataset only through the store's read model.
 
+pub mod emerging;
 pub mod inputs;
 pub mod measures;
 pub mod report;
