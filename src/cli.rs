@@ -195,6 +195,13 @@ pub struct ScoreArgs {
     /// Output folder for drivers.parquet, scores.parquet, score_report.json
     #[arg(long, short)]
     pub out: PathBuf,
+    /// Also cluster the customers' complaints that no topic rule catches into emerging themes
+    /// (emerging_topics.csv); needs `callsift models fetch all-minilm-l6-v2`
+    #[arg(long)]
+    pub emerging: bool,
+    /// Folder holding the models (default: the search order of `callsift models list`)
+    #[arg(long)]
+    pub models_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -245,6 +252,18 @@ pub enum RulesCommand {
         /// Folder holding the models (default: the search order of `callsift models list`)
         #[arg(long)]
         models_dir: Option<PathBuf>,
+    },
+    /// Start a topic category from an emerging theme of `score --emerging`: prints its TOML,
+    /// with the theme's words as phrases and its quotes as examples, to edit into a rules file
+    Draft {
+        /// emerging_topics.csv written by `callsift score --emerging`
+        themes: PathBuf,
+        /// The theme's number (the `theme` column)
+        #[arg(long)]
+        theme: usize,
+        /// The new category's id (snake_case)
+        #[arg(long)]
+        id: String,
     },
     /// Fit the semantic layer's classifiers on labelled transcripts and choose their thresholds
     Calibrate {

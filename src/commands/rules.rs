@@ -87,6 +87,13 @@ pub fn run(command: RulesCommand) -> anyhow::Result<()> {
                 other => other?,
             }
         }
+        RulesCommand::Draft { themes, theme, id } => {
+            let t = callsift::downstream::emerging::read_theme(&themes, theme)?;
+            let text = callsift::downstream::emerging::draft_category(&t, &id);
+            // the draft is a valid category before anyone edits it
+            RuleSet::parse(&text, "draft")?;
+            print!("{text}");
+        }
         RulesCommand::Calibrate {
             sets,
             rules,

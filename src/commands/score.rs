@@ -1,20 +1,93 @@
 //! `callsift score`: features against survey outcomes, and its readable summary on stdout.
 
+use callsift::downstream::emerging::{self, EmergingSettings, Theme};
+use callsift::downstream::sample::printable;
 use callsift::downstream::score::{self, BiasRow, DriverRow, Report, ScoreSettings};
+use callsift::embed::MiniLm;
+use callsift::models;
 
 use super::printable_first_line;
 use crate::cli::ScoreArgs;
 
 pub fn run(a: ScoreArgs, quiet: bool) -> anyhow::Result<()> {
+    let (emerging, models_dir) = (a.emerging, a.models_dir.clone());
     let settings = into_settings(a)?;
-    let (rep, written) = score::run(&settings)?;
+    // the model is checked before anything is computed
+    let model = match emerging {
+        true => {
+            let found = models::embedder::resolve(&models::search_dirs(models_dir.as_deref()))?;
+            Some(MiniLm::load(&found.dir, &found.id)?)
+        }
+        false => None,
+    };
+    let (rep, mut written) = score::run(&settings)?;
+    let themes = match &model {
+        Some(m) => {
+            let es = EmergingSettings {
+                features: settings.features.clone(),
+                surveys: settings.surveys.clone(),
+                out: settings.out.clone(),
+                repeat_days: settings.repeat_days,
+                seed: settings.seed,
+            };
+            let (themes, path) = emerging::run(&es, m)?;
+            written.push(path);
+            Some(themes)
+        }
+        None => None,
+    };
     if !quiet {
         print_report(&rep);
+        if let Some(t) = &themes {
+            print_emerging(t);
+        }
         for p in &written {
             println!("wrote {}", p.display());
         }
     }
     Ok(())
+}
+
+/// The emerging themes, most calls first.
+fn print_emerging(themes: &[Theme]) {
+    println!();
+    if themes.is_empty() {
+        println!(
+            "emerging complaint themes: none (no cluster of uncaught complaints spans {} calls)",
+            emerging::MIN_CALLS
+        );
+        return;
+    }
+    println!("emerging complaint themes (complaints no topic rule caught):");
+    for t in themes {
+        let nps = match (t.nps_with, t.nps_without) {
+            (Some(a), Some(b)) => format!(
+                "NPS {a:.1} (n={}) vs {b:.1} (n={}) without",
+                t.nps_n_with, t.nps_n_without
+            ),
+            _ => format!(
+                "NPS not tested: needs {} answers each side (has {} and {})",
+                emerging::MIN_ANSWERS,
+                t.nps_n_with,
+                t.nps_n_without
+            ),
+        };
+        println!(
+            "  {}. {} — {} complaints in {} calls; {nps}",
+            t.theme,
+            printable(&t.terms.join(", ")),
+            t.complaints,
+            t.calls
+        );
+        if let Some((id, ms, text)) = t.examples.first() {
+            println!(
+                "     e.g. {} @{:.1}s: {}",
+                printable(id),
+                *ms as f64 / 1000.0,
+                printable(text)
+            );
+        }
+    }
 }
 
 fn into_settings(a: ScoreArgs) -> anyhow::Result<ScoreSettings> {

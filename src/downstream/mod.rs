@@ -3,6 +3,7 @@
 //! dashboard) and `review` (the QA reviewers' web server, whose verdicts go back into the
 //! dataset). They read the dataset only through the store's read model.
 
+pub mod emerging;
 pub mod inputs;
 pub mod measures;
 pub mod report;
