@@ -163,7 +163,9 @@ fn word(seg: usize, start: usize, raw: &str) -> Word {
 /// The digits of a numeral as the recogniser writes them: `4539`, `4539-1488`, `09/28`,
 /// `1.5`; "double"/"triple" inside it (`8-double-7-4-6`: 8, 7, 7, 4, 6), "double" heard as
 /// the letter w (`53-w2-9`, `w33`, `47w2470`, `0-8-w-4`: the digit after a w is said twice),
-/// "oh" as the letter o (`o6-29`) and "slash" written out (`1-slash-30`).
+/// "oh" as the letter o (`o6-29`), "slash" written out (`1-slash-30`), a digit word or
+/// homophone between dashes (`4003-double-a-2`: "eight" heard as "a") and a "double" left at
+/// the end (`07-double`, whose digit is the next word's).
 fn numeral(w: &str) -> Option<String> {
     if !w.bytes().any(|b| b.is_ascii_digit()) {
         return None;
@@ -185,6 +187,13 @@ fn plain_numeral(w: &str) -> Option<String> {
             times = rep;
             continue;
         }
+        // a digit said as a word between the numeral's groups, or a word the recogniser
+        // wrote for it (`4003-double-a-2`: "double eight" with "eight" heard as "a")
+        if let Some(d) = unit(part).or_else(|| spoken_digit(part)) {
+            (0..times).for_each(|_| digits.push_str(&d.to_string()));
+            times = 1;
+            continue;
+        }
         let mut chars = part.chars().peekable();
         while let Some(c) = chars.next() {
             match c {
@@ -199,7 +208,28 @@ fn plain_numeral(w: &str) -> Option<String> {
             }
         }
     }
-    (!digits.is_empty() && times == 1).then_some(digits)
+    // a numeral may end with "double"/"triple" (`07-double 4003`): the digit it repeats is
+    // the next word's first, added by `spell_out`
+    let trailing_repeat = times > 1 && w.ends_with(|c: char| c.is_ascii_alphabetic());
+    (!digits.is_empty() && (times == 1 || trailing_repeat)).then_some(digits)
+}
+
+/// A word the recogniser writes for a digit inside a dash- or dot-joined numeral, where no
+/// ordinary word stands: the homophones ("for", "to", "ate", "won") and "a" for "eight".
+fn spoken_digit(part: &str) -> Option<u32> {
+    Some(match part {
+        "a" | "ate" => 8,
+        _ => homophone(part)?.parse().ok()?,
+    })
+}
+
+/// How many times a numeral's trailing "double"/"triple" (`07-double`) repeats the next
+/// word's first digit; 0 when it has none.
+fn trailing_repeat(w: &str) -> usize {
+    match w.rsplit_once(['-', '.']) {
+        Some((head, tail)) if head.bytes().any(|b| b.is_ascii_digit()) => repeat(tail),
+        _ => 0,
+    }
 }
 
 /// A numeral with a number word the recogniser wrote as letters (at least four digits in all):
@@ -280,6 +310,17 @@ fn spell_out(ws: &mut [Word]) {
         }
         if !changed {
             break;
+        }
+    }
+    // "07-double 4003" → 07, 44003: the repeat at a numeral's end takes the next word's digit
+    for i in 0..ws.len().saturating_sub(1) {
+        let rep = trailing_repeat(&ws[i].lower);
+        if let (true, Some(d)) = (
+            rep > 0 && ws[i].digits.is_some(),
+            ws[i + 1].digits.as_deref().and_then(|d| d.get(..1)),
+        ) {
+            let d = d.repeat(rep - 1);
+            ws[i].digits.get_or_insert_with(String::new).push_str(&d);
         }
     }
     // "double 4" → 44; "triple 3.821" (the recogniser wrote one of the three) → 333821
@@ -1781,6 +1822,38 @@ mod tests {
         for word in ["b2-3", "abcd16.838", "a16.b38"] {
             assert_eq!(garbled_numeral(word), None, "{word}");
         }
+    }
+
+    #[test]
+    fn double_at_a_numerals_end_and_a_digit_heard_as_a_letter_inside_it() {
+        // "zero seven double four zero, zero double three, double eight two" after "and your
+        // mobile number": the repeat written at the end of one numeral, its digit in the next;
+        // "eight" heard as "a" between dashes
+        assert_eq!(
+            answer(
+                "And your mobile number,",
+                "07-double 4003-double-a-2.",
+                &Policy::default()
+            ),
+            "[PHONE]."
+        );
+        assert_eq!(plain_numeral("07-double").as_deref(), Some("07"));
+        assert_eq!(plain_numeral("4003-double-a-2").as_deref(), Some("4003882"));
+        assert_eq!(plain_numeral("53-for-9").as_deref(), Some("5349"));
+        assert_eq!(plain_numeral("1-eight-2").as_deref(), Some("182"));
+        assert_eq!(trailing_repeat("07-double"), 2);
+        assert_eq!(trailing_repeat("well-double"), 0);
+        // with no cue, in running speech, the same forms read as ten digits anywhere
+        assert_eq!(r("it's 07-double 4003-double-a-2 yes"), "it's [PHONE] yes");
+        // words that are not digits still end a numeral; ordinary hyphenated words stay
+        for word in ["5-a-side", "24-hour", "9-to-5", "2-for-1"] {
+            assert_eq!(
+                r(&format!("a {word} deal")),
+                format!("a {word} deal"),
+                "{word}"
+            );
+        }
+        assert_eq!(plain_numeral("4-day"), None);
     }
 
     #[test]
