@@ -96,6 +96,9 @@ def main():
             if name == "events/":
                 print("ok: events/: no part files (no category fired)")
                 continue
+            if name == "reviews/":
+                print("ok: reviews/: no part files (written by callsift review, not by run)")
+                continue
             fail(f"{name}: no files under {out}")
         n_arrow = n_duck = 0
         for path in files:
