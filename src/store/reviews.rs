@@ -52,6 +52,11 @@ pub struct ReviewRow {
     pub score: Option<f64>,
 }
 
+/// The columns of `reviews`, in order (from its one declaration).
+pub fn column_names() -> Vec<String> {
+    reviews().columns.into_iter().map(|c| c.name).collect()
+}
+
 /// `reviews`, declared once.
 pub fn reviews() -> Table<ReviewRow> {
     type R = ReviewRow;
@@ -133,27 +138,7 @@ pub fn read_all(dataset: &Path) -> Result<Vec<ReviewRow>, StoreError> {
     for f in part_files(dataset)? {
         let (h, rows) = read::read_text_rows(&f)?;
         let col = |n: &str| h.iter().position(|x| x == n);
-        let cols: Vec<Option<usize>> = [
-            "review_id",
-            "interaction_id",
-            "reviewer",
-            "status",
-            "started_at",
-            "saved_at",
-            "checklist_version",
-            "item",
-            "weight",
-            "polarity",
-            "auto_flag",
-            "verdict",
-            "overridden",
-            "reason",
-            "coaching_note",
-            "score",
-        ]
-        .iter()
-        .map(|n| col(n))
-        .collect();
+        let cols: Vec<Option<usize>> = column_names().iter().map(|n| col(n)).collect();
         for r in rows {
             out.push(row_of(&cols, &r));
         }

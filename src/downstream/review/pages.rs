@@ -269,24 +269,7 @@ pub async fn calibration(State(st): State<Shared>, headers: HeaderMap) -> Respon
 pub async fn export_csv(State(st): State<Shared>) -> Response {
     let mut w = csv::Writer::from_writer(Vec::new());
     let t = |s: &str| crate::downstream::spreadsheet_text(s);
-    let _ = w.write_record([
-        "review_id",
-        "interaction_id",
-        "reviewer",
-        "status",
-        "started_at",
-        "saved_at",
-        "checklist_version",
-        "item",
-        "weight",
-        "polarity",
-        "auto_flag",
-        "verdict",
-        "overridden",
-        "reason",
-        "coaching_note",
-        "score",
-    ]);
+    let _ = w.write_record(crate::store::reviews::column_names());
     for r in st.book.all() {
         let iso = |ms: i64| {
             chrono::DateTime::from_timestamp_millis(ms)
