@@ -69,6 +69,30 @@ pub enum SettingsError {
     },
     #[error(transparent)]
     Rules(#[from] RulesError),
+    #[error(
+        "the built-in semantic heads belong to the built-in pack\nhint: calibrate heads for your pack with `callsift rules calibrate SET... --rules FILE --out HEADS` and pass `--semantic-heads HEADS`"
+    )]
+    BuiltinHeadsCustomPack,
+    #[error(
+        "cannot read {path}: {source}\nhint: pass the file `callsift rules calibrate --out` wrote"
+    )]
+    HeadsRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{origin}: {detail}\nhint: write it with `callsift rules calibrate`")]
+    HeadsInvalid { origin: String, detail: String },
+    #[error(
+        "the semantic heads ({origin}) were calibrated with {calibrated} but the installed model is {installed}\nhint: run `callsift models fetch all-minilm-l6-v2 --force`, or calibrate again"
+    )]
+    HeadsModel {
+        origin: String,
+        calibrated: String,
+        installed: String,
+    },
+    #[error(transparent)]
+    Model(#[from] crate::models::ModelError),
 }
 
 /// A deterministic slice of the inputs: the calls whose interaction id hashes to `index`
@@ -322,6 +346,48 @@ pub struct SemanticSettings {
     /// The folder of the embedding model and the id of its weights.
     pub model_dir: PathBuf,
     pub model_id: String,
+}
+
+/// The semantic layer's settings: the heads of `file` (`None`: the built-in pack's, refused
+/// for a custom pack) and the installed embedding model, which must be the one they were
+/// calibrated with.
+pub fn semantic_settings(
+    file: Option<&Path>,
+    custom_rules: bool,
+    dirs: &[crate::models::SearchDir],
+) -> Result<SemanticSettings, SettingsError> {
+    use crate::analyze::semantic::{BUILTIN_HEADS, Heads};
+    let (text, origin) = match file {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|source| SettingsError::HeadsRead {
+                    path: path.into(),
+                    source,
+                })?;
+            (text, path.display().to_string())
+        }
+        None if custom_rules => return Err(SettingsError::BuiltinHeadsCustomPack),
+        None => (BUILTIN_HEADS.to_string(), "builtin".to_string()),
+    };
+    let heads = Heads::parse(&text).map_err(|detail| SettingsError::HeadsInvalid {
+        origin: origin.clone(),
+        detail,
+    })?;
+    let model = crate::models::embedder::resolve(dirs)?;
+    if heads.model != model.id {
+        return Err(SettingsError::HeadsModel {
+            origin,
+            calibrated: heads.model,
+            installed: model.id,
+        });
+    }
+    Ok(SemanticSettings {
+        heads: std::sync::Arc::new(heads),
+        heads_source: origin,
+        heads_sha256: crate::fsutil::sha256_hex(text.as_bytes()),
+        model_dir: model.dir,
+        model_id: model.id,
+    })
 }
 
 impl RunSettings {

@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use callsift::analyze::rules::{Hit, Kind, RuleSet, eval, fixtures};
@@ -10,7 +11,7 @@ use callsift::analyze::semantic::{self, Embed, Heads};
 use callsift::conversation::Role;
 use callsift::embed::MiniLm;
 use callsift::models;
-use callsift::settings::{load_eval_set, load_rules};
+use callsift::settings::{load_eval_set, load_rules, semantic_settings};
 
 use crate::cli::{RoleArg, RulesCommand};
 
@@ -31,11 +32,11 @@ pub fn run(command: RulesCommand) -> anyhow::Result<()> {
         } => {
             let loaded = load_rules(file.as_deref())?;
             let layer = match semantic_source(semantic, semantic_heads) {
-                Some(f) => {
-                    let heads = load_heads(f.as_deref(), file.is_some())?;
-                    let model = load_embedder(models_dir.as_deref(), &heads)?;
-                    Some((heads, model))
-                }
+                Some(f) => Some(load_layer(
+                    f.as_deref(),
+                    file.is_some(),
+                    models_dir.as_deref(),
+                )?),
                 None => None,
             };
             test(&loaded.rules, &text, role, layer.as_ref())?;
@@ -56,8 +57,8 @@ pub fn run(command: RulesCommand) -> anyhow::Result<()> {
             let report = match semantic_source(semantic, semantic_heads) {
                 None => eval::score(&loaded.rules, &items),
                 Some(file) => {
-                    let heads = load_heads(file.as_deref(), rules.is_some())?;
-                    let embedder = load_embedder(models_dir.as_deref(), &heads)?;
+                    let (heads, embedder) =
+                        load_layer(file.as_deref(), rules.is_some(), models_dir.as_deref())?;
                     let embedded = embed_items(&embedder, &items)?;
                     eval::score_with(&loaded.rules, &items, |k, turns, names, rule_hits| {
                         let duration = turns.len() as i64 * 5_000;
@@ -119,37 +120,16 @@ fn semantic_source(on: bool, heads: Option<PathBuf>) -> Option<Option<PathBuf>> 
     (on || heads.is_some()).then_some(heads)
 }
 
-/// The semantic heads: the built-in pack's, or a calibrated file.
-fn load_heads(file: Option<&Path>, custom_rules: bool) -> anyhow::Result<Heads> {
-    let Some(file) = file else {
-        if custom_rules {
-            anyhow::bail!(
-                "the built-in semantic heads belong to the built-in pack\nhint: calibrate heads for your pack with `callsift rules calibrate SET... --rules FILE --out HEADS` and pass `--semantic-heads HEADS`"
-            );
-        }
-        return Ok(Heads::builtin());
-    };
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    Heads::parse(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: {e}\nhint: write it with `callsift rules calibrate`",
-            file.display()
-        )
-    })
-}
-
-/// The installed embedding model, checked against the one `heads` were calibrated with.
-fn load_embedder(models_dir: Option<&Path>, heads: &Heads) -> anyhow::Result<MiniLm> {
-    let found = models::embedder::resolve(&models::search_dirs(models_dir))?;
-    if heads.model != found.id && !heads.heads.is_empty() {
-        anyhow::bail!(
-            "the semantic heads were calibrated with {} but the installed model is {}\nhint: run `callsift models fetch all-minilm-l6-v2 --force`, or calibrate again",
-            heads.model,
-            found.id
-        );
-    }
-    Ok(MiniLm::load(&found.dir, &found.id)?)
+/// The semantic layer as `run --semantic` gets it: the heads (`file`, else the built-in
+/// pack's) and the embedding model they were calibrated with.
+fn load_layer(
+    file: Option<&Path>,
+    custom_rules: bool,
+    models_dir: Option<&Path>,
+) -> anyhow::Result<(Arc<Heads>, MiniLm)> {
+    let sem = semantic_settings(file, custom_rules, &models::search_dirs(models_dir))?;
+    let model = MiniLm::load(&sem.model_dir, &sem.model_id)?;
+    Ok((sem.heads, model))
 }
 
 /// Every item's fixture turns, embedded (one vector per turn).
@@ -237,7 +217,7 @@ fn test(
     rules: &RuleSet,
     text: &str,
     role: Option<RoleArg>,
-    semantic: Option<&(Heads, MiniLm)>,
+    semantic: Option<&(Arc<Heads>, MiniLm)>,
 ) -> anyhow::Result<()> {
     let mut lines = fixtures::fixture(text);
     if let Some(r) = role {

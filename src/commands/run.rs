@@ -3,11 +3,10 @@
 use std::process::ExitCode;
 
 use callsift::analyze::metrics::MetricParams;
-use callsift::analyze::semantic;
 use callsift::downstream::sample::printable;
 use callsift::models;
 use callsift::pipeline::{self, Summary};
-use callsift::settings::{self, AgentChannel, CpuEnv, RunSettings, SemanticSettings, Shard};
+use callsift::settings::{self, AgentChannel, CpuEnv, RunSettings, Shard};
 
 use super::printable_first_line;
 use super::progress::Progress;
@@ -46,7 +45,7 @@ fn into_settings(a: RunArgs) -> anyhow::Result<RunSettings> {
     };
     let model = models::resolve(&a.model, &dirs)?;
     let semantic = if a.semantic || a.semantic_heads.is_some() {
-        Some(semantic_settings(
+        Some(settings::semantic_settings(
             a.semantic_heads.as_deref(),
             a.rules.is_some(),
             &dirs,
@@ -90,49 +89,6 @@ fn into_settings(a: RunArgs) -> anyhow::Result<RunSettings> {
     };
     s.validate()?;
     Ok(s)
-}
-
-/// `--semantic` / `--semantic-heads FILE`: the heads (checked against the installed embedding
-/// model).
-fn semantic_settings(
-    file: Option<&std::path::Path>,
-    custom_rules: bool,
-    dirs: &[models::SearchDir],
-) -> anyhow::Result<SemanticSettings> {
-    let (text, source) = if let Some(file) = file {
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot read {}: {e}\nhint: pass the file `callsift rules calibrate --out` wrote",
-                file.display()
-            )
-        })?;
-        (text, file.display().to_string())
-    } else {
-        if custom_rules {
-            anyhow::bail!(
-                "the built-in semantic heads belong to the built-in pack\nhint: calibrate heads for your pack with `callsift rules calibrate SET... --rules FILE --out HEADS` and pass `--semantic-heads HEADS`"
-            );
-        }
-        (semantic::BUILTIN_HEADS.to_string(), "builtin".to_string())
-    };
-    let heads = semantic::Heads::parse(&text).map_err(|e| {
-        anyhow::anyhow!("{source}: {e}\nhint: write it with `callsift rules calibrate`")
-    })?;
-    let model = models::embedder::resolve(dirs)?;
-    if heads.model != model.id {
-        anyhow::bail!(
-            "the semantic heads ({source}) were calibrated with {} but the installed model is {}\nhint: run `callsift models fetch all-minilm-l6-v2 --force`, or calibrate again",
-            heads.model,
-            model.id
-        );
-    }
-    Ok(SemanticSettings {
-        heads: std::sync::Arc::new(heads),
-        heads_source: source,
-        heads_sha256: callsift::fsutil::sha256_hex(text.as_bytes()),
-        model_dir: model.dir,
-        model_id: model.id,
-    })
 }
 
 fn print_summary(s: &RunSettings, summary: &Summary) -> anyhow::Result<()> {
