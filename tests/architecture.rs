@@ -192,6 +192,8 @@ fn each_outside_library_is_known_to_one_module() {
         ("parquet", "store"),
         ("symphonia", "pipeline::decode"),
         ("rubato", "pipeline::decode"),
+        ("symphonia_adapter_libopus", "pipeline::decode"),
+        ("audio_codec", "pipeline::decode"),
         ("whisper_rs", "pipeline::transcribe"),
         ("linfa", "downstream::score"),
         // the semantic layer's calibration fits its heads with linfa's logistic regression

@@ -404,6 +404,85 @@ fn model_segments_follow_the_scripted_timeline() {
     );
 }
 
+#[test]
+#[ignore = "model-backed (slow): run with `make test`"]
+fn model_transcribes_an_opus_call_as_webrtc_platforms_store_it() {
+    model_path();
+    let dir = tempfile::tempdir().unwrap();
+    let calls = dir.path().join("calls");
+    fs::create_dir(&calls).unwrap();
+    // call_001 as a WebRTC contact-centre platform stores it: stereo Opus in WebM; and an Ogg
+    // Opus copy cut in half, as an interrupted upload leaves it
+    let ffmpeg = |args: &[&str], out: &Path| {
+        common::run_ok(
+            Command::new("ffmpeg")
+                .args(["-v", "error", "-y", "-i"])
+                .arg(root().join("samples/call_001.wav"))
+                .args(args)
+                .arg(out),
+        );
+    };
+    let webm = calls.join("call_001.webm");
+    ffmpeg(&["-c:a", "libopus", "-b:a", "32k"], &webm);
+    let ogg = dir.path().join("whole.opus");
+    ffmpeg(&["-c:a", "libopus", "-b:a", "32k"], &ogg);
+    let bytes = fs::read(&ogg).unwrap();
+    fs::write(calls.join("cut_off.opus"), &bytes[..bytes.len() / 2]).unwrap();
+
+    let out = dir.path().join("out");
+    let run = common::callsift()
+        .args(["run", "--quiet", "--out"])
+        .arg(&out)
+        .arg("--model")
+        .arg(model_path())
+        .arg(&calls)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "one file failed; stderr:\n{stderr}"
+    );
+    assert!(stderr.contains("cut_off.opus"), "{stderr}");
+
+    let rows = rows(&out.join("interactions"));
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let id = |p: &Path| callsift::pipeline::input::derived_id(p);
+    let row = |p: &Path| rows.iter().find(|r| r.0 == id(p)).unwrap();
+    let cut = row(&calls.join("cut_off.opus"));
+    assert_eq!(cut.1, "error", "{cut:?}");
+    assert!(
+        cut.2.as_deref().unwrap().contains("is truncated"),
+        "{cut:?}"
+    );
+    let call = row(&webm);
+    assert_eq!(call.1, "ok", "{call:?}");
+    assert!((call.3.unwrap() - 64_800).abs() < 100, "{call:?}");
+
+    // both channels kept: every scripted utterance has a segment of its speaker's role near
+    // its start, and the words are the call's
+    let segs = segments(&out);
+    let timeline = fs::read_to_string(root().join("samples/call_001.timeline.csv")).unwrap();
+    for line in timeline.lines().skip(1) {
+        let f: Vec<&str> = line.splitn(4, ',').collect();
+        let (role, start): (&str, i64) = (f[0], f[1].parse().unwrap());
+        assert!(
+            segs.iter()
+                .any(|s| s.1 == role && (s.2 - start).abs() <= 500),
+            "no {role} segment starts near {start} ms: {segs:?}"
+        );
+    }
+    let text = segs
+        .iter()
+        .map(|s| s.4.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for word in ["charged", "twice", "refund", "account"] {
+        assert!(text.contains(word), "{word} missing from: {text}");
+    }
+}
+
 /// Lower-case words without punctuation.
 fn words_of(text: &str) -> Vec<String> {
     text.split_whitespace()

@@ -9,8 +9,8 @@ use sha2::{Digest, Sha256};
 
 /// File extensions picked up when walking a folder. Files named explicitly are always taken.
 pub const AUDIO_EXTENSIONS: &[&str] = &[
-    "wav", "wave", "mp3", "flac", "ogg", "oga", "m4a", "mp4", "aac", "aif", "aiff", "caf", "mkv",
-    "webm",
+    "wav", "wave", "mp3", "flac", "ogg", "oga", "opus", "m4a", "mp4", "aac", "aif", "aiff", "caf",
+    "mkv", "mka", "webm", "weba",
 ];
 
 /// Columns of the manifest that callsift interprets; any other column is passed through.

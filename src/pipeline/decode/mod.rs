@@ -1,13 +1,28 @@
-//! Decode: turns a recording (WAV PCM/µ-law/A-law, MP3, FLAC, Ogg Vorbis, M4A/AAC, any rate,
-//! mono or stereo) into per-channel 16 kHz f32 samples, with the facts about the source that end
-//! up in the interaction row. Owns symphonia and resampling; knows nothing of speakers.
+//! Decode: turns a recording (WAV PCM/µ-law/A-law/IMA and Microsoft ADPCM/GSM 6.10/G.722/G.726,
+//! MP3, FLAC, Ogg Vorbis, Ogg and WebM Opus, M4A/AAC, any rate, mono or stereo) into per-channel
+//! 16 kHz f32 samples, with the facts about the source that end up in the interaction row. Owns
+//! symphonia, the codec decoders and resampling; knows nothing of speakers.
+//!
+//! symphonia reads the containers (RIFF, Ogg, Matroska/WebM, MP4, MP3, FLAC) and decodes most
+//! codecs; Opus goes through libopus (`symphonia-adapter-libopus`, registered beside symphonia's
+//! own decoders); the WAV telephony codecs symphonia does not know are read by `wav`, with
+//! `gsm` (GSM 06.10), `audio_codec`'s G.722 and `g726` (G.726).
+
+mod container;
+mod g726;
+mod gsm;
+mod wav;
 
 use std::fs::File;
+use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler};
+use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::codecs::registry::CodecRegistry;
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
@@ -32,9 +47,21 @@ pub enum DecodeError {
     #[error("{path} is empty (0 bytes)")]
     Empty { path: PathBuf },
     #[error(
-        "{path} is not a recognised audio file ({detail})\nhint: supported: WAV (PCM, µ-law, A-law), MP3, FLAC, Ogg Vorbis, M4A/AAC"
+        "{path} is not a recognised audio file ({detail})\nhint: supported: WAV (PCM, µ-law, A-law, IMA/Microsoft ADPCM, GSM 6.10, G.722, G.726), MP3, FLAC, Ogg Vorbis, Ogg/WebM Opus, M4A/AAC"
     )]
     Unrecognised { path: PathBuf, detail: String },
+    #[error(
+        "{path} is a damaged {container} file ({detail})\nhint: the file is corrupt; export it from the recorder again"
+    )]
+    Damaged {
+        path: PathBuf,
+        container: &'static str,
+        detail: String,
+    },
+    #[error(
+        "{path} is truncated: it ends in the middle of {unit}\nhint: the file was cut short (an interrupted copy, upload or recording); copy it from the recorder again"
+    )]
+    CutShort { path: PathBuf, unit: &'static str },
     #[error("{path} has no audio track")]
     NoAudioTrack { path: PathBuf },
     #[error("{path}: codec is not supported ({detail})")]
@@ -92,7 +119,8 @@ pub struct Audio {
     pub source_rate: u32,
     /// Duration of the source in milliseconds (from the decoded frame count).
     pub duration_ms: u64,
-    /// Short codec name as symphonia reports it, e.g. `pcm_mulaw`, `mp3`, `aac`.
+    /// Short codec name as the decoder reports it, e.g. `pcm_mulaw`, `mp3`, `aac`, `opus`,
+    /// `gsm_ms`, `adpcm_g722`, `adpcm_g726`.
     pub codec: String,
 }
 
@@ -185,7 +213,7 @@ fn decode_native_until(
 /// so its audio is decoded like any other; `None` for every other file (only its first 64 KiB
 /// are looked at, and it is rewound).
 fn streamed_wav(file: &mut File, len: u64) -> std::io::Result<Option<Vec<u8>>> {
-    use std::io::{Read, Seek, SeekFrom};
+    use std::io::Read;
     let mut head = Vec::with_capacity(1 << 16);
     (&mut *file).take(1 << 16).read_to_end(&mut head)?;
     file.seek(SeekFrom::Start(0))?;
@@ -232,6 +260,17 @@ struct Opened {
     codec: String,
 }
 
+/// symphonia's decoders and libopus's: the one registry every file's decoder comes from.
+fn codecs() -> &'static CodecRegistry {
+    static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
+        let mut registry = CodecRegistry::new();
+        symphonia::default::register_enabled_codecs(&mut registry);
+        registry.register_audio_decoder::<symphonia_adapter_libopus::OpusDecoder>();
+        registry
+    });
+    &CODECS
+}
+
 /// Probe the container, pick the audio track and make its decoder; refuse what callsift
 /// cannot use (no audio, more than two channels, a sample rate of zero).
 fn open(
@@ -260,13 +299,18 @@ fn open(
         .ok_or_else(|| DecodeError::NoAudioTrack { path: p() })?;
     let track_id = track.id;
     let declared_frames = track.num_frames;
-    let params = track
+    let mut params = track
         .codec_params
         .as_ref()
         .and_then(|c| c.audio())
         .ok_or_else(|| DecodeError::NoAudioTrack { path: p() })?
         .clone();
-    let codecs = symphonia::default::get_codecs();
+    if params.codec == CODEC_ID_OPUS {
+        // Opus always runs at 48 kHz; a Matroska/WebM track often declares the rate its source
+        // had (8 kHz, 44.1 kHz), which libopus cannot (or need not) decode at
+        params.sample_rate = Some(48_000);
+    }
+    let codecs = codecs();
     let codec = codecs
         .get_audio_decoder(params.codec)
         .map(|r| r.codec.info.short_name.to_string())
@@ -421,9 +465,11 @@ fn whole(
     }
     let decoded = planes[0].len() as u64;
     if let Some(declared) = declared_frames {
-        // PCM and FLAC headers are exact; lossy headers estimate (an MP3 Xing count can be off
-        // by a granule or two), so only a shortfall beyond 250 ms means truncation there
-        let exact = codec.starts_with("pcm") || codec == "flac";
+        // PCM and FLAC headers are exact, and so are the sizes of the telephony codecs' fixed
+        // blocks; lossy headers estimate (an MP3 Xing count can be off by a granule or two), so
+        // only a shortfall beyond 250 ms means truncation there
+        let exact = codec.starts_with("pcm")
+            || ["flac", "gsm_ms", "adpcm_g722", "adpcm_g726"].contains(&codec);
         let slack = if exact {
             rate as u64 / 100
         } else {
@@ -441,14 +487,83 @@ fn whole(
 }
 
 fn decode_source(
-    source: Box<dyn symphonia::core::io::MediaSource>,
+    mut source: Box<dyn symphonia::core::io::MediaSource>,
     path: &Path,
     deadline: Deadline,
 ) -> Result<(Vec<Vec<f32>>, u32, String), DecodeError> {
-    let mut opened = open(source, path)?;
+    if let Some(header) = wav::probe(&mut *source, path)? {
+        let (decoded, declared) = wav::read(&header, &mut *source, path, deadline)?;
+        let codec = header.codec.name();
+        let (planes, rate) = whole(decoded, declared, codec, path)?;
+        return Ok((planes, rate, codec.to_string()));
+    }
+    let container = sniff(&mut *source, path)?;
+    if let Some(c) = container
+        && let Some(len) = source.byte_len()
+    {
+        let walked = container::walk(&mut *source, len, c, deadline);
+        source
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| unreadable(path, e))?;
+        match walked.map_err(|e| unreadable(path, e))? {
+            container::Walk::Whole => {}
+            container::Walk::Cut => {
+                return Err(DecodeError::CutShort {
+                    path: path.to_path_buf(),
+                    unit: c.unit(),
+                });
+            }
+            container::Walk::TimedOut => {
+                return Err(DecodeError::TimedOut {
+                    path: path.to_path_buf(),
+                    seconds: deadline.allowed().as_secs(),
+                    decoded_ms: 0,
+                });
+            }
+        }
+    }
+    let mut opened = open(source, path).map_err(|e| match (e, container) {
+        // a recognised container that its reader cannot open is damaged, not unknown
+        (DecodeError::Unrecognised { path, detail }, Some(c)) => DecodeError::Damaged {
+            path,
+            container: c.name(),
+            detail,
+        },
+        (e, _) => e,
+    })?;
     let decoded = read_packets(&mut opened, path, deadline)?;
     let (planes, rate) = whole(decoded, opened.declared_frames, &opened.codec, path)?;
     Ok((planes, rate, opened.codec))
+}
+
+/// The Ogg or Matroska container of `source`, from its first bytes (it is rewound).
+fn sniff(
+    source: &mut dyn symphonia::core::io::MediaSource,
+    path: &Path,
+) -> Result<Option<container::Container>, DecodeError> {
+    let mut head = [0u8; 4];
+    let mut got = 0;
+    while got < head.len() {
+        match source.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(unreadable(path, e)),
+        }
+    }
+    source
+        .seek(SeekFrom::Start(0))
+        .map_err(|e| unreadable(path, e))?;
+    Ok(container::Container::sniff(&head[..got]))
+}
+
+/// A read that failed part-way through a file.
+fn unreadable(path: &Path, e: std::io::Error) -> DecodeError {
+    DecodeError::Corrupt {
+        path: path.to_path_buf(),
+        decoded_ms: 0,
+        detail: e.to_string(),
+    }
 }
 
 /// Why decoding must stop now, if it must: the watchdog's deadline passed, or the stream runs
