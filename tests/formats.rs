@@ -259,6 +259,27 @@ fn snr_db(ours: &[f32], reference: &[f32]) -> f64 {
     10.0 * (signal / noise.max(1e-20)).log10()
 }
 
+/// RMS of every 10 ms (160 samples at 16 kHz).
+fn envelope(x: &[f32]) -> Vec<f64> {
+    x.chunks(160)
+        .map(|c| (c.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / c.len() as f64).sqrt())
+        .collect()
+}
+
+/// Pearson correlation over the length two series share.
+fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let (ma, mb) = (
+        a.iter().sum::<f64>() / n as f64,
+        b.iter().sum::<f64>() / n as f64,
+    );
+    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}
+
 /// `path` decodes (at its own rate, with its channels) like ffmpeg decodes it: the same sample
 /// rate and channels, a length within `frame` samples, and at least `min_snr` dB of agreement on
 /// every channel. Returns the worst channel's SNR.
@@ -398,8 +419,23 @@ fn opus_in_ogg_and_webm_decodes_like_ffmpeg() {
         // and through the whole decode: channels kept, duration as ffprobe says
         let audio = decode::decode_file(&out).unwrap();
         assert_eq!(audio.codec, "opus");
+        assert_eq!(audio.source_rate, 48_000);
         let want = if name.starts_with("stereo") { 2 } else { 1 };
         assert_eq!(audio.channel_count(), want, "{name}");
+        // libopus decodes straight to 16 kHz there, like its 48 kHz decode resampled (SILK
+        // frames come through another resampler, a fraction of a sample apart: compare the
+        // loudness of every 10 ms)
+        let (full, _, _) = decode::decode_native(&out).unwrap();
+        for (c, (at16, at48)) in audio.channels.iter().zip(&full).enumerate() {
+            let resampled = decode::resample(at48, 48_000, 16_000).unwrap();
+            assert!(
+                at16.len().abs_diff(resampled.len()) <= 320,
+                "{name} channel {c}"
+            );
+            let r = correlation(&envelope(at16), &envelope(&resampled));
+            eprintln!("{name} channel {c}: 16 kHz decode's loudness, r = {r:.4} against 48 kHz");
+            assert!(r >= 0.99, "{name} channel {c}: r = {r:.4}");
+        }
         assert!(
             (audio.duration_ms as i64 - 64_802).abs() <= 30,
             "{name}: {}",

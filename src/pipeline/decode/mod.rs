@@ -5,7 +5,7 @@
 //!
 //! symphonia reads the containers (RIFF, Ogg, Matroska/WebM, MP4, MP3, FLAC) and decodes most
 //! codecs; Opus goes through libopus (`symphonia-adapter-libopus`, registered beside symphonia's
-//! own decoders); the WAV telephony codecs symphonia does not know are read by `wav`, with
+//! own decoders), which decodes it straight to 16 kHz for the pipeline; the WAV telephony codecs symphonia does not know are read by `wav`, with
 //! `gsm` (GSM 06.10), `audio_codec`'s G.722 and `g726` (G.726).
 
 mod container;
@@ -28,6 +28,7 @@ use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
+use symphonia::core::units::Duration;
 
 use rubato::audioadapter_buffers;
 
@@ -35,6 +36,9 @@ use crate::watchdog::Deadline;
 
 /// Sample rate Whisper works at.
 pub const TARGET_RATE: u32 = 16_000;
+
+/// Opus's own sample rate (what its timestamps count).
+const OPUS_RATE: u32 = 48_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
@@ -140,8 +144,8 @@ pub fn decode_file(path: &Path) -> Result<Audio, DecodeError> {
 
 /// [`decode_file`], giving up with [`DecodeError::TimedOut`] once `deadline` has passed.
 pub fn decode_file_until(path: &Path, deadline: Deadline) -> Result<Audio, DecodeError> {
-    let (planes, rate, codec) = decode_native_until(path, deadline)?;
-    finish(path, planes, rate, codec)
+    let native = decode_native_until(path, deadline, TARGET_RATE)?;
+    finish(path, native)
 }
 
 /// Decode a recording held in memory; `name` is used for the format hint (its extension) and
@@ -152,20 +156,32 @@ pub fn decode_bytes(bytes: Vec<u8>, name: &Path) -> Result<Audio, DecodeError> {
             path: name.to_path_buf(),
         });
     }
-    let (planes, rate, codec) = decode_source(
+    let native = decode_source(
         Box::new(std::io::Cursor::new(bytes)),
         name,
         Deadline::none(),
+        TARGET_RATE,
     )?;
-    finish(name, planes, rate, codec)
+    finish(name, native)
 }
 
-fn finish(
-    path: &Path,
+/// A decoded recording at the rate its decoder gave.
+struct Native {
     planes: Vec<Vec<f32>>,
+    /// The planes' sample rate.
     rate: u32,
+    /// The source's sample rate (Opus's 48 kHz where libopus decoded straight to 16 kHz).
+    source_rate: u32,
     codec: String,
-) -> Result<Audio, DecodeError> {
+}
+
+fn finish(path: &Path, native: Native) -> Result<Audio, DecodeError> {
+    let Native {
+        planes,
+        rate,
+        source_rate,
+        codec,
+    } = native;
     let frames = planes[0].len() as u64;
     let duration_ms = frames * 1000 / rate as u64;
     let channels = planes
@@ -179,21 +195,26 @@ fn finish(
         })?;
     Ok(Audio {
         channels,
-        source_rate: rate,
+        source_rate,
         duration_ms,
         codec,
     })
 }
 
-/// Decode to per-channel samples at the native rate. Returns (planes, rate, codec name).
+/// Decode to per-channel samples at the native rate (48 kHz for Opus). Returns (planes, rate,
+/// codec name).
 pub fn decode_native(path: &Path) -> Result<(Vec<Vec<f32>>, u32, String), DecodeError> {
-    decode_native_until(path, Deadline::none())
+    let n = decode_native_until(path, Deadline::none(), OPUS_RATE)?;
+    Ok((n.planes, n.rate, n.codec))
 }
 
+/// Decode `path`; Opus at `opus_rate` (8, 12, 16, 24 or 48 kHz, all of which libopus decodes
+/// at), every other codec at its own rate.
 fn decode_native_until(
     path: &Path,
     deadline: Deadline,
-) -> Result<(Vec<Vec<f32>>, u32, String), DecodeError> {
+    opus_rate: u32,
+) -> Result<Native, DecodeError> {
     let p = || path.to_path_buf();
     let mut file = File::open(path).map_err(|source| DecodeError::Open { path: p(), source })?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -203,9 +224,10 @@ fn decode_native_until(
     if let Some(bytes) =
         streamed_wav(&mut file, len).map_err(|source| DecodeError::Open { path: p(), source })?
     {
-        return decode_source(Box::new(std::io::Cursor::new(bytes)), path, deadline);
+        let source = Box::new(std::io::Cursor::new(bytes));
+        return decode_source(source, path, deadline, opus_rate);
     }
-    decode_source(Box::new(file), path, deadline)
+    decode_source(Box::new(file), path, deadline, opus_rate)
 }
 
 /// A WAV written as a stream (by a recorder that could not seek back) declares its RIFF and
@@ -257,6 +279,8 @@ struct Opened {
     track_id: u32,
     declared_frames: Option<u64>,
     rate: Option<u32>,
+    /// The source's own rate, where the decoder was asked for another (Opus).
+    source_rate: Option<u32>,
     codec: String,
 }
 
@@ -276,6 +300,7 @@ fn codecs() -> &'static CodecRegistry {
 fn open(
     source: Box<dyn symphonia::core::io::MediaSource>,
     path: &Path,
+    opus_rate: u32,
 ) -> Result<Opened, DecodeError> {
     let p = || path.to_path_buf();
     let mss = MediaSourceStream::new(source, Default::default());
@@ -298,17 +323,22 @@ fn open(
         .default_track(TrackType::Audio)
         .ok_or_else(|| DecodeError::NoAudioTrack { path: p() })?;
     let track_id = track.id;
-    let declared_frames = track.num_frames;
+    let mut declared_frames = track.num_frames;
     let mut params = track
         .codec_params
         .as_ref()
         .and_then(|c| c.audio())
         .ok_or_else(|| DecodeError::NoAudioTrack { path: p() })?
         .clone();
+    let mut source_rate = None;
     if params.codec == CODEC_ID_OPUS {
-        // Opus always runs at 48 kHz; a Matroska/WebM track often declares the rate its source
-        // had (8 kHz, 44.1 kHz), which libopus cannot (or need not) decode at
-        params.sample_rate = Some(48_000);
+        // Opus runs at 48 kHz (a Matroska/WebM track often declares the rate its source had
+        // instead, 8 or 44.1 kHz, which is not Opus's), and libopus decodes straight to 8, 12,
+        // 16 or 24 kHz as well, band-limited in its own filter banks: the pipeline asks for
+        // 16 kHz, a third of the samples to hold and nothing to resample
+        params.sample_rate = Some(opus_rate);
+        source_rate = Some(OPUS_RATE);
+        declared_frames = declared_frames.map(|n| n * opus_rate as u64 / OPUS_RATE as u64);
     }
     let codecs = codecs();
     let codec = codecs
@@ -339,6 +369,7 @@ fn open(
         track_id,
         declared_frames,
         rate: params.sample_rate,
+        source_rate,
         codec,
     })
 }
@@ -365,7 +396,7 @@ fn read_packets(o: &mut Opened, path: &Path, deadline: Deadline) -> Result<Decod
         if let Some(err) = over_limits(path, &d.planes, d.rate, deadline) {
             return Err(err);
         }
-        let packet = match o.format.next_packet() {
+        let mut packet = match o.format.next_packet() {
             Ok(Some(packet)) => packet,
             Ok(None) => break,
             Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
@@ -386,6 +417,14 @@ fn read_packets(o: &mut Opened, path: &Path, deadline: Deadline) -> Result<Decod
         };
         if packet.track_id != o.track_id {
             continue;
+        }
+        if let (Some(from), Some(to)) = (o.source_rate, o.rate)
+            && from != to
+        {
+            // the container's trims count the source's samples; the decoder's are fewer
+            let scale = |d: Duration| Duration::from(d.get() * to as u64 / from as u64);
+            packet.trim_start = scale(packet.trim_start);
+            packet.trim_end = scale(packet.trim_end);
         }
         match o.decoder.decode(&packet) {
             Ok(buf) => {
@@ -490,12 +529,18 @@ fn decode_source(
     mut source: Box<dyn symphonia::core::io::MediaSource>,
     path: &Path,
     deadline: Deadline,
-) -> Result<(Vec<Vec<f32>>, u32, String), DecodeError> {
+    opus_rate: u32,
+) -> Result<Native, DecodeError> {
     if let Some(header) = wav::probe(&mut *source, path)? {
         let (decoded, declared) = wav::read(&header, &mut *source, path, deadline)?;
         let codec = header.codec.name();
         let (planes, rate) = whole(decoded, declared, codec, path)?;
-        return Ok((planes, rate, codec.to_string()));
+        return Ok(Native {
+            planes,
+            rate,
+            source_rate: rate,
+            codec: codec.to_string(),
+        });
     }
     let container = sniff(&mut *source, path)?;
     if let Some(c) = container
@@ -522,7 +567,7 @@ fn decode_source(
             }
         }
     }
-    let mut opened = open(source, path).map_err(|e| match (e, container) {
+    let mut opened = open(source, path, opus_rate).map_err(|e| match (e, container) {
         // a recognised container that its reader cannot open is damaged, not unknown
         (DecodeError::Unrecognised { path, detail }, Some(c)) => DecodeError::Damaged {
             path,
@@ -533,7 +578,12 @@ fn decode_source(
     })?;
     let decoded = read_packets(&mut opened, path, deadline)?;
     let (planes, rate) = whole(decoded, opened.declared_frames, &opened.codec, path)?;
-    Ok((planes, rate, opened.codec))
+    Ok(Native {
+        planes,
+        rate,
+        source_rate: opened.source_rate.unwrap_or(rate),
+        codec: opened.codec,
+    })
 }
 
 /// The Ogg or Matroska container of `source`, from its first bytes (it is rewound).
