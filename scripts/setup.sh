@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  cmake clang libclang-dev                         # whisper-rs builds whisper.cpp (bindgen)
+  cmake clang libclang-dev                         # whisper-rs builds whisper.cpp (bindgen); opusic-sys builds its bundled libopus
   g++                                              # whisper.cpp's compiler, with OpenMP (libgomp)
   sox libsox-fmt-mp3 ffmpeg                        # tests: make and probe audio variants
   festival festvox-kallpc16k festvox-us-slt-hts    # samples/generate.py voices
