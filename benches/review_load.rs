@@ -28,6 +28,7 @@ fn write_dataset(dir: &std::path::Path) {
                     Role::Customer
                 },
                 channel: k % 2,
+                speaker: k % 2,
                 start_ms: k as i64 * 5_000,
                 end_ms: k as i64 * 5_000 + 4_000,
                 text: format!("line {k} of call {i}, some words about the bill and the order"),

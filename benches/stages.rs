@@ -58,6 +58,7 @@ fn scripted_segments() -> Vec<SegmentRow> {
                 Role::Customer
             },
             channel: (f[0] != "agent") as i32,
+            speaker: (f[0] != "agent") as i32,
             start_ms: f[1].parse().unwrap(),
             end_ms: f[2].parse().unwrap(),
             text: f[3].trim_matches('"').to_string(),
@@ -79,11 +80,12 @@ fn analytics(c: &mut Criterion) {
     let segments = scripted_segments();
     let rules = RuleSet::builtin();
     let settings = analyze::Settings {
-        agent_channel: 0,
+        sides: Some((0, 1)),
         metrics: Default::default(),
         redact_pii: true,
         rules: &rules,
         semantic: None,
+        cast: None,
     };
     let mut g = c.benchmark_group("analytics");
     g.throughput(Throughput::Elements(audio.duration_ms / 1000));

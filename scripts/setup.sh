@@ -10,6 +10,7 @@ APT_PACKAGES=(
   g++                                              # whisper.cpp's compiler, with OpenMP (libgomp)
   sox libsox-fmt-mp3 ffmpeg                        # tests: make and probe audio variants
   festival festvox-kallpc16k festvox-us-slt-hts    # samples/generate.py voices
+  espeak-ng                                        # benches/diarization_set.py: more voices
   chromium                                         # tests: the HTML report in a real browser
   chromium-driver                                  # tests: the review server driven in a browser (WebDriver)
   slurm-wlm munge                                  # tests: a real single-node Slurm array job
@@ -40,3 +41,5 @@ cargo build --release --locked --quiet
 ./target/release/callsift models fetch --dir models "${CALLSIFT_MODEL:-tiny.en}"
 # the sentence-embedding model of the semantic rules layer (`--semantic`, `rules eval --semantic`)
 ./target/release/callsift models fetch --dir models all-minilm-l6-v2
+# the speaker-embedding model that diarizes mono calls (`--diarize auto`, the default)
+./target/release/callsift models fetch --dir models diarize

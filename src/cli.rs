@@ -300,6 +300,22 @@ pub enum ChannelArg {
     Right,
 }
 
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum RolesArg {
+    /// The agent on the left, unless what is said shows the channels are swapped
+    Auto,
+    LeftAgent,
+    RightAgent,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum DiarizeArg {
+    /// Diarize mono recordings into speakers (needs `callsift models fetch diarize`)
+    Auto,
+    /// One speaker `unknown` per mono recording, no per-role analytics
+    Off,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
     /// Recordings and folders (searched recursively)
@@ -355,9 +371,18 @@ pub struct RunArgs {
     /// of the affinity mask, the cgroup CPU quota and SLURM_CPUS_PER_TASK
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Which stereo channel carries the agent
-    #[arg(long, value_enum, default_value = "left")]
-    pub agent_channel: ChannelArg,
+    /// Which stereo channel carries the agent: `auto` takes the left one unless what is said
+    /// (greeting, "how can I help", hold and transfer language, asking for account details)
+    /// shows with confidence that the channels are swapped, then swaps them and says so
+    #[arg(long, value_enum, default_value = "auto")]
+    pub roles: RolesArg,
+    /// The same as `--roles left-agent` / `--roles right-agent`
+    #[arg(long, value_enum, conflicts_with = "roles")]
+    pub agent_channel: Option<ChannelArg>,
+    /// Split mono recordings into speakers and find the agent among them, so that every
+    /// per-role metric, behaviour and topic works for them
+    #[arg(long, value_enum, default_value = "auto")]
+    pub diarize: DiarizeArg,
     /// Shortest silence of both parties counted as a non-talk instance (ms)
     #[arg(long, default_value_t = 3000)]
     pub non_talk_min_ms: i64,

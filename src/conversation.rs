@@ -27,6 +27,9 @@ pub struct SegmentRow {
     pub role: Role,
     /// 0-based channel index in the source file.
     pub channel: i32,
+    /// Who speaks, numbered within the call: the channel in a stereo recording, the diarized
+    /// speaker in a mono one (0 when not diarized).
+    pub speaker: i32,
     pub start_ms: i64,
     pub end_ms: i64,
     pub text: String,
@@ -103,7 +106,7 @@ pub const TURN_PAUSE_MS: i64 = 2_000;
 /// unless the speaker pauses longer than [`TURN_PAUSE_MS`].
 pub fn turns(segments: &[SegmentRow]) -> Vec<Turn> {
     let mut sorted: Vec<&SegmentRow> = segments.iter().collect();
-    sorted.sort_by_key(|s| (s.start_ms, s.channel, s.end_ms));
+    sorted.sort_by_key(|s| (s.start_ms, s.speaker, s.end_ms));
     let mut out: Vec<Turn> = Vec::new();
     for s in sorted {
         match out.last_mut() {
@@ -161,6 +164,7 @@ mod tests {
         SegmentRow {
             role,
             channel,
+            speaker: channel,
             start_ms: start,
             end_ms: end,
             text: text.into(),

@@ -52,6 +52,13 @@ pub struct Interaction {
     /// Per category of the run's rule set: fired or not; `None` where it cannot be judged
     /// (role-specific categories on mono recordings) or the file failed.
     pub categories: Vec<Option<bool>>,
+    /// How the roles were found: `channel`, `channel_swapped` or `diarization`; `None` for
+    /// mono recordings not diarized and failed files.
+    pub roles_source: Option<String>,
+    /// How sure the roles are (see `analyze::roles::Cast`).
+    pub role_confidence: Option<f64>,
+    /// Speakers heard.
+    pub speakers: Option<i32>,
     /// Manifest pass-through values, aligned with the writer's extra column names.
     pub extra: Vec<Option<String>>,
     pub segments: Vec<SegmentRow>,
@@ -71,6 +78,11 @@ impl Interaction {
         self.categories = a.categories;
         self.transcript = Some(a.transcript);
         self.segment_count = Some(a.segments.len() as i32);
+        if let Some(c) = a.cast {
+            self.roles_source = Some(c.source.to_string());
+            self.role_confidence = Some(c.confidence);
+            self.speakers = Some(c.speakers);
+        }
         self.segments = a.segments;
     }
 }

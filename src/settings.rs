@@ -9,21 +9,31 @@ use serde::Serialize;
 use crate::analyze::rules::{self, RuleSet, RulesError};
 use crate::models::ResolvedModel;
 
+/// Which channel of a stereo recording carries the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AgentChannel {
-    Left,
-    Right,
+#[serde(rename_all = "kebab-case")]
+pub enum Roles {
+    /// Left, unless what is said shows with confidence that the channels are swapped.
+    Auto,
+    LeftAgent,
+    RightAgent,
 }
 
-impl AgentChannel {
-    /// Channel index (0 = left) that carries the agent.
-    pub fn index(self) -> usize {
+impl Roles {
+    /// The channel (0 = left) taken to carry the agent before any evidence.
+    pub fn assumed_agent(self) -> usize {
         match self {
-            AgentChannel::Left => 0,
-            AgentChannel::Right => 1,
+            Roles::Auto | Roles::LeftAgent => 0,
+            Roles::RightAgent => 1,
         }
     }
+}
+
+/// Diarization of mono recordings (`--diarize auto`): the speaker-embedding model.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiarizeSettings {
+    pub model_path: PathBuf,
+    pub model_id: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -310,7 +320,10 @@ pub struct RunSettings {
     pub cores: usize,
     /// CPUs this process was granted (affinity, cgroup quota, Slurm): the default plan fills them.
     pub cpus: CpuGrant,
-    pub agent_channel: AgentChannel,
+    /// Which stereo channel is the agent's (or `auto`: decided per call from what is said).
+    pub roles: Roles,
+    /// Diarize mono recordings into speakers; `None` with `--diarize off`.
+    pub diarize: Option<DiarizeSettings>,
     /// Thresholds of the conversation metrics (non-talk, hold, interruption tolerance).
     pub metrics: crate::analyze::metrics::MetricParams,
     /// Redact card numbers, CVV, expiry, national ids, phones and e-mails before writing.

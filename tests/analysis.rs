@@ -66,6 +66,7 @@ fn write_dataset(out: &Path) {
         let segment = |role, start_ms: i64, text: &str| SegmentRow {
             role,
             channel: i32::from(role == Role::Customer),
+            speaker: i32::from(role == Role::Customer),
             start_ms,
             end_ms: start_ms + 2_000,
             text: text.into(),

@@ -64,6 +64,7 @@ fn redacted_segments() -> Vec<SegmentRow> {
             out.push(SegmentRow {
                 role,
                 channel: ch,
+                speaker: ch,
                 start_ms: s.1,
                 end_ms: s.2,
                 text,

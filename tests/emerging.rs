@@ -53,6 +53,7 @@ fn call(rules: &RuleSet, i: usize, said: &str, caught: bool) -> Interaction {
     let seg = |role, channel, start_ms, text: &str| SegmentRow {
         role,
         channel,
+        speaker: channel,
         start_ms,
         end_ms: start_ms + 4_000,
         text: text.into(),

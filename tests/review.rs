@@ -21,6 +21,7 @@ fn seg(role: Role, start_ms: i64, end_ms: i64, text: &str) -> SegmentRow {
     SegmentRow {
         role,
         channel: if role == Role::Agent { 0 } else { 1 },
+        speaker: if role == Role::Agent { 0 } else { 1 },
         start_ms,
         end_ms,
         text: text.into(),

@@ -4,6 +4,7 @@
 pub mod metrics;
 pub mod names;
 pub mod pii;
+pub mod roles;
 pub mod rules;
 pub mod semantic;
 pub mod sentiment;
@@ -13,13 +14,17 @@ use metrics::ChannelActivity;
 
 /// What the analysis of one call needs from the run's settings.
 pub struct Settings<'a> {
-    /// Index of the agent's channel in stereo recordings.
-    pub agent_channel: usize,
+    /// The agent's and the customer's index in `activity` (their `SegmentRow::speaker`): the
+    /// channels of a stereo call, the diarized speakers of a mono one; `None` when who speaks is
+    /// not known (a mono call not diarized, or one voice).
+    pub sides: Option<(usize, usize)>,
     pub metrics: metrics::MetricParams,
     pub redact_pii: bool,
     pub rules: &'a rules::RuleSet,
     /// The semantic rules layer: the embedding model and the pack's calibrated heads.
     pub semantic: Option<(&'a dyn semantic::Embed, &'a semantic::Heads)>,
+    /// How the roles were found (stereo channels, or diarization); `None` when not looked for.
+    pub cast: Option<roles::Cast>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,11 +57,13 @@ pub struct CallAnalysis {
     pub transcript: String,
     /// The segments, redacted and scored, in time order.
     pub segments: Vec<SegmentRow>,
+    /// How the roles were found.
+    pub cast: Option<roles::Cast>,
 }
 
 /// Everything after transcription, for one call: word counts, PII redaction (before any text
 /// is kept), sentiment, conversation metrics, customer-name use, rules and hold etiquette.
-/// `activity` has one entry per channel.
+/// `activity` has one entry per speaker (`SegmentRow::speaker`).
 pub fn analyze_call(
     mut segments: Vec<SegmentRow>,
     activity: &[ChannelActivity],
@@ -64,8 +71,9 @@ pub fn analyze_call(
     s: &Settings,
 ) -> Result<CallAnalysis, AnalyzeError> {
     let mut activity = activity.to_vec();
-    let channels = activity.len();
-    let stereo = channels == 2;
+    let speakers = activity.len();
+    // both roles known: per-role words, metrics and categories
+    let stereo = s.sides.is_some();
     let agent_words = stereo.then(|| conversation::words_of(&segments, Role::Agent) as i32);
     let customer_words = stereo.then(|| conversation::words_of(&segments, Role::Customer) as i32);
     let total_words = segments
@@ -74,11 +82,11 @@ pub fn analyze_call(
         .sum::<usize>() as i32;
     let pii_redactions = s
         .redact_pii
-        .then(|| redact_pii(&mut segments, channels, &s.rules.pii) as i32);
-    for (ch, a) in activity.iter_mut().enumerate() {
+        .then(|| redact_pii(&mut segments, speakers, &s.rules.pii) as i32);
+    for (k, a) in activity.iter_mut().enumerate() {
         a.words = segments
             .iter()
-            .filter(|s| s.channel == ch as i32)
+            .filter(|s| s.speaker == k as i32)
             .map(|s| conversation::word_count(&s.text))
             .sum();
     }
@@ -86,18 +94,17 @@ pub fn analyze_call(
         seg.sentiment = sentiment::score(&seg.text);
     }
     let sentiment = sentiment::aggregate(&segments, duration, stereo);
-    let mut call_metrics = if stereo {
-        let agent = s.agent_channel;
+    let mut call_metrics = if let Some((agent, customer)) = s.sides {
         metrics::compute(
             &activity[agent],
-            Some(&activity[1 - agent]),
+            Some(&activity[customer]),
             duration,
             &s.metrics,
         )
     } else {
         metrics::compute(&activity[0], None, duration, &s.metrics)
     };
-    segments.sort_by_key(|s| (s.start_ms, s.channel));
+    segments.sort_by_key(|s| (s.start_ms, s.speaker));
     // rules match on turns (a speaker's consecutive segments), so a phrase that ASR split
     // across two segments still matches and the evidence is the whole turn
     let turns = conversation::turns(&segments);
@@ -132,6 +139,7 @@ pub fn analyze_call(
         categories,
         transcript: conversation::transcript(&turns),
         segments,
+        cast: s.cast.clone(),
     })
 }
 
@@ -153,19 +161,19 @@ fn hold_etiquette(m: &mut metrics::Metrics, hits: &[rules::Hit], rules: &rules::
     );
 }
 
-/// Redact each channel's texts, in time order, with the other channel as context (taken from
+/// Redact each speaker's texts, in time order, with the other speakers as context (taken from
 /// the original text, in memory only). Returns the number of redactions.
-fn redact_pii(segments: &mut [SegmentRow], channels: usize, policy: &pii::Policy) -> usize {
-    segments.sort_by_key(|s| (s.channel, s.start_ms));
+fn redact_pii(segments: &mut [SegmentRow], speakers: usize, policy: &pii::Policy) -> usize {
+    segments.sort_by_key(|s| (s.speaker, s.start_ms));
     let mut redactions = 0;
     // context from the other channel is taken from the original text, in memory only
     let originals: Vec<(i32, i64, String)> = segments
         .iter()
-        .map(|s| (s.channel, s.start_ms, s.text.to_lowercase()))
+        .map(|s| (s.speaker, s.start_ms, s.text.to_lowercase()))
         .collect();
-    for ch in 0..channels as i32 {
+    for ch in 0..speakers as i32 {
         let idx: Vec<usize> = (0..segments.len())
-            .filter(|&i| segments[i].channel == ch)
+            .filter(|&i| segments[i].speaker == ch)
             .collect();
         let starts: Vec<i64> = idx.iter().map(|&i| segments[i].start_ms).collect();
         let other: Vec<(i64, String)> = originals
@@ -227,6 +235,7 @@ mod tests {
                 Role::Customer
             },
             channel,
+            speaker: channel,
             start_ms,
             end_ms,
             text: text.into(),

@@ -119,6 +119,7 @@ mod tests {
         SegmentRow {
             role,
             channel: (role == Role::Customer) as i32,
+            speaker: (role == Role::Customer) as i32,
             start_ms,
             end_ms: start_ms + 2_000,
             sentiment: score(text),

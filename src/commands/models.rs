@@ -28,6 +28,9 @@ fn fetch(
     if name == models::embedder::NAME {
         return fetch_embedder(force, dir, quiet);
     }
+    if name == models::diarizer::NAME {
+        return fetch_diarizer(force, dir, quiet);
+    }
     let wtype = WeightType::parse(weights)
         .ok_or_else(|| anyhow::anyhow!("unknown --weights {weights:?}\nhint: use f16 or q8_0"))?;
     // the names `--model` takes work here too: `tiny.en-q8_0` is tiny.en in q8_0
@@ -80,6 +83,22 @@ fn fetch_embedder(force: bool, dir: Option<PathBuf>, quiet: bool) -> anyhow::Res
     })?;
     if !quiet {
         println!("{} is installed and verified ({})", e.dir.display(), e.id);
+    }
+    Ok(())
+}
+
+fn fetch_diarizer(force: bool, dir: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {
+    let dir = models::install_dir(&models::search_dirs(dir.as_deref()))?;
+    if !quiet {
+        eprintln!("installing into {}", dir.display());
+    }
+    let d = models::diarizer::fetch(&dir, force, &mut |line| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    })?;
+    if !quiet {
+        println!("{} is installed and verified ({})", d.path.display(), d.id);
     }
     Ok(())
 }

@@ -6,11 +6,11 @@ use callsift::analyze::metrics::MetricParams;
 use callsift::downstream::sample::printable;
 use callsift::models;
 use callsift::pipeline::{self, Summary};
-use callsift::settings::{self, AgentChannel, CpuEnv, RunSettings, Shard};
+use callsift::settings::{self, CpuEnv, Roles, RunSettings, Shard};
 
 use super::printable_first_line;
 use super::progress::Progress;
-use crate::cli::{ChannelArg, RunArgs};
+use crate::cli::{ChannelArg, DiarizeArg, RolesArg, RunArgs};
 
 /// Exit code 1 when some recordings failed (their error rows are written all the same).
 pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
@@ -68,10 +68,12 @@ fn into_settings(a: RunArgs) -> anyhow::Result<RunSettings> {
         threads: a.threads,
         cores,
         cpus,
-        agent_channel: match a.agent_channel {
-            ChannelArg::Left => AgentChannel::Left,
-            ChannelArg::Right => AgentChannel::Right,
+        roles: match (a.agent_channel, a.roles) {
+            (Some(ChannelArg::Left), _) | (None, RolesArg::LeftAgent) => Roles::LeftAgent,
+            (Some(ChannelArg::Right), _) | (None, RolesArg::RightAgent) => Roles::RightAgent,
+            (None, RolesArg::Auto) => Roles::Auto,
         },
+        diarize: None,
         metrics: MetricParams {
             non_talk_min_ms: a.non_talk_min_ms,
             hold_min_ms: a.hold_min_ms,
@@ -88,6 +90,15 @@ fn into_settings(a: RunArgs) -> anyhow::Result<RunSettings> {
         watchdog: settings::watchdog_limits(a.watchdog_base, a.watchdog_factor)?,
     };
     s.validate()?;
+    // after the other checks: an error there is the one to fix first
+    let mut s = s;
+    if let DiarizeArg::Auto = a.diarize {
+        let m = models::diarizer::resolve(&dirs)?;
+        s.diarize = Some(settings::DiarizeSettings {
+            model_path: m.path,
+            model_id: m.id,
+        });
+    }
     Ok(s)
 }
 
@@ -112,6 +123,13 @@ fn print_summary(s: &RunSettings, summary: &Summary) -> anyhow::Result<()> {
         summary.skipped,
         summary.replaced,
     );
+    if summary.uncertain_roles > 0 {
+        println!(
+            "{} calls with uncertain roles (role_confidence below {}): who is the agent there is a guess; `callsift sample` flags them (uncertain_roles) for a person to check",
+            summary.uncertain_roles,
+            callsift::analyze::roles::CONFIDENT
+        );
+    }
     if summary.taken_by_other_runs > 0 {
         println!(
             "{} recordings left to another run processing them now (same dataset)",

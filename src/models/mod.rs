@@ -5,6 +5,7 @@
 //! from any working folder.
 
 pub mod ct2;
+pub mod diarizer;
 pub mod embedder;
 pub mod ggml;
 pub mod validate;
@@ -34,6 +35,11 @@ pub enum ModelError {
         /// The arguments of `models fetch` that install it.
         fetch: String,
     },
+    #[error(
+        "the diarization model (CAM++ speaker embeddings) is not installed: no {file} in{searched}\nhint: run `callsift models fetch diarize`, set {var} to the folder holding it, or run with --diarize off (mono calls then get one speaker `unknown` and no per-role analytics)",
+        var = MODELS_VAR
+    )]
+    DiarizerNotInstalled { file: String, searched: String },
     #[error(
         "no folder to install models in: none of these can be written{searched}\nhint: set {var} to a writable folder, or pass --dir",
         var = MODELS_VAR

@@ -4,6 +4,7 @@
 
 // the stages, in the order a call goes through them
 pub mod decode;
+pub mod diarize;
 pub mod input;
 pub mod plan;
 pub mod transcribe;
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::embed::MiniLm;
+use crate::embed::voice::Campplus;
 use crate::models::{self, ModelError};
 use crate::pipeline::decode::DecodeError;
 use crate::pipeline::input::{CallInput, InputError};
@@ -44,6 +46,8 @@ pub enum PipelineError {
     Output(#[from] StoreError),
     #[error(transparent)]
     Embed(#[from] crate::embed::EmbedError),
+    #[error(transparent)]
+    Voice(#[from] crate::embed::voice::VoiceError),
     #[error("cannot start {0} worker threads")]
     Pool(usize),
 }
@@ -59,6 +63,8 @@ pub enum FileError {
     Source(#[from] input::SourceError),
     #[error(transparent)]
     Analyze(#[from] crate::analyze::AnalyzeError),
+    #[error(transparent)]
+    Diarize(#[from] crate::embed::voice::VoiceError),
     #[error(
         "internal error while processing {path}: {message}\nhint: please report this with the file"
     )]
@@ -73,6 +79,9 @@ pub struct FileReport {
     pub audio_ms: u64,
     pub elapsed: Duration,
     pub error: Option<String>,
+    /// The roles were found without confidence (`role_confidence` below
+    /// `analyze::roles::CONFIDENT`).
+    pub uncertain_roles: bool,
 }
 
 /// Receives progress events. Implemented by the CLI (progress bar or log lines).
@@ -104,6 +113,8 @@ pub struct Summary {
     /// Inputs processed by this run.
     pub total: usize,
     pub ok: usize,
+    /// Calls whose roles were found without confidence (the `uncertain_roles` QA flag).
+    pub uncertain_roles: usize,
     pub failed: Vec<FileReport>,
     pub audio_ms: u64,
     pub wall: Duration,
@@ -151,6 +162,7 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
         duplicates_repaired: decision.duplicated,
         total: decision.todo.len(),
         ok: 0,
+        uncertain_roles: 0,
         failed: Vec::new(),
         audio_ms: 0,
         wall: Duration::ZERO,
@@ -256,6 +268,15 @@ fn process_all(
         Some(sem) => Some(MiniLm::load(&sem.model_dir, &sem.model_id)?),
         None => None,
     };
+    let voice = match &s.diarize {
+        Some(d) => Some(Campplus::load(&d.model_path, &d.model_id)?),
+        None => None,
+    };
+    let models = worker::Models {
+        transcriber: &transcriber,
+        embedder: embedder.as_ref(),
+        voice: voice.as_ref(),
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("callsift-worker-{i}"))
@@ -275,13 +296,7 @@ fn process_all(
                         return;
                     }
                     let idx = rayon::current_thread_index().unwrap_or(0) % workers.len();
-                    let done = worker::process_call(
-                        call,
-                        s,
-                        &transcriber,
-                        embedder.as_ref(),
-                        &workers[idx],
-                    );
+                    let done = worker::process_call(call, s, &models, &workers[idx]);
                     // the receiver only goes away if writing failed; then the run is over
                     let _ = tx.send(done);
                 });
@@ -298,6 +313,7 @@ fn process_all(
             } else {
                 summary.ok += 1;
             }
+            summary.uncertain_roles += usize::from(report.uncertain_roles);
             observer.file_done(&report);
         }
         Ok(())

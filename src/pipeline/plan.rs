@@ -73,13 +73,19 @@ pub(crate) fn settings_hash(s: &RunSettings, model_sha: &str) -> String {
         "beam_size": s.beam_size,
         "audio_context": if s.full_context { "full" } else { "trimmed" },
         "windows_ms": [crate::pipeline::transcribe::WINDOW_MS, crate::pipeline::transcribe::WINDOW_GAP_MS],
-        "agent_channel": s.agent_channel,
+        "roles": s.roles,
         "metrics": s.metrics,
         "redact_pii": s.redact_pii,
         "rules_sha256": s.rules_sha256,
         "sentiment_min_change_words": crate::analyze::sentiment::MIN_CHANGE_WORDS,
     });
     let mut v = v;
+    if let Some(d) = &s.diarize {
+        v["diarize"] = serde_json::json!({
+            "model": d.model_id,
+            "same_speaker": crate::pipeline::diarize::SAME_SPEAKER,
+        });
+    }
     // only when on, so that turning on a new layer is the only thing that redoes old calls
     if let Some(sem) = &s.semantic {
         v["semantic"] = serde_json::json!({

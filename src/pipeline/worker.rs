@@ -6,18 +6,22 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::analyze::metrics::{ChannelActivity, Span};
+use crate::analyze::roles::{self, Cast};
 use crate::analyze::semantic::Embed;
 use crate::analyze::{self, CallAnalysis};
 use crate::conversation::{Role, SegmentRow};
 use crate::embed::MiniLm;
+use crate::embed::voice::Campplus;
 use crate::pipeline::decode;
+use crate::pipeline::diarize;
 use crate::pipeline::input::{self, CallInput};
 use crate::pipeline::plan::{Keyed, partition_of};
-use crate::pipeline::transcribe::{TranscribeError, Transcriber, Worker};
+use crate::pipeline::transcribe::{Segment, TranscribeError, Transcriber, Worker};
 use crate::pipeline::vad;
 use crate::pipeline::{FileError, FileReport};
 use crate::record::Interaction;
-use crate::settings::RunSettings;
+use crate::settings::{Roles, RunSettings};
 
 /// The row of a call before it is processed: its identity, hashes and manifest metadata.
 fn base_row(
@@ -45,13 +49,21 @@ fn base_row(
     }
 }
 
+/// The models a run loads once and every worker shares.
+pub(crate) struct Models<'a> {
+    pub transcriber: &'a Transcriber,
+    /// The sentence-embedding model of the semantic rules layer, when it is on.
+    pub embedder: Option<&'a MiniLm>,
+    /// The speaker-embedding model that diarizes mono calls, unless `--diarize off`.
+    pub voice: Option<&'a Campplus>,
+}
+
 /// Process one call on this worker thread, using (and creating, or replacing after a panic or
 /// a timeout) the thread's whisper state in `slot`. Never panics outward.
 pub(crate) fn process_call(
     (call, content, settings): &Keyed,
     s: &RunSettings,
-    transcriber: &Transcriber,
-    embedder: Option<&MiniLm>,
+    models: &Models,
     slot: &Mutex<Option<Worker>>,
 ) -> (Interaction, FileReport) {
     let t0 = Instant::now();
@@ -59,10 +71,10 @@ pub(crate) fn process_call(
     let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<CallAnalysis, FileError> {
         if slot.is_none() {
-            *slot = Some(transcriber.worker()?);
+            *slot = Some(models.transcriber.worker()?);
         }
         let worker = slot.as_mut().expect("worker state was just created");
-        process(call, s, transcriber, embedder, worker, &mut row, t0)
+        process(call, s, models, worker, &mut row, t0)
     }));
     match result {
         Ok(Ok(analysis)) => {
@@ -93,6 +105,9 @@ pub(crate) fn process_call(
         audio_ms: row.duration_ms.unwrap_or(0).max(0) as u64,
         elapsed: t0.elapsed(),
         error: row.error.clone(),
+        uncertain_roles: row
+            .role_confidence
+            .is_some_and(|c| c < crate::analyze::roles::CONFIDENT),
     };
     (row, report)
 }
@@ -102,8 +117,7 @@ pub(crate) fn process_call(
 fn process(
     call: &CallInput,
     s: &RunSettings,
-    transcriber: &Transcriber,
-    embedder: Option<&MiniLm>,
+    models: &Models,
     worker: &mut Worker,
     row: &mut Interaction,
     started: Instant,
@@ -118,60 +132,190 @@ fn process(
     row.sample_rate_hz = Some(audio.source_rate as i32);
     row.channels = Some(audio.channel_count() as i32);
     row.codec = Some(audio.codec.clone());
-    let roles: Vec<Role> = if audio.channel_count() == 2 {
-        let agent = s.agent_channel.index();
-        (0..2)
-            .map(|i| {
-                if i == agent {
-                    Role::Agent
-                } else {
-                    Role::Customer
-                }
-            })
-            .collect()
-    } else {
-        vec![Role::Unknown]
-    };
-    let mut segments = Vec::new();
+    let mut transcribed = Vec::new();
     let mut activity = Vec::new();
-    for (ch, (samples, role)) in audio.channels.iter().zip(roles).enumerate() {
+    let mut speech = Vec::new();
+    for samples in &audio.channels {
         // hold music is found and cut out here, so it is neither talk nor transcribed
-        let (act, speech) = vad::activity(samples);
+        let (act, regions) = vad::activity(samples);
+        let padded = vad::pad(&regions, 150, samples.len());
+        transcribed.push(
+            models
+                .transcriber
+                .transcribe_regions(worker, samples, &padded, deadline)?,
+        );
         activity.push(act);
-        let padded = vad::pad(&speech, 150, samples.len());
-        for seg in transcriber.transcribe_regions(worker, samples, &padded, deadline)? {
-            segments.push(SegmentRow {
-                role,
-                channel: ch as i32,
-                start_ms: seg.start_ms,
-                end_ms: seg.end_ms,
-                text: seg.text,
-                sentiment: 0.0,
-                avg_token_prob: seg.avg_token_prob,
-                no_speech_prob: seg.no_speech_prob,
-                times: seg.times,
-                redactions: None,
-            });
-        }
+        speech.push(regions);
     }
     let duration = audio.duration_ms as i64;
+    let heard = match (audio.channel_count(), models.voice) {
+        (2, _) => stereo(transcribed, activity, s, duration),
+        (_, Some(model)) => {
+            let d = diarize::diarize(model, &audio.channels[0], &speech[0])?;
+            let segments = transcribed.pop().unwrap_or_default();
+            let music = std::mem::take(&mut activity[0].music);
+            mono_diarized(segments, &d, &audio.channels[0], music, s, duration)
+        }
+        _ => Heard {
+            segments: transcribed
+                .into_iter()
+                .flatten()
+                .map(|seg| segment_row(seg, 0, 0, Role::Unknown))
+                .collect(),
+            activity,
+            sides: None,
+            cast: None,
+        },
+    };
     let semantic = s
         .semantic
         .as_ref()
-        .zip(embedder)
+        .zip(models.embedder)
         .map(|(sem, model)| (model as &dyn Embed, &*sem.heads));
     Ok(analyze::analyze_call(
-        segments,
-        &activity,
+        heard.segments,
+        &heard.activity,
         duration,
         &analyze::Settings {
-            agent_channel: s.agent_channel.index(),
+            sides: heard.sides,
             metrics: s.metrics,
             redact_pii: s.redact_pii,
             rules: &s.rules,
             semantic,
+            cast: heard.cast,
         },
     )?)
+}
+
+/// What was heard in a call, with who said it: segments and voice activity per speaker, the
+/// agent's and the customer's speaker, and how that was found.
+struct Heard {
+    segments: Vec<SegmentRow>,
+    activity: Vec<ChannelActivity>,
+    sides: Option<(usize, usize)>,
+    cast: Option<Cast>,
+}
+
+fn segment_row(seg: Segment, channel: usize, speaker: usize, role: Role) -> SegmentRow {
+    SegmentRow {
+        role,
+        channel: channel as i32,
+        speaker: speaker as i32,
+        start_ms: seg.start_ms,
+        end_ms: seg.end_ms,
+        text: seg.text,
+        sentiment: 0.0,
+        avg_token_prob: seg.avg_token_prob,
+        no_speech_prob: seg.no_speech_prob,
+        times: seg.times,
+        redactions: None,
+    }
+}
+
+/// A stereo call: one party per channel; which is the agent's is `--roles`, or with `auto` the
+/// configured side unless what is said shows with confidence that they are swapped.
+fn stereo(
+    transcribed: Vec<Vec<Segment>>,
+    activity: Vec<ChannelActivity>,
+    s: &RunSettings,
+    duration: i64,
+) -> Heard {
+    let mut segments: Vec<SegmentRow> = transcribed
+        .into_iter()
+        .enumerate()
+        .flat_map(|(ch, segs)| {
+            segs.into_iter()
+                .map(move |seg| segment_row(seg, ch, ch, Role::Unknown))
+        })
+        .collect();
+    let d = roles::decide(&segments, 2, &|r| r.speaker as usize, &s.rules, duration);
+    let assumed = s.roles.assumed_agent();
+    let swap =
+        s.roles == Roles::Auto && d.agent == Some(1 - assumed) && d.confidence >= roles::CONFIDENT;
+    let agent = if swap { 1 - assumed } else { assumed };
+    let confidence = if d.agent == Some(agent) {
+        d.confidence
+    } else {
+        1.0 - d.confidence
+    };
+    for r in &mut segments {
+        r.role = if r.speaker as usize == agent {
+            Role::Agent
+        } else {
+            Role::Customer
+        };
+    }
+    let speakers = activity.iter().filter(|a| !a.speech.is_empty()).count() as i32;
+    Heard {
+        segments,
+        activity,
+        sides: Some((agent, 1 - agent)),
+        cast: Some(Cast {
+            source: if swap { "channel_swapped" } else { "channel" },
+            confidence,
+            speakers,
+        }),
+    }
+}
+
+/// A mono call, diarized: its segments cut where the speaker changes, each speaker's voice
+/// activity, and the agent and customer found among the speakers from what they say. The
+/// line's music goes to the agent's side (hold music). One voice keeps role `unknown`.
+fn mono_diarized(
+    segments: Vec<Segment>,
+    d: &diarize::Diarization,
+    samples: &[f32],
+    music: Vec<Span>,
+    s: &RunSettings,
+    duration: i64,
+) -> Heard {
+    let mut rows: Vec<SegmentRow> = diarize::split_by_speaker(segments, d)
+        .into_iter()
+        .map(|(k, seg)| segment_row(seg, 0, k, Role::Unknown))
+        .collect();
+    let speakers = d.speakers.max(1);
+    let decision = roles::decide(&rows, speakers, &|r| r.speaker as usize, &s.rules, duration);
+    let mut activity: Vec<ChannelActivity> = (0..speakers)
+        .map(|k| {
+            let speech = d.spans_of(k);
+            let regions: Vec<vad::Region> = speech
+                .iter()
+                .map(|sp| vad::Region {
+                    start: (sp.start_ms * 16) as usize,
+                    end: ((sp.end_ms * 16) as usize).min(samples.len()),
+                })
+                .collect();
+            ChannelActivity {
+                loudness_db: vad::level_db(samples, &regions),
+                speech,
+                words: 0,
+                music: Vec::new(),
+            }
+        })
+        .collect();
+    let sides = match (speakers, decision.agent, decision.customer) {
+        (2.., Some(a), Some(c)) => Some((a, c)),
+        _ => None,
+    };
+    for r in &mut rows {
+        r.role = if sides.is_some() {
+            decision.role_of(r.speaker as usize)
+        } else {
+            Role::Unknown
+        };
+    }
+    let music_side = sides.map_or(0, |(a, _)| a);
+    activity[music_side].music = music;
+    Heard {
+        segments: rows,
+        activity,
+        sides,
+        cast: Some(Cast {
+            source: "diarization",
+            confidence: decision.confidence,
+            speakers: d.speakers as i32,
+        }),
+    }
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {

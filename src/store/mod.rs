@@ -21,7 +21,7 @@ use parquet::file::metadata::KeyValue;
 use table::Table;
 
 /// Version of the column layout; bumped on any incompatible change (see docs/schema.md).
-pub const SCHEMA_VERSION: &str = "5";
+pub const SCHEMA_VERSION: &str = "6";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -204,6 +204,7 @@ pub const NUMERIC_FEATURES: &[&str] = &[
     "agent_response_latency_ms",
     "talk_listen_ratio",
     "customer_name_uses",
+    "role_confidence",
     "sentiment_agent",
     "sentiment_customer",
     "sentiment_customer_change",

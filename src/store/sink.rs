@@ -310,6 +310,7 @@ mod tests {
             segments: vec![SegmentRow {
                 role: Role::Agent,
                 channel: 0,
+                speaker: 0,
                 start_ms: 0,
                 end_ms: 1200,
                 text: "hello".into(),

@@ -43,7 +43,7 @@ pub enum SampleError {
         source: askama::Error,
     },
     #[error(
-        "flag {flag:?}: {detail}\nhint: flags are category ids (escalation_request, topic_*), column>number (p_detractor>0.6), or long_silence"
+        "flag {flag:?}: {detail}\nhint: flags are category ids (escalation_request, topic_*), column>number (p_detractor>0.6), column<number, long_silence or uncertain_roles"
     )]
     Flag { flag: String, detail: String },
     #[error("flag {flag:?}: {detail}\nhint: {hint}")]
@@ -53,7 +53,7 @@ pub enum SampleError {
         hint: String,
     },
     #[error(
-        "{} flags cannot be used:\n{}\nhint: correct or drop them; flags are category ids (escalation_request, topic_*), column>number (hold_time_ms>120000), or long_silence",
+        "{} flags cannot be used:\n{}\nhint: correct or drop them; flags are category ids (escalation_request, topic_*), column>number (hold_time_ms>120000), column<number, long_silence or uncertain_roles",
         .0.len(),
         .0.iter().map(|(f, d, h)| format!("  flag {f:?}: {d} ({h})")).collect::<Vec<_>>().join("\n")
     )]
@@ -88,10 +88,11 @@ pub enum Flag {
     Category(String),
     /// A numeric column of interactions or scores above a threshold.
     Above(String, f64),
+    /// A numeric column below a threshold (`role_confidence<0.8`).
+    Below(String, f64),
 }
 
-pub const DEFAULT_FLAGS: &str =
-    "escalation_request,churn_threat,repeat_contact,topic_*,p_detractor>0.6,long_silence";
+pub const DEFAULT_FLAGS: &str = "escalation_request,churn_threat,repeat_contact,topic_*,p_detractor>0.6,long_silence,uncertain_roles";
 
 pub fn parse_flags(s: &str) -> Result<Vec<Flag>, SampleError> {
     s.split(',')
@@ -101,12 +102,23 @@ pub fn parse_flags(s: &str) -> Result<Vec<Flag>, SampleError> {
             if f == "long_silence" {
                 return Ok(Flag::Above("longest_silence_ms".into(), 9_999.0));
             }
-            if let Some((col, v)) = f.split_once('>') {
-                let v: f64 = v.trim().parse().map_err(|_| SampleError::Flag {
-                    flag: f.into(),
-                    detail: format!("{v:?} is not a number"),
-                })?;
-                return Ok(Flag::Above(col.trim().into(), v));
+            if f == "uncertain_roles" {
+                return Ok(Flag::Below(
+                    "role_confidence".into(),
+                    crate::analyze::roles::CONFIDENT,
+                ));
+            }
+            for (op, make) in [
+                ('>', Flag::Above as fn(String, f64) -> Flag),
+                ('<', Flag::Below as fn(String, f64) -> Flag),
+            ] {
+                if let Some((col, v)) = f.split_once(op) {
+                    let v: f64 = v.trim().parse().map_err(|_| SampleError::Flag {
+                        flag: f.into(),
+                        detail: format!("{v:?} is not a number"),
+                    })?;
+                    return Ok(make(col.trim().into(), v));
+                }
             }
             let ok = f
                 .trim_end_matches('*')
@@ -187,8 +199,12 @@ impl Candidate {
                         out.push(h.to_string());
                     }
                 }
-                Flag::Above(col, v) => {
-                    if let Some(x) = self.numbers.get(col).filter(|x| *x > v) {
+                Flag::Above(col, v) | Flag::Below(col, v) => {
+                    let beyond = |x: &&f64| match f {
+                        Flag::Below(..) => *x < v,
+                        _ => *x > v,
+                    };
+                    if let Some(x) = self.numbers.get(col).filter(beyond) {
                         out.push(if x.fract() == 0.0 {
                             format!("{col}={x}")
                         } else {
@@ -209,7 +225,7 @@ impl Candidate {
             .filter(|e| {
                 flags.iter().any(|f| match f {
                     Flag::Category(p) => e.matches(p),
-                    Flag::Above(..) => false,
+                    Flag::Above(..) | Flag::Below(..) => false,
                 })
             })
             .collect()
@@ -553,7 +569,7 @@ impl Loaded {
                 };
                 Some((format!("{p} {what}"), suggestion(&close, &names)))
             }
-            Flag::Above(col, _) => {
+            Flag::Above(col, _) | Flag::Below(col, _) => {
                 if self.cands.iter().any(|c| c.numbers.contains_key(col)) {
                     return None;
                 }
@@ -625,6 +641,10 @@ pub fn flag_text(f: &Flag) -> String {
         Flag::Category(p) => p.clone(),
         Flag::Above(c, v) if c == "longest_silence_ms" && *v == 9_999.0 => "long_silence".into(),
         Flag::Above(c, v) => format!("{c}>{v}"),
+        Flag::Below(c, v) if c == "role_confidence" && *v == crate::analyze::roles::CONFIDENT => {
+            "uncertain_roles".into()
+        }
+        Flag::Below(c, v) => format!("{c}<{v}"),
     }
 }
 
@@ -656,6 +676,7 @@ fn unmatched_flags(cands: &[Candidate], s: &SampleSettings) -> Vec<String> {
                     )
                 }
                 Flag::Above(c, v) => format!("no call has {c} above {v} (of {of})"),
+                Flag::Below(c, v) => format!("no call has {c} below {v} (of {of})"),
             }
         })
         .collect()

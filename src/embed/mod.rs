@@ -2,6 +2,8 @@
 //! dimensions) run on the CPU with candle, mean-pooled over the tokens and normalised, as
 //! sentence-transformers computes it. The only module that knows candle and tokenizers.
 
+pub mod voice;
+
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
