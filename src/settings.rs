@@ -29,11 +29,13 @@ impl Roles {
     }
 }
 
-/// Diarization of mono recordings (`--diarize auto`): the speaker-embedding model.
+/// Diarization of mono recordings (`--diarize auto`): where to look for the speaker-embedding
+/// model (found, and its absence reported, when the run loads its models — after the inputs
+/// and the Whisper model are checked).
 #[derive(Debug, Clone, Serialize)]
 pub struct DiarizeSettings {
-    pub model_path: PathBuf,
-    pub model_id: String,
+    #[serde(skip)]
+    pub dirs: Vec<crate::models::SearchDir>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -82,11 +82,8 @@ fn close(a: f64, b: f64, within: f64) -> bool {
 fn a_mono_call_is_diarized_into_agent_and_customer_close_to_its_stereo_run() {
     let dir = tempfile::tempdir().unwrap();
     let ch = call_001();
-    let mono: Vec<f32> = ch[0]
-        .iter()
-        .zip(&ch[1])
-        .map(|(a, b)| (a + b) / 2.0)
-        .collect();
+    // a recorder's mix: the two sides summed
+    let mono: Vec<f32> = ch[0].iter().zip(&ch[1]).map(|(a, b)| a + b).collect();
     let (stereo_in, mono_in) = (dir.path().join("stereo"), dir.path().join("mono"));
     std::fs::create_dir_all(&stereo_in).unwrap();
     std::fs::create_dir_all(&mono_in).unwrap();

@@ -73,7 +73,8 @@ fn into_settings(a: RunArgs) -> anyhow::Result<RunSettings> {
             (Some(ChannelArg::Right), _) | (None, RolesArg::RightAgent) => Roles::RightAgent,
             (None, RolesArg::Auto) => Roles::Auto,
         },
-        diarize: None,
+        diarize: matches!(a.diarize, DiarizeArg::Auto)
+            .then(|| settings::DiarizeSettings { dirs: dirs.clone() }),
         metrics: MetricParams {
             non_talk_min_ms: a.non_talk_min_ms,
             hold_min_ms: a.hold_min_ms,
@@ -90,15 +91,6 @@ fn into_settings(a: RunArgs) -> anyhow::Result<RunSettings> {
         watchdog: settings::watchdog_limits(a.watchdog_base, a.watchdog_factor)?,
     };
     s.validate()?;
-    // after the other checks: an error there is the one to fix first
-    let mut s = s;
-    if let DiarizeArg::Auto = a.diarize {
-        let m = models::diarizer::resolve(&dirs)?;
-        s.diarize = Some(settings::DiarizeSettings {
-            model_path: m.path,
-            model_id: m.id,
-        });
-    }
     Ok(s)
 }
 

@@ -138,7 +138,12 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
     // a damaged model would abort the process inside whisper.cpp: refuse it before any work
     models::validate::validate(&s.model.path)?;
     let model_sha = models::sha256_file(&s.model.path)?;
-    let run_hash = plan::settings_hash(s, &model_sha);
+    let diarizer = s
+        .diarize
+        .as_ref()
+        .map(|d| models::diarizer::resolve(&d.dirs))
+        .transpose()?;
+    let run_hash = plan::settings_hash(s, &model_sha, diarizer.as_ref());
     let mut sink = ParquetSink::open(
         &s.out_dir,
         store::dataset::RunKey::new(s.shard.index, s.shard.count),
@@ -174,6 +179,7 @@ pub fn run(s: &RunSettings, observer: &dyn Observer) -> Result<Summary, Pipeline
             &decision.todo,
             s,
             &model_sha,
+            diarizer.as_ref(),
             &mut sink,
             &mut summary,
             observer,
@@ -246,6 +252,7 @@ fn process_all(
     todo: &[plan::Keyed],
     s: &RunSettings,
     model_sha: &str,
+    diarizer: Option<&models::diarizer::Diarizer>,
     sink: &mut ParquetSink,
     summary: &mut Summary,
     observer: &dyn Observer,
@@ -268,8 +275,8 @@ fn process_all(
         Some(sem) => Some(MiniLm::load(&sem.model_dir, &sem.model_id)?),
         None => None,
     };
-    let voice = match &s.diarize {
-        Some(d) => Some(Campplus::load(&d.model_path, &d.model_id)?),
+    let voice = match diarizer {
+        Some(d) => Some(Campplus::load(&d.path, &d.id)?),
         None => None,
     };
     let models = worker::Models {

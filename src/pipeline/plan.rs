@@ -64,7 +64,11 @@ pub(crate) fn key_calls(
 
 /// Hash of the run-wide settings that shape a row: code and schema version, model, decoding,
 /// windowing, channel layout, metric thresholds, redaction, rules.
-pub(crate) fn settings_hash(s: &RunSettings, model_sha: &str) -> String {
+pub(crate) fn settings_hash(
+    s: &RunSettings,
+    model_sha: &str,
+    diarizer: Option<&crate::models::diarizer::Diarizer>,
+) -> String {
     let v = serde_json::json!({
         "callsift": env!("CARGO_PKG_VERSION"),
         "schema": store::SCHEMA_VERSION,
@@ -80,9 +84,9 @@ pub(crate) fn settings_hash(s: &RunSettings, model_sha: &str) -> String {
         "sentiment_min_change_words": crate::analyze::sentiment::MIN_CHANGE_WORDS,
     });
     let mut v = v;
-    if let Some(d) = &s.diarize {
+    if let Some(d) = diarizer {
         v["diarize"] = serde_json::json!({
-            "model": d.model_id,
+            "model": d.id,
             "same_speaker": crate::pipeline::diarize::SAME_SPEAKER,
         });
     }
