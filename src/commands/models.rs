@@ -71,34 +71,41 @@ fn fetch(
     Ok(())
 }
 
+/// The embedding models (sentence, speaker): each installs itself and returns where it is and
+/// the id of its weights.
+type FetchFn =
+    fn(&Path, bool, &mut dyn FnMut(&str)) -> Result<(PathBuf, String), models::ModelError>;
+
 fn fetch_embedder(force: bool, dir: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {
-    let dir = models::install_dir(&models::search_dirs(dir.as_deref()))?;
-    if !quiet {
-        eprintln!("installing into {}", dir.display());
-    }
-    let e = models::embedder::fetch(&dir, force, &mut |line| {
-        if !quiet {
-            eprintln!("{line}");
-        }
-    })?;
-    if !quiet {
-        println!("{} is installed and verified ({})", e.dir.display(), e.id);
-    }
-    Ok(())
+    fetch_installed(force, dir, quiet, |dir, force, progress| {
+        models::embedder::fetch(dir, force, progress).map(|e| (e.dir, e.id))
+    })
 }
 
 fn fetch_diarizer(force: bool, dir: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {
+    fetch_installed(force, dir, quiet, |dir, force, progress| {
+        models::diarizer::fetch(dir, force, progress).map(|d| (d.path, d.id))
+    })
+}
+
+/// Install one of the embedding models into the install folder, saying where and what.
+fn fetch_installed(
+    force: bool,
+    dir: Option<PathBuf>,
+    quiet: bool,
+    fetch: FetchFn,
+) -> anyhow::Result<()> {
     let dir = models::install_dir(&models::search_dirs(dir.as_deref()))?;
     if !quiet {
         eprintln!("installing into {}", dir.display());
     }
-    let d = models::diarizer::fetch(&dir, force, &mut |line| {
+    let (path, id) = fetch(&dir, force, &mut |line| {
         if !quiet {
             eprintln!("{line}");
         }
     })?;
     if !quiet {
-        println!("{} is installed and verified ({})", d.path.display(), d.id);
+        println!("{} is installed and verified ({id})", path.display());
     }
     Ok(())
 }
